@@ -1,0 +1,113 @@
+package agent
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the agent's Prometheus collectors, all labelled by instance.
+// Queue figures (depth, oldest age, dead letters, last successful poll) are
+// read from the store when scraped, so they are never stale; counters are
+// incremented by the poller and the dispatcher as things happen.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	events     *prometheus.CounterVec // instance, type
+	deliveries *prometheus.CounterVec // instance, outcome
+	polls      *prometheus.CounterVec // instance, outcome
+	graph      *prometheus.CounterVec // instance, status
+	throttles  *prometheus.CounterVec // instance
+	resyncs    *prometheus.CounterVec // instance
+	deliverySeconds *prometheus.HistogramVec
+}
+
+// QueueSnapshot is what the metrics need to know about one instance's queue
+// at scrape time.
+type QueueSnapshot struct {
+	Instance     string
+	QueuedEvents int64
+	QueuedMsgs   int64
+	OldestAge    time.Duration
+	DeadEvents   int64
+	DeadMsgs     int64
+	LastSuccess  time.Time
+}
+
+// NewMetrics registers the agent's collectors. snapshot is called on every
+// scrape and returns one QueueSnapshot per instance.
+func NewMetrics(snapshot func() []QueueSnapshot) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onedrive_agent_events_total", Help: "Events recorded, by event type.",
+	}, []string{"instance", "type"})
+	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onedrive_agent_deliveries_total", Help: "Callback POSTs, by outcome (delivered, retry, dead, split).",
+	}, []string{"instance", "outcome"})
+	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onedrive_agent_polls_total", Help: "Delta rounds, by outcome (ok, error, paused, needs_login).",
+	}, []string{"instance", "outcome"})
+	m.graph = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onedrive_agent_graph_requests_total", Help: "Requests to Microsoft Graph and sign-in, by HTTP status (0 = no response).",
+	}, []string{"instance", "status"})
+	m.throttles = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onedrive_agent_graph_throttles_total", Help: "429 and 503 answers from Microsoft.",
+	}, []string{"instance"})
+	m.resyncs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onedrive_agent_resyncs_total", Help: "Reconciling resyncs (410 Gone or requested).",
+	}, []string{"instance"})
+	m.deliverySeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "onedrive_agent_delivery_duration_seconds",
+		Help:    "Duration of successful callback POSTs.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
+	}, []string{"instance"})
+	m.reg.MustRegister(m.events, m.deliveries, m.polls, m.graph, m.throttles, m.resyncs, m.deliverySeconds,
+		&queueCollector{snapshot: snapshot},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+var (
+	descDepth   = prometheus.NewDesc("onedrive_agent_queue_events", "Events waiting for delivery.", []string{"instance"}, nil)
+	descMsgs    = prometheus.NewDesc("onedrive_agent_queue_messages", "Messages waiting for delivery.", []string{"instance"}, nil)
+	descOldest  = prometheus.NewDesc("onedrive_agent_queue_oldest_age_seconds", "Age of the oldest queued message (0 when empty).", []string{"instance"}, nil)
+	descDead    = prometheus.NewDesc("onedrive_agent_dead_letter_events", "Events in dead letters.", []string{"instance"}, nil)
+	descDeadMsg = prometheus.NewDesc("onedrive_agent_dead_letter_messages", "Messages in dead letters.", []string{"instance"}, nil)
+	descLastOK  = prometheus.NewDesc("onedrive_agent_last_successful_poll_timestamp_seconds", "Unix time of the last successful poll (0 = never).", []string{"instance"}, nil)
+)
+
+// queueCollector turns store snapshots into gauges at scrape time.
+type queueCollector struct {
+	snapshot func() []QueueSnapshot
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descDepth, descMsgs, descOldest, descDead, descDeadMsg, descLastOK} {
+		ch <- d
+	}
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.snapshot() {
+		var last float64
+		if !s.LastSuccess.IsZero() {
+			last = float64(s.LastSuccess.UnixNano()) / 1e9
+		}
+		ch <- prometheus.MustNewConstMetric(descDepth, prometheus.GaugeValue, float64(s.QueuedEvents), s.Instance)
+		ch <- prometheus.MustNewConstMetric(descMsgs, prometheus.GaugeValue, float64(s.QueuedMsgs), s.Instance)
+		ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, s.OldestAge.Seconds(), s.Instance)
+		ch <- prometheus.MustNewConstMetric(descDead, prometheus.GaugeValue, float64(s.DeadEvents), s.Instance)
+		ch <- prometheus.MustNewConstMetric(descDeadMsg, prometheus.GaugeValue, float64(s.DeadMsgs), s.Instance)
+		ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, last, s.Instance)
+	}
+}

@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Instance states shown by status.
+const (
+	StateIdle       = "idle"
+	StatePolling    = "polling"
+	StateNeedsLogin = "needs_login"
+	StateQueueFull  = "paused_queue_full"
+	StateDiskFull   = "paused_disk_full"
+	StateError      = "error"
+	StateDisabled   = "disabled"
+	StateStopped    = "not_running"
+)
+
+// Status is what `onedrive-agent status --json` prints and GET /v1/status
+// returns.
+type Status struct {
+	Version   string           `json:"version"`
+	Running   bool             `json:"running"`
+	PID       int              `json:"pid,omitempty"`
+	Started   *time.Time       `json:"started,omitempty"`
+	Database  string           `json:"database"`
+	Instances []InstanceStatus `json:"instances"`
+}
+
+// InstanceStatus describes one instance.
+type InstanceStatus struct {
+	Name              string     `json:"name"`
+	ID                uint32     `json:"id"`
+	Enabled           bool       `json:"enabled"`
+	State             string     `json:"state"`
+	Hint              string     `json:"hint,omitempty"`
+	DriveID           string     `json:"driveId,omitempty"`
+	LastPoll          *time.Time `json:"lastPoll,omitempty"`
+	LastSuccess       *time.Time `json:"lastSuccessfulPoll,omitempty"`
+	NextPoll          *time.Time `json:"nextPoll,omitempty"`
+	LastPollError     string     `json:"lastPollError,omitempty"`
+	QueuedEvents      int64      `json:"queuedEvents"`
+	QueuedMessages    int64      `json:"queuedMessages"`
+	OldestQueued      *time.Time `json:"oldestQueued,omitempty"`
+	DeadMessages      int64      `json:"deadMessages"`
+	DeadEvents        int64      `json:"deadEvents"`
+	LastDeliveryError string     `json:"lastDeliveryError,omitempty"`
+	Resyncs           uint64     `json:"resyncs"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// WriteTable prints s as a human-readable table.
+func (s Status) WriteTable(w io.Writer, now time.Time) error {
+	run := "not running (read from the database)"
+	if s.Running {
+		run = fmt.Sprintf("running (pid %d)", s.PID)
+	}
+	fmt.Fprintf(w, "onedrive-agent %s, %s, database %s\n\n", s.Version, run, s.Database)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tSTATE\tLAST POLL\tNEXT POLL\tQUEUED\tOLDEST\tDEAD\tLAST ERROR")
+	for _, in := range s.Instances {
+		lastErr := in.LastPollError
+		if in.LastDeliveryError != "" {
+			if lastErr != "" {
+				lastErr += "; "
+			}
+			lastErr += "delivery: " + in.LastDeliveryError
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", in.Name, in.State,
+			ago(in.LastPoll, now), until(in.NextPoll, now), in.QueuedEvents, ago(in.OldestQueued, now),
+			in.DeadMessages, oneLine(lastErr, 80))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, in := range s.Instances {
+		if in.Hint != "" {
+			fmt.Fprintf(w, "\n%s: %s", in.Name, in.Hint)
+		}
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+func ago(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return now.Sub(*t).Round(time.Second).String() + " ago"
+}
+
+func until(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	d := t.Sub(now).Round(time.Second)
+	if d <= 0 {
+		return "due"
+	}
+	return "in " + d.String()
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[:max-1] + "…"
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
+}
