@@ -1,0 +1,358 @@
+package callback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Queue is the delivery side of one instance's queue; StoreQueue binds a
+// *store.DB to an instance name. Each call is its own transaction.
+type Queue interface {
+	Peek(n int) ([]Message, error)                                        // up to n from the head, in order
+	Ack(keys ...uint64) error                                             // delete delivered messages
+	Retry(key uint64, attempts int, next time.Time, lastErr string) error // persist a failed attempt
+	Reject(key uint64, reason string) error                               // move to the dead letters
+	Split(key uint64, parts []Message) error                              // replace one by several, same place
+	SetDeliveryError(msg string) error                                    // State.LastDeliveryError
+}
+
+// Observer receives delivery outcomes, e.g. to count metrics. Nil fields
+// are skipped. Calls come from the dispatcher's goroutine.
+type Observer struct {
+	Delivered    func(events int, took time.Duration) // a message was accepted
+	Failed       func(status int, err error)          // an attempt failed and will be retried; status 0 = no response
+	DeadLettered func(events int)                     // the receiver refused a message
+	Split        func(events int)                     // a message was split after a 413
+	Retrying     func(next time.Time)                 // when the failed message is tried again
+}
+
+// Config is one instance's callback configuration.
+type Config struct {
+	Instance      string            // instance name, for logs
+	URL           string            // callback URL (required)
+	SignatureKey  string            // Open Connectors signature key; "" = no Elements-Webhook-Signature
+	WebhookSecret string            // "whsec_<base64>"; "" = no Standard Webhooks headers
+	Headers       map[string]string // extra request headers ("Host" sets the request's host)
+	Version       string            // agent version for User-Agent: onedrive-agent/<version>
+	Timeout       time.Duration     // per request; default 30s
+	RetryInitial  time.Duration     // first retry delay; default 1s
+	RetryMax      time.Duration     // longest retry delay; default 5m
+	Grace         time.Duration     // how long shutdown lets the request in flight finish; default 5s
+	BatchSize     int               // messages per Peek and acks per commit; default 256
+}
+
+// ackInterval is the longest delivered acks wait in memory before a commit
+// while messages keep flowing.
+const ackInterval = 100 * time.Millisecond
+
+// Dispatcher delivers one instance's queue to its callback URL: one message
+// in flight, in queue order, for ever. Create it with New and run it with
+// Run; Notify wakes it after new messages were queued or dead letters
+// replayed.
+type Dispatcher struct {
+	q                         Queue
+	client                    *http.Client
+	signer                    Signer
+	obs                       Observer
+	log                       *slog.Logger
+	name                      string
+	url                       string
+	safeURL                   string
+	host                      string
+	header                    http.Header
+	timeout                   time.Duration
+	retryMin, retryMax, grace time.Duration
+	batch                     int
+	wake                      chan struct{}
+
+	now   func() time.Time
+	timer func(time.Duration) (<-chan time.Time, func() bool)
+
+	acks      []uint64
+	firstAck  time.Time
+	stateErr  string
+	stateSet  bool
+	failing   bool
+	failSince time.Time
+}
+
+// New returns a dispatcher for cfg reading q. client may be shared with
+// other instances (nil builds one with NewHTTPClient defaults); the
+// dispatcher uses a copy that never follows redirects. log nil discards.
+func New(cfg Config, q Queue, client *http.Client, obs Observer, log *slog.Logger) (*Dispatcher, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("instance %s: callback url must be an http or https URL", cfg.Instance)
+	}
+	signer, err := NewSigner(cfg.SignatureKey, cfg.WebhookSecret)
+	if err != nil {
+		return nil, fmt.Errorf("instance %s: %w", cfg.Instance, err)
+	}
+	if client == nil {
+		if client, err = NewHTTPClient(ClientOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Dispatcher{
+		q: q, client: noRedirects(client), signer: signer, obs: obs,
+		log:      log.With("instance", cfg.Instance),
+		name:     cfg.Instance,
+		url:      cfg.URL,
+		safeURL:  (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String(),
+		header:   http.Header{},
+		timeout:  orDefault(cfg.Timeout, 30*time.Second),
+		retryMin: orDefault(cfg.RetryInitial, time.Second),
+		retryMax: orDefault(cfg.RetryMax, 5*time.Minute),
+		grace:    orDefault(cfg.Grace, 5*time.Second),
+		batch:    cfg.BatchSize,
+		wake:     make(chan struct{}, 1),
+		now:      time.Now,
+		timer: func(d time.Duration) (<-chan time.Time, func() bool) {
+			t := time.NewTimer(d)
+			return t.C, t.Stop
+		},
+	}
+	if d.batch <= 0 {
+		d.batch = 256
+	}
+	for k, v := range cfg.Headers {
+		if strings.EqualFold(k, "Host") {
+			d.host = v
+			continue
+		}
+		d.header.Set(k, v)
+	}
+	d.header.Set("Content-Type", "application/json")
+	if d.header.Get("User-Agent") == "" {
+		d.header.Set("User-Agent", "onedrive-agent/"+orDefault(cfg.Version, "dev"))
+	}
+	return d, nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Notify wakes the dispatcher when it sleeps: call it after enqueueing
+// messages or replaying dead letters. It never blocks.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wakeReason tells why sleep returned.
+type wakeReason int
+
+const (
+	wokeTimer wakeReason = iota
+	wokeNotify
+	wokeDone
+)
+
+// sleep waits for dur (dur < 0: no timer), a Notify, or ctx's end.
+func (d *Dispatcher) sleep(ctx context.Context, dur time.Duration) wakeReason {
+	var c <-chan time.Time
+	if dur >= 0 {
+		var stop func() bool
+		c, stop = d.timer(dur)
+		defer stop()
+	}
+	select {
+	case <-ctx.Done():
+		return wokeDone
+	case <-d.wake:
+		return wokeNotify
+	case <-c:
+		return wokeTimer
+	}
+}
+
+// Run delivers until ctx ends, then lets the request in flight finish (at
+// most Grace), commits the acks it holds and returns nil. It returns an
+// error only when the queue (the store) fails.
+func (d *Dispatcher) Run(ctx context.Context) (err error) {
+	defer func() {
+		if ferr := d.flush(); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
+	}()
+	for ctx.Err() == nil {
+		if err := d.flush(); err != nil {
+			return err
+		}
+		batch, err := d.q.Peek(d.batch)
+		if err != nil {
+			return fmt.Errorf("instance %s: read callback queue: %w", d.name, err)
+		}
+		if len(batch) == 0 {
+			d.sleep(ctx, -1)
+			continue
+		}
+		if err := d.deliver(ctx, batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliver sends batch in order. It returns early, without error, when ctx
+// ends or the head of the queue may have changed (a split, or a Notify while
+// waiting for a retry).
+func (d *Dispatcher) deliver(ctx context.Context, batch []Message) error {
+	for i := 0; i < len(batch) && ctx.Err() == nil; {
+		m := &batch[i]
+		if wait := m.NextAttempt.Sub(d.now()); wait > 0 {
+			if err := d.flush(); err != nil {
+				return err
+			}
+			if d.sleep(ctx, wait) != wokeTimer {
+				return nil // shutdown, or new messages / replayed dead letters: peek again
+			}
+		}
+		a := d.send(ctx, m)
+		if a.aborted {
+			return nil
+		}
+		switch a.outcome {
+		case Delivered:
+			d.delivered(m, a)
+			i++
+		case Reject:
+			if err := d.reject(m, a.err.Error()); err != nil {
+				return err
+			}
+			i++
+		case Split:
+			return d.split(m)
+		default:
+			if err := d.retry(m, a); err != nil {
+				return err
+			}
+		}
+		if len(d.acks) >= d.batch || (len(d.acks) > 0 && d.now().Sub(d.firstAck) >= ackInterval) {
+			if err := d.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flush commits the acks held in memory.
+func (d *Dispatcher) flush() error {
+	if len(d.acks) == 0 {
+		return nil
+	}
+	if err := d.q.Ack(d.acks...); err != nil {
+		return fmt.Errorf("instance %s: ack delivered messages: %w", d.name, err)
+	}
+	d.acks = d.acks[:0]
+	return nil
+}
+
+func (d *Dispatcher) delivered(m *Message, a attempt) {
+	if len(d.acks) == 0 {
+		d.firstAck = d.now()
+	}
+	d.acks = append(d.acks, m.Key)
+	if d.obs.Delivered != nil {
+		d.obs.Delivered(m.Events, a.took)
+	}
+	if d.failing {
+		d.failing = false
+		d.log.Info("callback delivery recovered", "message", m.ID, "failing_for", d.now().Sub(d.failSince).Round(time.Second), "attempts", m.Attempts+1)
+	}
+	d.setStateError("")
+}
+
+func (d *Dispatcher) reject(m *Message, reason string) error {
+	if err := d.q.Reject(m.Key, reason); err != nil {
+		return fmt.Errorf("instance %s: move message %s to the dead letters: %w", d.name, m.ID, err)
+	}
+	if d.obs.DeadLettered != nil {
+		d.obs.DeadLettered(m.Events)
+	}
+	d.log.Warn("callback receiver refused a message; it waits in the dead letters", "message", m.ID, "events", m.Events, "reason", reason)
+	d.setStateError(reason)
+	return nil
+}
+
+func (d *Dispatcher) split(m *Message) error {
+	parts, err := SplitMessage(*m)
+	if err != nil {
+		return d.reject(m, "HTTP 413 Payload Too Large and the message cannot be split: "+err.Error())
+	}
+	if err := d.flush(); err != nil {
+		return err
+	}
+	if err := d.q.Split(m.Key, parts); err != nil {
+		return fmt.Errorf("instance %s: split message %s: %w", d.name, m.ID, err)
+	}
+	if d.obs.Split != nil {
+		d.obs.Split(m.Events)
+	}
+	d.log.Info("callback receiver answered 413; message split in two", "message", m.ID, "events", m.Events)
+	return nil
+}
+
+// retry persists a failed attempt and when to try again.
+func (d *Dispatcher) retry(m *Message, a attempt) error {
+	now := d.now()
+	m.Attempts++
+	delay := RetryDelay(m.Attempts, d.retryMin, d.retryMax)
+	if a.hasRA && a.retryAfter > delay {
+		delay = a.retryAfter
+	}
+	m.NextAttempt = now.Add(delay)
+	m.LastError = a.err.Error()
+	if err := d.flush(); err != nil {
+		return err
+	}
+	if err := d.q.Retry(m.Key, m.Attempts, m.NextAttempt, m.LastError); err != nil {
+		return fmt.Errorf("instance %s: record failed delivery of %s: %w", d.name, m.ID, err)
+	}
+	if d.obs.Failed != nil {
+		d.obs.Failed(a.status, a.err)
+	}
+	if d.obs.Retrying != nil {
+		d.obs.Retrying(m.NextAttempt)
+	}
+	args := []any{"message", m.ID, "error", m.LastError, "attempt", m.Attempts, "next_attempt", m.NextAttempt.Format(time.RFC3339)}
+	if !d.failing {
+		d.failing, d.failSince = true, now
+		d.log.Warn("callback delivery failing; retrying with backoff", args...)
+	} else {
+		d.log.Debug("callback delivery still failing", args...)
+	}
+	d.setStateError(m.LastError)
+	return nil
+}
+
+// setStateError records the last delivery error in the instance state when
+// it changed. A failure to record it is logged, not fatal: the queue itself
+// holds the message's error.
+func (d *Dispatcher) setStateError(msg string) {
+	if d.stateSet && d.stateErr == msg {
+		return
+	}
+	if err := d.q.SetDeliveryError(msg); err != nil {
+		d.log.Warn("cannot record the last delivery error in the state", "error", err)
+		return
+	}
+	d.stateErr, d.stateSet = msg, true
+}

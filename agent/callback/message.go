@@ -1,0 +1,202 @@
+package callback
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Wire constants of the callback body (CONTRACT section 5).
+const (
+	ElementKey = "onedrivev2" // message.elementKey and events[].elementKey
+	ObjectType = "changes"    // message.raw.objectType and events[].objectType
+	HubKey     = "documents"  // events[].hubKey
+)
+
+// DefaultMaxEvents is the number of events per message when Meta.MaxEvents
+// is not set; Open Connectors sends at most 10 per callback.
+const DefaultMaxEvents = 10
+
+// SeqTx is the part of the round's store transaction Build needs: a
+// per-instance sequence that is strictly increasing and never reused
+// (*store.Tx satisfies it).
+type SeqTx interface {
+	NextSeq() (uint64, error)
+}
+
+// Meta describes the instance whose events a message carries.
+type Meta struct {
+	DBID       string   // store.DB.ID(): first part of every id
+	InstanceID uint32   // store.Instance.ID: message.instanceId and part of every id
+	Name       string   // message.instanceName
+	Tags       []string // message.instanceTags (nil is sent as [])
+	MaxEvents  int      // events per message; <= 0 means DefaultMaxEvents
+}
+
+// Build forms the messages for events, in order, at most meta.MaxEvents
+// events each, inside the transaction that records them: every message and
+// every event takes its own sequence number from tx (message first, then
+// its events), so ids are `<dbid>-<instanceid>-<seq %012d>` and sort in
+// recording order. pollDate is when the events were recorded. The returned
+// bodies are final: the dispatcher sends them byte for byte, on every retry.
+// The caller passes the messages to tx.Enqueue in the same transaction.
+//
+// An event whose Raw is empty or not valid JSON gets a minimal Graph item
+// (id, name, parentReference, and deleted for DELETED) in raw.changes, so
+// raw.changes always has one entry per event.
+func Build(tx SeqTx, meta Meta, events []Event, pollDate time.Time) ([]Message, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	max := meta.MaxEvents
+	if max <= 0 {
+		max = DefaultMaxEvents
+	}
+	prefix := idPrefix(meta.DBID, meta.InstanceID)
+	msgs := make([]Message, 0, (len(events)+max-1)/max)
+	for start := 0; start < len(events); start += max {
+		end := min(start+max, len(events))
+		m, err := buildOne(tx, meta, prefix, events[start:end], pollDate)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
+}
+
+// idPrefix returns "<dbid>-<instanceid>-".
+func idPrefix(dbid string, instanceID uint32) string {
+	return dbid + "-" + strconv.FormatUint(uint64(instanceID), 10) + "-"
+}
+
+func buildOne(tx SeqTx, meta Meta, prefix string, events []Event, pollDate time.Time) (Message, error) {
+	seq, err := tx.NextSeq()
+	if err != nil {
+		return Message{}, fmt.Errorf("next message sequence: %w", err)
+	}
+	var idBuf [64]byte
+	mid := string(appendID(idBuf[:0], prefix, seq))
+
+	size := 256 + len(meta.Name) + len(mid)
+	for _, t := range meta.Tags {
+		size += len(t) + 3
+	}
+	for i := range events {
+		e := &events[i]
+		size += 400 + len(e.Raw) + 2*len(e.Path) + len(e.OldPath) + len(e.ItemID) + len(e.ParentID)
+	}
+	b := make([]byte, 0, size)
+	b = appendHeader(b, mid, meta.InstanceID, meta.Name, meta.Tags)
+	for i := range events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRaw(b, &events[i])
+	}
+	b = append(b, `]},"events":[`...)
+	pd := pollDate.UTC()
+	for i := range events {
+		seq, err := tx.NextSeq()
+		if err != nil {
+			return Message{}, fmt.Errorf("next event sequence: %w", err)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b, err = appendEvent(b, prefix, seq, &events[i], pd)
+		if err != nil {
+			return Message{}, err
+		}
+	}
+	b = append(b, "]}}"...)
+	return Message{ID: mid, Events: len(events), Body: b, Created: pd}, nil
+}
+
+// appendHeader writes the body up to and including the opening bracket of
+// raw.changes.
+func appendHeader(b []byte, mid string, instanceID uint32, name string, tags []string) []byte {
+	b = append(b, `{"message":{"eventId":`...)
+	b = appendString(b, mid)
+	b = append(b, `,"elementKey":"`+ElementKey+`","instanceId":`...)
+	b = strconv.AppendUint(b, uint64(instanceID), 10)
+	b = append(b, `,"instance_id":`...)
+	b = strconv.AppendUint(b, uint64(instanceID), 10)
+	b = append(b, `,"instanceName":`...)
+	b = appendString(b, name)
+	b = append(b, `,"instanceTags":`...)
+	b = appendStrings(b, tags)
+	return append(b, `,"raw":{"objectType":"`+ObjectType+`","changes":[`...)
+}
+
+// appendRaw writes the event's Graph item, or a minimal one when it has none.
+func appendRaw(b []byte, e *Event) []byte {
+	if len(e.Raw) > 0 && json.Valid(e.Raw) {
+		return append(b, e.Raw...)
+	}
+	b = append(b, `{"id":`...)
+	b = appendString(b, e.ItemID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, e.Name)
+	b = append(b, `,"parentReference":{"id":`...)
+	b = appendString(b, e.ParentID)
+	b = append(b, '}')
+	if e.Folder {
+		b = append(b, `,"folder":{}`...)
+	}
+	if e.Type == TypeDeleted {
+		b = append(b, `,"deleted":{"state":"deleted"}`...)
+	}
+	return append(b, '}')
+}
+
+// errEventType reports an event whose Type is none of the three.
+var errEventType = errors.New("unknown event type")
+
+// appendEvent writes one element of message.events.
+func appendEvent(b []byte, prefix string, seq uint64, e *Event, pollDate time.Time) ([]byte, error) {
+	switch e.Type {
+	case TypeCreated, TypeUpdated, TypeDeleted:
+	default:
+		return b, fmt.Errorf("event for item %s: %w %q", e.ItemID, errEventType, e.Type)
+	}
+	b = append(b, `{"eventId":"`...)
+	b = appendID(b, prefix, seq)
+	b = append(b, `","eventType":"`...)
+	b = append(b, e.Type...)
+	b = append(b, `","objectType":"`+ObjectType+`","itemType":"`...)
+	if e.Folder {
+		b = append(b, "folder"...)
+	} else {
+		b = append(b, "file"...)
+	}
+	b = append(b, `","objectId":`...)
+	b = appendString(b, e.ItemID)
+	b = append(b, `,"elementKey":"`+ElementKey+`","hubKey":"`+HubKey+`","date":`...)
+	date := e.Date
+	if date.IsZero() {
+		date = pollDate
+	}
+	b = appendTime(b, date)
+	b = append(b, `,"pollDate":`...)
+	b = appendTime(b, pollDate)
+	b = append(b, `,"path":`...)
+	b = appendString(b, e.Path)
+	if e.Type != TypeDeleted && e.Path != "" {
+		b = append(b, `,"newPath":`...)
+		b = appendString(b, e.Path)
+	}
+	if e.OldPath != "" {
+		b = append(b, `,"oldPath":`...)
+		b = appendString(b, e.OldPath)
+	}
+	b = append(b, `,"parentObjectId":`...)
+	b = appendString(b, e.ParentID)
+	if e.Type == TypeUpdated {
+		b = append(b, `,"changes":`...)
+		b = appendStrings(b, e.Changes)
+	}
+	return append(b, '}'), nil
+}
