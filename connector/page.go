@@ -1,0 +1,263 @@
+package connector
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+)
+
+// Item is one driveItem of a delta page.
+type Item struct {
+	ID       string // never empty
+	Name     string // may be empty on deletions (OneDrive for Business omits it)
+	ParentID string // parentReference.id; "" for the root
+	DriveID  string // parentReference.driveId as sent; compare with SameDrive
+	ETag     string
+	CTag     string
+	Size     int64
+	Hash     string // file.hashes: quickXorHash, else sha256Hash, else sha1Hash
+	Folder   bool   // folder facet present
+	File     bool   // file facet present
+	Root     bool   // root facet present
+	Deleted  bool   // deleted facet, @microsoft.graph.removed or @removed present
+	Modified time.Time
+	// Raw is the item exactly as Graph sent it. It shares memory with the page body and its
+	// capacity is capped, so appending to it cannot overwrite a neighbour.
+	Raw json.RawMessage
+}
+
+// Page is one delta page. A DeltaLink ends the round; otherwise NextLink is the next page
+// (also after an empty Items).
+type Page struct {
+	Items     []Item
+	NextLink  string
+	DeltaLink string
+}
+
+// DecodePage reads and decodes a delta page. It fails, returning no partial page, on invalid
+// JSON, an item without an id, a field of the wrong type, or a page with neither an
+// @odata.nextLink nor an @odata.deltaLink. Unknown properties and facets are ignored.
+func DecodePage(r io.Reader) (Page, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return Page{}, fmt.Errorf("read delta page: %w", err)
+	}
+	return decodePage(b)
+}
+
+var errNoLink = errors.New("delta page has neither @odata.nextLink nor @odata.deltaLink")
+
+// decodePage decodes b in one pass; the items' Raw point into b.
+func decodePage(b []byte) (Page, error) {
+	s := &scanner{b: b}
+	var p Page
+	err := s.object(func(key []byte) error {
+		switch string(key) {
+		case "value":
+			if null, err := s.isNull(); null || err != nil {
+				return err
+			}
+			if p.Items == nil {
+				p.Items = make([]Item, 0, 256)
+			}
+			p.Items = p.Items[:0]
+			return s.array(func() error {
+				it, err := s.item()
+				if err != nil {
+					return fmt.Errorf("item %d: %w", len(p.Items), err)
+				}
+				p.Items = append(p.Items, it)
+				return nil
+			})
+		case "@odata.nextLink":
+			return s.link(&p.NextLink)
+		case "@odata.deltaLink":
+			return s.link(&p.DeltaLink)
+		}
+		return s.skip()
+	})
+	if err == nil && s.peek() != 0 {
+		err = s.errorf("data after the page object")
+	}
+	if err == nil && p.NextLink == "" && p.DeltaLink == "" {
+		err = errNoLink
+	}
+	if err != nil {
+		return Page{}, err
+	}
+	return p, nil
+}
+
+// link reads an optional link and checks that it is an absolute http(s) URL.
+func (s *scanner) link(dst *string) error {
+	if null, err := s.isNull(); null || err != nil {
+		*dst = ""
+		return err
+	}
+	v, err := s.str()
+	if err != nil {
+		return err
+	}
+	if v != "" {
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return fmt.Errorf("link %q is not an absolute http(s) URL", v)
+		}
+	}
+	*dst = v
+	return nil
+}
+
+// optString reads a string or null.
+func (s *scanner) optString(field string, dst *string) error {
+	if null, err := s.isNull(); null || err != nil {
+		*dst = ""
+		return err
+	}
+	if s.peek() != '"' {
+		return fmt.Errorf("%s: want a string", field)
+	}
+	v, err := s.str()
+	*dst = v
+	return err
+}
+
+// facet reads a facet: present when not null.
+func (s *scanner) facet(dst *bool) error {
+	null, err := s.isNull()
+	if null || err != nil {
+		*dst = false
+		return err
+	}
+	*dst = true
+	return s.skip()
+}
+
+// item decodes one driveItem object and keeps its bytes.
+func (s *scanner) item() (Item, error) {
+	var (
+		it                          Item
+		deleted, removed, atRemoved bool
+		quickXor, sha256, sha1      string
+		modified                    string
+	)
+	if s.peek() != '{' {
+		return it, s.errorf("want an item object")
+	}
+	start := s.i
+	err := s.object(func(key []byte) error {
+		switch string(key) {
+		case "id":
+			return s.optString("id", &it.ID)
+		case "name":
+			return s.optString("name", &it.Name)
+		case "eTag":
+			return s.optString("eTag", &it.ETag)
+		case "cTag":
+			return s.optString("cTag", &it.CTag)
+		case "lastModifiedDateTime":
+			return s.optString("lastModifiedDateTime", &modified)
+		case "size":
+			if null, err := s.isNull(); null || err != nil {
+				it.Size = 0
+				return err
+			}
+			v, err := s.int64()
+			if err != nil {
+				return fmt.Errorf("size: %w", err)
+			}
+			it.Size = v
+			return nil
+		case "folder":
+			return s.facet(&it.Folder)
+		case "root":
+			return s.facet(&it.Root)
+		case "deleted":
+			return s.facet(&deleted)
+		case "@microsoft.graph.removed":
+			return s.facet(&removed)
+		case "@removed":
+			return s.facet(&atRemoved)
+		case "file":
+			quickXor, sha256, sha1 = "", "", ""
+			null, err := s.isNull()
+			if null || err != nil {
+				it.File = false
+				return err
+			}
+			it.File = true
+			if s.peek() != '{' {
+				return s.skip()
+			}
+			return s.object(func(key []byte) error {
+				if string(key) != "hashes" || s.peek() != '{' {
+					return s.skip()
+				}
+				return s.object(func(key []byte) error {
+					switch string(key) {
+					case "quickXorHash":
+						return s.optString("quickXorHash", &quickXor)
+					case "sha256Hash":
+						return s.optString("sha256Hash", &sha256)
+					case "sha1Hash":
+						return s.optString("sha1Hash", &sha1)
+					}
+					return s.skip()
+				})
+			})
+		case "parentReference":
+			it.ParentID, it.DriveID = "", ""
+			if null, err := s.isNull(); null || err != nil {
+				return err
+			}
+			if s.peek() != '{' {
+				return errors.New("parentReference: want an object")
+			}
+			return s.object(func(key []byte) error {
+				switch string(key) {
+				case "id":
+					return s.optString("parentReference.id", &it.ParentID)
+				case "driveId":
+					return s.optString("parentReference.driveId", &it.DriveID)
+				}
+				return s.skip()
+			})
+		}
+		return s.skip()
+	})
+	if err != nil {
+		if it.ID != "" {
+			return Item{}, fmt.Errorf("id %q: %w", it.ID, err)
+		}
+		return Item{}, err
+	}
+	if it.ID == "" {
+		return Item{}, errors.New("item has no id")
+	}
+	switch {
+	case quickXor != "":
+		it.Hash = quickXor
+	case sha256 != "":
+		it.Hash = sha256
+	case sha1 != "":
+		it.Hash = sha1
+	}
+	it.Deleted = deleted || removed || atRemoved
+	if modified != "" {
+		t, err := parseTime(modified)
+		if err != nil {
+			return Item{}, fmt.Errorf("id %q: lastModifiedDateTime %q: not an RFC 3339 time", it.ID, modified)
+		}
+		it.Modified = t
+	}
+	it.Raw = json.RawMessage(s.b[start:s.i:s.i])
+	return it, nil
+}
+
+// parseTime parses Graph's RFC 3339 times ("2025-01-10T08:00:00Z", with optional fraction).
+func parseTime(v string) (time.Time, error) {
+	return time.Parse(time.RFC3339Nano, v)
+}

@@ -1,0 +1,213 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"golang.org/x/oauth2"
+)
+
+// maxPageBytes bounds a success body; a 999-item delta page is about 1 MB.
+const maxPageBytes = 64 << 20
+
+// response is one Graph answer, its body read and closed.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// get sends an authenticated GET to Graph and returns the body of a 2xx answer. It applies the
+// account gate before every attempt, pauses the account on 429/503, refreshes the access token
+// once on 401, turns 410 into a *ResyncError, and retries network failures and 500/502/504
+// with an exponential backoff bounded by retryMax.
+func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
+	bo := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(c.retryInit),
+		backoff.WithMaxInterval(max(c.retryMax/4, c.retryInit)),
+		backoff.WithMaxElapsedTime(c.retryMax),
+	)
+	if err := checkLink(link); err != nil {
+		return nil, fmt.Errorf("graph %s: %w", op, err)
+	}
+	refreshed := false
+	var throttledSince time.Time
+	// transient waits before the next attempt, or reports that the retry budget is spent.
+	transient := func(err error) error {
+		d := bo.NextBackOff()
+		if d == backoff.Stop {
+			return err
+		}
+		c.log.Info("graph request failed, retrying", "op", op, "error", err, "retry_in", d)
+		return sleepCtx(ctx, d)
+	}
+	for {
+		if err := c.gate.Wait(ctx); err != nil {
+			return nil, err
+		}
+		tok, err := c.tokens.token()
+		if err != nil {
+			if !transientTokenError(err) {
+				return nil, err
+			}
+			if err := transient(err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		res, err := c.send(ctx, op, link, tok)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if err := transient(err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		switch s := res.status; {
+		case s >= 200 && s < 300:
+			c.gate.Succeeded()
+			if len(res.body) == 0 {
+				return nil, fmt.Errorf("graph %s: %w", op, errNoBody)
+			}
+			return res.body, nil
+
+		case s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable:
+			ra := parseRetryAfter(res.header, c.now())
+			pause := c.gate.Throttled(ra)
+			now := c.now()
+			if throttledSince.IsZero() {
+				throttledSince = now
+			}
+			he := c.httpError(res)
+			he.RetryAfter = pause
+			c.log.Warn("graph throttled the account, pausing its requests", "op", op, "status", s, "pause", pause, "code", he.Code)
+			if now.Add(pause).Sub(throttledSince) > c.throttMax {
+				return nil, he
+			}
+
+		case s == http.StatusUnauthorized:
+			he := c.httpError(res)
+			if refreshed {
+				return nil, he
+			}
+			refreshed = true
+			c.log.Info("graph rejected the access token, refreshing it", "op", op, "code", he.Code)
+			if _, err := c.tokens.forceRefresh(tok.AccessToken); err != nil {
+				if !transientTokenError(err) {
+					return nil, err
+				}
+				if err := transient(err); err != nil {
+					return nil, err
+				}
+			}
+
+		case s == http.StatusGone:
+			he := c.httpError(res)
+			return nil, &ResyncError{Location: res.header.Get("Location"), Status: s, Code: he.Code, Message: he.Message}
+
+		case s == http.StatusInternalServerError || s == http.StatusBadGateway ||
+			s == http.StatusGatewayTimeout || s == http.StatusRequestTimeout:
+			if err := transient(c.httpError(res)); err != nil {
+				return nil, err
+			}
+
+		default:
+			he := c.httpError(res)
+			if he.isResyncCode() {
+				return nil, &ResyncError{Location: res.header.Get("Location"), Status: s, Code: he.Code, Message: he.Message}
+			}
+			return nil, he
+		}
+	}
+}
+
+// checkLink rejects what can never succeed, so it is not retried as a network failure.
+func checkLink(link string) error {
+	u, err := url.Parse(link)
+	if err != nil {
+		return fmt.Errorf("bad link: %w", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("bad link %q: not an absolute http(s) URL", link)
+	}
+	return nil
+}
+
+func (c *Client) httpError(res response) *HTTPError {
+	he := DecodeGraphError(res.status, res.body)
+	he.RetryAfter = parseRetryAfter(res.header, c.now())
+	he.RequestID = cleanText(res.header.Get("request-id"), 64)
+	return he
+}
+
+// send makes one attempt and reads the whole body (bounded), so the connection is reused.
+func (c *Client) send(ctx context.Context, op, link string, tok *oauth2.Token) (response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+	if err != nil {
+		return response{}, fmt.Errorf("graph %s: bad link: %w", op, err)
+	}
+	tok.SetAuthHeader(req)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	start := time.Now()
+	info := RequestInfo{Op: op}
+	defer func() {
+		if c.observe != nil {
+			info.Duration = time.Since(start)
+			c.observe(info)
+		}
+	}()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		info.Err = err
+		return response{}, fmt.Errorf("graph %s: %w", op, err)
+	}
+	defer drain(resp.Body)
+	info.Status = resp.StatusCode
+	info.Throttled = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+	limit := int64(maxErrorBody)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		limit = maxPageBytes + 1
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		info.Err = err
+		return response{}, fmt.Errorf("graph %s: read response: %w", op, err)
+	}
+	if int64(len(body)) > maxPageBytes {
+		return response{}, fmt.Errorf("graph %s: response larger than %d MiB", op, maxPageBytes>>20)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// transientTokenError reports whether a token failure may go away by itself: a network
+// error or a 5xx/429 from the token endpoint. ErrNeedsLogin and other refusals are final.
+func transientTokenError(err error) bool {
+	if errors.Is(err, ErrNeedsLogin) {
+		return false
+	}
+	var te *TokenError
+	if errors.As(err, &te) {
+		return te.Status >= 500 || te.Status == http.StatusTooManyRequests
+	}
+	return true
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,95 @@
+package connector
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+// HTTPOptions configures NewHTTPClient. The zero value gives a client with the environment's
+// proxy, the system roots and a 60 s timeout.
+type HTTPOptions struct {
+	// Proxy is the proxy URL (http, https or socks5); "" uses HTTPS_PROXY/HTTP_PROXY/NO_PROXY
+	// from the environment.
+	Proxy string
+	// CAFile names a PEM file of extra CA certificates, appended to the system pool.
+	CAFile string
+	// Timeout bounds each request including reading the body; default 60s.
+	Timeout time.Duration
+	// MaxIdleConnsPerHost keeps connections for reuse; default 16.
+	MaxIdleConnsPerHost int
+}
+
+// NewHTTPClient returns the *http.Client for outbound requests (Microsoft and callbacks):
+// proxy from the options or the environment, extra CAs appended to the system roots, HTTP/2,
+// more idle connections per host than net/http's default of 2, and dial, TLS and overall
+// timeouts. Errors name the proxy or CA file at fault.
+func NewHTTPClient(o HTTPOptions) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyFromEnvironment
+	if o.Proxy != "" {
+		u, err := url.Parse(o.Proxy)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("%w: proxy %q is not a URL such as http://proxy.corp:3128", ErrBadConfig, o.Proxy)
+		}
+		switch u.Scheme {
+		case "http", "https", "socks5", "socks5h":
+		default:
+			return nil, fmt.Errorf("%w: proxy %q: scheme must be http, https or socks5", ErrBadConfig, o.Proxy)
+		}
+		tr.Proxy = http.ProxyURL(u)
+	}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: ca_file %s holds no PEM certificate", ErrBadConfig, o.CAFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	tr.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = 15 * time.Second
+	tr.ResponseHeaderTimeout = 0 // the client Timeout bounds the whole exchange
+	tr.MaxIdleConns = 100
+	tr.MaxIdleConnsPerHost = o.MaxIdleConnsPerHost
+	if tr.MaxIdleConnsPerHost <= 0 {
+		tr.MaxIdleConnsPerHost = 16
+	}
+	tr.IdleConnTimeout = 90 * time.Second
+	tr.ForceAttemptHTTP2 = true
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}, nil
+}
+
+// userAgentTransport sets the User-Agent on requests x/oauth2 sends.
+type userAgentTransport struct {
+	base http.RoundTripper
+	ua   string
+}
+
+func (t userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r2 := r.Clone(r.Context())
+	r2.Header.Set("User-Agent", t.ua)
+	return t.base.RoundTrip(r2)
+}
+
+func transportOf(c *http.Client) http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
+	}
+	return http.DefaultTransport
+}
