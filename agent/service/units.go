@@ -146,16 +146,28 @@ STOP_TIMEOUT=20
 for f in "/etc/default/$NAME" "/etc/sysconfig/$NAME"; do
     if [ -r "$f" ]; then
         set -a
+        # shellcheck source=/dev/null
         . "$f"
         set +a
     fi
 done
 
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    # A zombie has exited; only its parent has not collected it yet.
+    if [ -r "/proc/$1/stat" ]; then
+        case "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null)" in
+            Z*) return 1 ;;
+        esac
+    fi
+    return 0
+}
+
 running_pid() {
     [ -r "$PIDFILE" ] || return 1
     pid=$(cat "$PIDFILE" 2>/dev/null)
     [ -n "$pid" ] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
+    alive "$pid" || return 1
     echo "$pid"
 }
 
@@ -189,14 +201,17 @@ do_stop() {
     fi
     echo "Stopping $NAME (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
+    # Poll five times a second where sleep takes fractions, else every second.
+    step=5
+    sleep 0.2 2>/dev/null || step=1
     i=0
-    while kill -0 "$pid" 2>/dev/null; do
-        if [ "$i" -ge "$STOP_TIMEOUT" ]; then
+    while alive "$pid"; do
+        if [ "$i" -ge $((STOP_TIMEOUT * step)) ]; then
             echo "$NAME did not stop within $STOP_TIMEOUT seconds; killing it"
             kill -KILL "$pid" 2>/dev/null || true
             break
         fi
-        sleep 1
+        if [ "$step" -eq 5 ]; then sleep 0.2; else sleep 1; fi
         i=$((i + 1))
     done
     rm -f "$PIDFILE"
