@@ -1,0 +1,138 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Compaction policy. bbolt files never shrink: after a large backlog
+// drains, the file keeps its peak size and the freed pages. MaybeCompact
+// rewrites the file when it is larger than compactMinSize and more than
+// compactRatio times its live data.
+const (
+	compactMinSize = 8 << 20
+	compactRatio   = 4
+	compactTxSize  = 16 << 20 // bytes copied per transaction while compacting
+)
+
+// MaybeCompact compacts the file when the policy says it is worth it and
+// reports whether it did. The store calls it itself at Open and after an
+// Ack or Purge that leaves an instance's queue or dead letters empty
+// (unless Options.NoAutoCompact); the runtime may call it at any time.
+func (db *DB) MaybeCompact() (bool, error) {
+	size, live, err := db.sizes()
+	if err != nil {
+		return false, err
+	}
+	if size <= compactMinSize || size <= compactRatio*live {
+		return false, nil
+	}
+	if err := db.Compact(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// sizes returns the file size and an estimate of the bytes in use (pages
+// below the high-water mark that are not free).
+func (db *DB) sizes() (size, live int64, err error) {
+	bdb, err := db.acquire()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.mu.RUnlock()
+	fi, err := os.Stat(db.path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("stat store %s: %w", db.path, err)
+	}
+	var hwm int64
+	if err := bdb.View(func(tx *bolt.Tx) error { hwm = tx.Size(); return nil }); err != nil {
+		return 0, 0, fmt.Errorf("stat store %s: %w", db.path, err)
+	}
+	st := bdb.Stats()
+	free := int64(st.FreePageN+st.PendingPageN) * int64(bdb.Info().PageSize)
+	return fi.Size(), max(hwm-free, 0), nil
+}
+
+// autoCompact runs MaybeCompact unless turned off; failures are logged,
+// the database stays usable.
+func (db *DB) autoCompact() {
+	if db.opts.NoAutoCompact || !db.compactMu.TryLock() {
+		return
+	}
+	defer db.compactMu.Unlock()
+	if _, err := db.MaybeCompact(); err != nil {
+		db.log.Warn("store compaction failed", "path", db.path, "err", err)
+	}
+}
+
+// Compact rewrites the database into "<path>.compact" beside it (only the
+// live data), syncs it, renames it over the original and reopens it. It is
+// safe while the agent runs: concurrent calls wait until it is done, and
+// the process lock stays held throughout, so no other process can open the
+// file in between. On failure before the rename the original is untouched
+// and stays open.
+func (db *DB) Compact() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.bdb == nil {
+		return fmt.Errorf("compact store %s: %w", db.path, ErrClosed)
+	}
+	start := time.Now()
+	before, _ := os.Stat(db.path)
+	tmp := db.path + ".compact"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("compact store %s: %w", db.path, err)
+	}
+	if err := db.compactInto(tmp); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("compact store %s: %w", db.path, err)
+	}
+	if err := db.bdb.Close(); err != nil {
+		db.bdb = nil
+		return fmt.Errorf("compact store %s: close: %w", db.path, err)
+	}
+	db.bdb = nil
+	renameErr := os.Rename(tmp, db.path)
+	if renameErr == nil {
+		renameErr = syncDir(filepath.Dir(db.path))
+	} else {
+		_ = os.Remove(tmp)
+	}
+	bdb, err := db.openBolt(db.opts.Timeout)
+	if err != nil {
+		return fmt.Errorf("compact store %s: reopen: %w", db.path, err)
+	}
+	db.bdb = bdb
+	if renameErr != nil {
+		return fmt.Errorf("compact store %s: %w", db.path, renameErr)
+	}
+	if after, err := os.Stat(db.path); err == nil && before != nil {
+		db.log.Info("store compacted", "path", db.path, "before", before.Size(),
+			"after", after.Size(), "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// compactInto copies the live data into a new file at tmp and syncs it.
+func (db *DB) compactInto(tmp string) error {
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{
+		Timeout: time.Second, NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
+	})
+	if err != nil {
+		return err
+	}
+	err = bolt.Compact(dst, db.bdb, compactTxSize)
+	if err == nil && !db.opts.NoSync {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
