@@ -41,7 +41,7 @@ func LoginBrowser(ctx context.Context, cfg AuthConfig, opts LoginOptions) (Token
 	if err != nil {
 		return Token{}, fmt.Errorf("browser sign-in: listen for the redirect on %s: %w", redirect.Host, err)
 	}
-	if redirect.Port() == "" {
+	if redirect.Port() == "" || redirect.Port() == "0" {
 		redirect.Host = net.JoinHostPort(redirect.Hostname(), fmt.Sprint(lns[0].Addr().(*net.TCPAddr).Port))
 	}
 	cfg.RedirectURL = redirect.String()
@@ -147,7 +147,7 @@ func LoginBrowser(ctx context.Context, cfg AuthConfig, opts LoginOptions) (Token
 // and ::1 (browsers try either), needing only one of them to work.
 func listenLoopback(redirect *url.URL) ([]net.Listener, error) {
 	port := redirect.Port()
-	if port == "" {
+	if port == "" || port == "0" {
 		port = "0"
 	}
 	host := redirect.Hostname()

@@ -48,7 +48,7 @@ type RequestInfo struct {
 	Status    int           // HTTP status; 0 when the request failed before a response
 	Throttled bool          // 429 or 503 that paused the account
 	Duration  time.Duration // from sending to the end of the response body
-	Err       error         // transport error when Status is 0
+	Err       error         // transport failure: no response (Status 0) or a body cut short
 }
 
 // Client talks to Graph for one instance. Create it with NewClient; it is safe for
