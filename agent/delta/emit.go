@@ -1,0 +1,130 @@
+package delta
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// emit hands the pending events to Emit in key order, deleting them in the
+// same transaction. Before each slice it checks the queue: at MaxQueue the
+// round pauses with its progress saved.
+func (a *applier) emit() (finished, paused bool, err error) {
+	for a.budget > 0 {
+		n := min(a.budget, a.lim.EmitBatch)
+		keys := make([][]byte, 0, n)
+		events := make([]Event, 0, n)
+		err := a.tx.ForEachPending(nil, func(k, v []byte) error {
+			if len(k) > 0 && k[0] >= keyCascade {
+				return store.Stop
+			}
+			ev, err := decodeEvent(v)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, bytes.Clone(k))
+			events = append(events, ev)
+			if len(events) >= n {
+				return store.Stop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, store.Stop) {
+			return false, false, fmt.Errorf("read pending events: %w", err)
+		}
+		if len(events) == 0 {
+			return true, false, nil
+		}
+		if a.r.MaxQueue > 0 {
+			q, err := a.tx.QueuedEvents()
+			if err != nil {
+				return false, false, fmt.Errorf("count queued events: %w", err)
+			}
+			if q >= a.r.MaxQueue {
+				a.r.log().Info("event queue full: delta round paused", "queued", q, "max_queue", a.r.MaxQueue,
+					"emitted", a.st.Emitted, "remaining", a.st.Events-a.st.Emitted)
+				return false, true, nil
+			}
+		}
+		if err := a.r.Emit(a.tx, events); err != nil {
+			return false, false, fmt.Errorf("emit %d events: %w", len(events), err)
+		}
+		for _, k := range keys {
+			if err := a.tx.DeletePending(k); err != nil {
+				return false, false, fmt.Errorf("delete pending event: %w", err)
+			}
+		}
+		a.budget -= len(events)
+		a.st.Emitted += int64(len(events))
+		a.res.Events += len(events)
+	}
+	return false, false, nil
+}
+
+// rawRef is the parentReference of a minimal raw item.
+type rawRef struct {
+	ID      string `json:"id,omitempty"`
+	DriveID string `json:"driveId,omitempty"`
+}
+
+type rawDeleted struct {
+	State string `json:"state"`
+}
+
+type rawMinimal struct {
+	ID              string      `json:"id"`
+	Name            string      `json:"name,omitempty"`
+	ParentReference rawRef      `json:"parentReference"`
+	Deleted         *rawDeleted `json:"deleted,omitempty"`
+}
+
+// minimalDeleted is the raw item of an inferred deletion: id, name,
+// parentReference and the deleted facet.
+func minimalDeleted(id, name, parentID, driveID string) json.RawMessage {
+	b, _ := json.Marshal(rawMinimal{
+		ID:              id,
+		Name:            name,
+		ParentReference: rawRef{ID: parentID, DriveID: driveID},
+		Deleted:         &rawDeleted{State: "deleted"},
+	})
+	return b
+}
+
+type rawItem struct {
+	ID                   string    `json:"id"`
+	Name                 string    `json:"name"`
+	ETag                 string    `json:"eTag,omitempty"`
+	CTag                 string    `json:"cTag,omitempty"`
+	Size                 int64     `json:"size"`
+	LastModifiedDateTime string    `json:"lastModifiedDateTime,omitempty"`
+	ParentReference      rawRef    `json:"parentReference"`
+	File                 *struct{} `json:"file,omitempty"`
+	Folder               *struct{} `json:"folder,omitempty"`
+}
+
+// synthRaw builds a driveItem from the index for an item Graph did not send
+// in this round (a descendant of a folder moved into scope).
+func (a *applier) synthRaw(it *store.Item) json.RawMessage {
+	r := rawItem{
+		ID:              it.ID,
+		Name:            it.Name,
+		ETag:            it.ETag,
+		CTag:            it.CTag,
+		Size:            it.Size,
+		ParentReference: rawRef{ID: it.ParentID, DriveID: a.st.DriveID},
+	}
+	if !it.Modified.IsZero() {
+		r.LastModifiedDateTime = it.Modified.UTC().Format(time.RFC3339)
+	}
+	if it.Folder {
+		r.Folder = &struct{}{}
+	} else {
+		r.File = &struct{}{}
+	}
+	b, _ := json.Marshal(r)
+	return b
+}

@@ -1,0 +1,227 @@
+package delta
+
+import (
+	"fmt"
+
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// events compares every staged record's before-state with the new index and
+// records the resulting events in the pending bucket under their order key.
+// A folder whose path changed queues a walk over its subtree: descendants
+// that did not come in the round are reported when the move took them into
+// or out of scope (and only then).
+func (a *applier) events() (bool, error) {
+	for a.budget > 0 {
+		key, w, ok, err := a.nextWork(keyWalk)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			if err := a.walk(key, &w); err != nil {
+				return false, err
+			}
+			continue
+		}
+		recs, err := a.nextStaged(min(a.budget, 64))
+		if err != nil {
+			return false, err
+		}
+		if len(recs) == 0 {
+			return true, nil
+		}
+		for _, kv := range recs {
+			a.budget--
+			a.st.Pos = kv.id
+			s, err := decodeStaged(kv.id, kv.rec)
+			if err != nil {
+				return false, err
+			}
+			if err := a.eventsFor(&s); err != nil {
+				return false, err
+			}
+			if a.workMaybe || a.budget <= 0 {
+				break // drain the walk queue first
+			}
+		}
+	}
+	return false, nil
+}
+
+// eventsFor records the events of one staged item.
+func (a *applier) eventsFor(s *staged) error {
+	if s.Root || s.B.Root {
+		return nil
+	}
+	b := &s.B
+	cur, inIdx, err := a.tx.Item(s.ID)
+	if err != nil {
+		return fmt.Errorf("read item %q: %w", s.ID, err)
+	}
+	if !inIdx {
+		if b.Existed && b.InScope {
+			return a.record(a.deleted(s.ID, b, s.Raw, s.Deleted && !s.Inferred))
+		}
+		return nil
+	}
+	if cur.Root {
+		return nil
+	}
+	newPath, newOK, err := a.paths.of(cur)
+	if err != nil {
+		return err
+	}
+	newIn := newOK && a.r.inScope(newPath)
+	switch {
+	case newIn && (!b.Existed || !b.InScope):
+		if err := a.record(a.created(cur, newPath, s.Raw)); err != nil {
+			return err
+		}
+	case newIn:
+		if f := changes(b, &cur); f != 0 {
+			ev := a.created(cur, newPath, s.Raw)
+			ev.Type = Updated
+			ev.Changes = changeList(f)
+			if f&(cParent|cName) != 0 && b.PathOK {
+				ev.OldPath = b.Path
+			}
+			if err := a.record(ev); err != nil {
+				return err
+			}
+		}
+	case b.InScope:
+		if err := a.record(a.deleted(s.ID, b, nil, false)); err != nil {
+			return err
+		}
+	}
+	if !cur.Folder || (!b.PathOK && !newOK) {
+		return nil
+	}
+	moved := b.PathOK != newOK || b.Path != newPath
+	if b.Existed && !moved {
+		return nil
+	}
+	if !b.Existed && a.st.Mode != modeIncremental && a.st.Mode != modeReconcile {
+		return nil // a first enumeration: nothing unstaged is indexed
+	}
+	return a.pushWork(keyWalk, &work{Folder: cur.ID, OldPath: b.Path, OldOK: b.PathOK, NewPath: newPath, NewOK: newOK})
+}
+
+// changes compares an item before and after the round; 0 means no event.
+// Folders only report name and parent changes.
+func changes(b *before, cur *store.Item) uint64 {
+	if b.ETag != "" && b.ETag == cur.ETag {
+		return 0
+	}
+	var f uint64
+	if b.ParentID != cur.ParentID {
+		f |= cParent
+	}
+	if b.Name != cur.Name {
+		f |= cName
+	}
+	if cur.Folder {
+		return f
+	}
+	if (b.CTag != "" && cur.CTag != "" && b.CTag != cur.CTag) || b.Size != cur.Size ||
+		(b.Hash != "" && cur.Hash != "" && b.Hash != cur.Hash) {
+		f |= cContent
+	}
+	if f == 0 && b.ETag != cur.ETag {
+		f |= cMetadata
+	}
+	return f
+}
+
+// walk visits a chunk of the children of a moved folder.
+func (a *applier) walk(key []byte, w *work) error {
+	n := a.limit()
+	kids, err := a.children(w.Folder, w.Offset, n)
+	if err != nil {
+		return err
+	}
+	for _, c := range kids {
+		a.budget--
+		_, staged, err := a.tx.Staged(c.ID)
+		if err != nil {
+			return fmt.Errorf("read staged item %q: %w", c.ID, err)
+		}
+		if staged {
+			continue // it has its own record, and walks its own subtree
+		}
+		oldPath, newPath := w.OldPath+"/"+c.Name, w.NewPath+"/"+c.Name
+		oldIn := w.OldOK && a.r.inScope(oldPath)
+		newIn := w.NewOK && a.r.inScope(newPath)
+		switch {
+		case oldIn && !newIn:
+			b := beforeOf(c, oldPath, true, true)
+			err = a.record(a.deleted(c.ID, &b, nil, false))
+		case newIn && !oldIn:
+			err = a.record(a.created(c, newPath, nil))
+		}
+		if err != nil {
+			return err
+		}
+		if c.Folder {
+			err := a.pushWork(keyWalk, &work{Folder: c.ID, OldPath: oldPath, OldOK: w.OldOK, NewPath: newPath, NewOK: w.NewOK})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if len(kids) < n {
+		if err := a.tx.DeletePending(key); err != nil {
+			return fmt.Errorf("dequeue walk of %q: %w", w.Folder, err)
+		}
+		return nil
+	}
+	w.Offset += uint64(len(kids))
+	if err := a.tx.PutPending(key, encodeWork(w)); err != nil {
+		return fmt.Errorf("save walk of %q: %w", w.Folder, err)
+	}
+	return nil
+}
+
+// created builds a CREATED event for an indexed item; raw nil means Graph
+// did not send it in this round.
+func (a *applier) created(it store.Item, path string, raw []byte) *Event {
+	if raw == nil {
+		raw = a.synthRaw(&it)
+	}
+	return &Event{
+		Type:     Created,
+		ItemID:   it.ID,
+		ParentID: it.ParentID,
+		Name:     it.Name,
+		Folder:   it.Folder,
+		Path:     path,
+		Date:     it.Modified,
+		Raw:      raw,
+	}
+}
+
+// deleted builds a DELETED event from an item's last known state; raw is the
+// Graph item when graphSent, a minimal item otherwise.
+func (a *applier) deleted(id string, b *before, raw []byte, graphSent bool) *Event {
+	if !graphSent || raw == nil {
+		raw = minimalDeleted(id, b.Name, b.ParentID, a.st.DriveID)
+	}
+	return &Event{
+		Type:     Deleted,
+		ItemID:   id,
+		ParentID: b.ParentID,
+		Name:     b.Name,
+		Folder:   b.Folder,
+		Path:     b.Path,
+		Date:     a.st.Seen,
+		Raw:      raw,
+	}
+}
+
+func (a *applier) record(ev *Event) error {
+	if err := a.tx.PutPending(eventKey(ev), encodeEvent(ev)); err != nil {
+		return fmt.Errorf("record %s event of %q: %w", ev.Type, ev.ItemID, err)
+	}
+	a.st.Events++
+	return nil
+}
