@@ -1,0 +1,185 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/schedule"
+)
+
+// Defaults of the keys of agent.toml that are not platform dependent.
+const (
+	DefaultLogLevel     = "info"
+	DefaultLogFormat    = "text"
+	DefaultAdminListen  = "127.0.0.1:8720"
+	DefaultFlow         = FlowDevice
+	DefaultTenant       = "common"
+	DefaultRedirectURL  = "http://localhost:53682/"
+	DefaultCloud        = "global"
+	DefaultDrive        = "me"
+	DefaultFolder       = "/"
+	DefaultInterval     = 5 * time.Minute
+	MinInterval         = 10 * time.Second
+	DefaultTimezone     = "UTC"
+	DefaultInitial      = InitialBaseline
+	DefaultMaxQueue     = 1000000
+	DefaultMaxEvents    = 10
+	MaxMaxEvents        = 1000
+	DefaultTimeout      = 30 * time.Second
+	DefaultRetryInitial = time.Second
+	DefaultRetryMax     = 5 * time.Minute
+)
+
+// Sign-in flows (auth.flow).
+const (
+	FlowDevice            = "device"             // device code
+	FlowBrowser           = "browser"            // authorization code with PKCE on a loopback redirect
+	FlowCode              = "code"               // an authorization code obtained elsewhere (login --code)
+	FlowClientCredentials = "client_credentials" // app-only with a client secret
+)
+
+// Initial behaviours of a new instance (poll.initial).
+const (
+	InitialBaseline = "baseline" // index the drive silently, report later changes
+	InitialBackfill = "backfill" // report every existing item as CREATED
+)
+
+// Config is a validated agent.toml. Every field holds its effective value (defaults applied).
+type Config struct {
+	File      string    // the path the configuration was read from (the name given to Parse)
+	DataDir   string    // BoltDB file and admin token
+	Log       Log       // [log]
+	Admin     Admin     // [admin]
+	Network   Network   // [network]
+	Instances []Instance // [[instance]] in file order, names unique
+	Warnings  []string  // things that work but deserve a look, each "file:line: key: text"
+}
+
+// Log is [log].
+type Log struct {
+	Level  slog.Level // debug, info, warn, error
+	Format string     // "text" or "json"
+}
+
+// Admin is [admin].
+type Admin struct {
+	Listen string // host:port of the admin API; "" turns it off
+}
+
+// Network is [network], used for every outbound request.
+type Network struct {
+	Proxy  *url.URL // nil: HTTPS_PROXY / NO_PROXY from the environment
+	CAFile string   // extra CA certificates (PEM, checked readable); "" for none
+}
+
+// Instance is one [[instance]] with [defaults] merged in.
+type Instance struct {
+	Name     string   // unique, [a-z0-9_-]+
+	Tags     []string // never nil
+	Enabled  bool
+	Auth     Auth
+	Drive    Drive
+	Poll     Poll
+	Callback Callback
+}
+
+// Auth is [instance.auth]. Its fields are those of connector.AuthConfig, in the same order,
+// so the runtime can convert it: connector.AuthConfig(inst.Auth).
+type Auth struct {
+	Flow         string   // FlowDevice, FlowBrowser, FlowCode or FlowClientCredentials
+	Tenant       string   // common, organizations, consumers, a tenant id or a domain
+	ClientID     string   // never empty
+	ClientSecret string   // "" when not configured; a secret: never log it
+	RedirectURL  string   // absolute http(s) URL; loopback http for the browser flow
+	Scopes       []string // nil: the connector's default for the flow and cloud
+	Cloud        string   // global, usgov, usgov-dod or china
+	LoginURL     string   // "" or an override of the cloud's sign-in root
+	GraphURL     string   // "" or an override of the cloud's Graph root with version
+}
+
+// Drive is [instance.drive].
+type Drive struct {
+	Spec  string // "me", a drive id, "user:<upn or id>" or "site:<site id>"
+	Scope Scope  // folder, include, exclude
+}
+
+// Poll is [instance.poll].
+type Poll struct {
+	Interval    time.Duration      // 0 when Cron is set
+	Cron        string             // "" when Interval is set
+	Location    *time.Location     // zone of the schedule and the active hours
+	ActiveHours []string           // windows as written (validated)
+	Schedule    *schedule.Schedule // built from the four fields above
+	Initial     string             // InitialBaseline or InitialBackfill
+	MaxQueue    int64              // queued events at which polling pauses, >= 1
+}
+
+// Callback is [instance.callback].
+type Callback struct {
+	URL           string        // absolute http(s) URL
+	SignatureKey  string        // Open Connectors HMAC key; "" for none; a secret
+	WebhookSecret string        // "whsec_..." as configured; "" for none; a secret
+	WebhookKey    []byte        // WebhookSecret base64-decoded: the Standard Webhooks HMAC key
+	Headers       http.Header   // extra request headers (canonical names, one value each)
+	MaxEvents     int           // events per POST, 1..1000
+	Timeout       time.Duration // per request, > 0
+	CAFile        string        // extra CA certificates (PEM, checked readable); "" for none
+	RetryInitial  time.Duration // first backoff, > 0, <= RetryMax
+	RetryMax      time.Duration // backoff cap
+}
+
+// Scope returns the fingerprint of the instance's drive and folder that the runtime stores
+// (store.State.Scope): when it changes, the instance must be baselined again.
+func (i Instance) Scope() string {
+	return fmt.Sprintf("drive=%s;folder=%s", i.Drive.Spec, i.Drive.Scope.Folder)
+}
+
+// Instance returns the instance with the given name.
+func (c *Config) Instance(name string) (Instance, bool) {
+	for _, in := range c.Instances {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Instance{}, false
+}
+
+// Default returns the configuration of an empty agent.toml: defaults everywhere, no instances.
+func Default() *Config {
+	return &Config{
+		DataDir: DefaultDataDir(os.Getenv),
+		Log:     Log{Level: slog.LevelInfo, Format: DefaultLogFormat},
+		Admin:   Admin{Listen: DefaultAdminListen},
+	}
+}
+
+// Load reads and validates the configuration file at path with the process environment.
+// Errors name the path as given.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w (create it from agent.toml.example, or give another with -c)", err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// resolvePath makes a relative path relative to the directory of the configuration file.
+func resolvePath(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) || dir == "" || dir == "." || isWindowsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// isWindowsAbs reports C:\... and \\server\... paths, also when not running on Windows.
+func isWindowsAbs(p string) bool {
+	if len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') {
+		return true
+	}
+	return len(p) >= 2 && p[0] == '\\' && p[1] == '\\'
+}

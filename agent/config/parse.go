@@ -1,0 +1,392 @@
+package config
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Parse reads agent.toml content. name is the file name used in messages and the base of
+// relative paths; env looks up environment variables (os.LookupEnv; nil means none is set).
+// It reads the files *_file and ca_file name and nothing else. The error joins every problem
+// found, each an *Error.
+func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
+	}
+	p := &parser{problems: problems{file: name}, env: env, dir: filepath.Dir(name)}
+	var root map[string]any
+	if _, err := toml.Decode(string(data), &root); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+		}
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	p.lines = keyLines(string(data))
+	cfg := p.config(&table{p: p, m: root, line: 1})
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	cfg.File = name
+	cfg.Warnings = p.warnings()
+	return cfg, nil
+}
+
+type parser struct {
+	problems
+	env   func(string) (string, bool)
+	dir   string
+	lines map[string]int
+}
+
+// table is one TOML table being read; used records the keys read so that the rest can be
+// reported as unknown.
+type table struct {
+	p    *parser
+	m    map[string]any
+	path string // indexed path, "" for the root: "instance[1].auth"
+	name string // key in messages: "instance.auth"
+	line int
+}
+
+// field is one value with where it came from.
+type field struct {
+	key    string // in messages: "instance.auth.client_secret_file"
+	path   string // indexed: "instance[1].auth.client_secret_file"
+	line   int
+	v      any
+	secret bool // never show the value
+	file   bool // the value is the path of a file holding the secret
+}
+
+func (t *table) field(k string) field {
+	path := joinKey(t.path, k)
+	line, ok := t.p.lines[path]
+	if !ok {
+		line = t.line
+	}
+	return field{key: joinKey(t.name, k), path: path, line: line, v: t.m[k]}
+}
+
+// sub returns the sub-table k, or nil when absent or not a table (reported).
+func (t *table) sub(k string) *table {
+	v, ok := t.m[k]
+	if !ok {
+		return nil
+	}
+	f := t.field(k)
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.p.errf(f.line, f.key, "must be a table ([%s]), got %s", f.key, describe(v, false))
+		return nil
+	}
+	return &table{p: t.p, m: m, path: joinKey(t.path, k), name: f.key, line: f.line}
+}
+
+// unknown reports the keys of t not in known.
+func (t *table) unknown(known []string, hint map[string]string) {
+	keys := make([]string, 0, len(t.m))
+	for k := range t.m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if contains(known, k) {
+			continue
+		}
+		f := t.field(k)
+		msg := "unknown key"
+		if h, ok := hint[k]; ok {
+			msg += ": " + h
+		} else if s := suggest(k, known); s != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", s)
+		} else {
+			msg += fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
+		}
+		t.p.errf(f.line, f.key, "%s", msg)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns the known key closest to k when it is a likely typo.
+func suggest(k string, known []string) string {
+	best, bestD := "", 3
+	for _, c := range known {
+		if d := editDistance(strings.ToLower(k), c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// describe names a TOML value for a message; secrets show only their type.
+func describe(v any, secret bool) string {
+	var kind string
+	switch v.(type) {
+	case string:
+		kind = "a string"
+	case int64:
+		kind = "an integer"
+	case float64:
+		kind = "a float"
+	case bool:
+		kind = "a boolean"
+	case []any, []map[string]any:
+		return "an array"
+	case map[string]any:
+		return "a table"
+	default:
+		return "a date/time"
+	}
+	if secret {
+		return kind
+	}
+	return fmt.Sprintf("%s (%s)", kind, quote(v))
+}
+
+func quote(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprint(v)
+}
+
+func (p *parser) typeErr(f field, want string) {
+	p.errf(f.line, f.key, "must be %s, got %s", want, describe(f.v, f.secret))
+}
+
+// str returns a string value with ${NAME} expanded; for a *_file secret, the file's content.
+func (p *parser) str(f field) (string, bool) {
+	s, ok := f.v.(string)
+	if !ok {
+		p.typeErr(f, "a string")
+		return "", false
+	}
+	s, err := expand(s, p.env)
+	if err != nil {
+		p.errf(f.line, f.key, "%v", err)
+		return "", false
+	}
+	if f.file {
+		return p.readSecret(f, s)
+	}
+	return s, true
+}
+
+// path returns a string value resolved relative to the configuration file.
+func (p *parser) path(f field) (string, bool) {
+	s, ok := p.str(f)
+	return resolvePath(p.dir, s), ok
+}
+
+func (p *parser) strs(f field) ([]string, bool) {
+	list, ok := f.v.([]any)
+	if !ok {
+		p.typeErr(f, "an array of strings")
+		return nil, false
+	}
+	out := make([]string, 0, len(list))
+	good := true
+	for i, v := range list {
+		e := p.elem(f, i)
+		e.v = v
+		s, ok := p.str(e)
+		good = good && ok
+		out = append(out, s)
+	}
+	return out, good
+}
+
+// elem returns element i of the array field f, with its own line.
+func (p *parser) elem(f field, i int) field {
+	e := field{key: fmt.Sprintf("%s[%d]", f.key, i), path: fmt.Sprintf("%s[%d]", f.path, i), line: f.line, secret: f.secret}
+	if l, ok := p.lines[e.path]; ok {
+		e.line = l
+	}
+	return e
+}
+
+func (p *parser) boolean(f field) (bool, bool) {
+	b, ok := f.v.(bool)
+	if !ok {
+		p.typeErr(f, "true or false")
+	}
+	return b, ok
+}
+
+func (p *parser) integer(f field) (int64, bool) {
+	n, ok := f.v.(int64)
+	if !ok {
+		p.typeErr(f, "an integer")
+	}
+	return n, ok
+}
+
+func (p *parser) duration(f field) (time.Duration, bool) {
+	s, ok := f.v.(string)
+	if !ok {
+		if _, isNum := f.v.(int64); isNum {
+			p.errf(f.line, f.key, "%v is not a duration (write a string with a unit, e.g. \"5m\")", f.v)
+		} else {
+			p.typeErr(f, "a duration string (e.g. \"5m\")")
+		}
+		return 0, false
+	}
+	if s, ok = p.str(f); !ok {
+		return 0, false
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		p.errf(f.line, f.key, "%q is not a duration (e.g. \"5m\")", s)
+		return 0, false
+	}
+	return d, true
+}
+
+// expand replaces ${NAME} from env; $${ is a literal ${.
+func expand(s string, env func(string) (string, bool)) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		if i > 0 && s[i-1] == '$' {
+			b.WriteString(s[:i-1] + "${")
+			s = s[i+2:]
+			continue
+		}
+		b.WriteString(s[:i])
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", errors.New("\"${\" without a closing \"}\" (write $${ for a literal ${)")
+		}
+		name := s[i+2 : i+end]
+		if !validEnvName(name) {
+			return "", fmt.Errorf("${%s}: not an environment variable name", name)
+		}
+		v, ok := env(name)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", name)
+		}
+		b.WriteString(v)
+		s = s[i+end+1:]
+	}
+}
+
+func validEnvName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i, c := range n {
+		if c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (i > 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+const maxSecretFile = 64 << 10
+
+// readSecret reads the secret file named by a *_file key; the content is trimmed.
+func (p *parser) readSecret(f field, name string) (string, bool) {
+	name = resolvePath(p.dir, name)
+	b, err := readRegular(name, maxSecretFile)
+	if err != nil {
+		p.errf(f.line, f.key, "%v", err)
+		return "", false
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		p.errf(f.line, f.key, "file %s is empty", name)
+		return "", false
+	}
+	return s, true
+}
+
+// readRegular reads a regular file of at most max bytes.
+func readRegular(name string, max int64) ([]byte, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, fileErr(name, err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, fileErr(name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, max)
+	}
+	return io.ReadAll(io.LimitReader(fh, max))
+}
+
+// caFile checks that a CA file holds at least one PEM certificate.
+func (p *parser) caFile(f field) string {
+	name, ok := p.path(f)
+	if !ok || name == "" {
+		return ""
+	}
+	b, err := readRegular(name, 10<<20)
+	if err != nil {
+		p.errf(f.line, f.key, "%v", err)
+		return name
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		p.errf(f.line, f.key, "%s holds no PEM certificate", name)
+	}
+	return name
+}
+
+func fileErr(name string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("cannot read %s: %v", name, err)
+}
