@@ -30,7 +30,7 @@ func (tx *Tx) SetRoundState(b []byte) error {
 	if len(b) == 0 {
 		return tx.put(keyRound, nil)
 	}
-	return tx.put(keyRound, b)
+	return tx.put(keyRound, clone(b)) // bbolt keeps the slice until commit
 }
 
 // PutStaged stores the staged record of an item id; the last write wins.
@@ -50,10 +50,7 @@ func (tx *Tx) PutStaged(id string, rec []byte) error {
 		c.Staged++
 	}
 	tx.changed()
-	if rec == nil {
-		rec = []byte{}
-	}
-	if err := b.Put([]byte(id), rec); err != nil {
+	if err := b.Put([]byte(id), append([]byte{}, rec...)); err != nil {
 		return fmt.Errorf("put staged %q: %w", id, err)
 	}
 	return nil
@@ -115,10 +112,7 @@ func (tx *Tx) PutPending(key, rec []byte) error {
 		return err
 	}
 	tx.mut++
-	if rec == nil {
-		rec = []byte{}
-	}
-	if err := b.Put(key, rec); err != nil {
+	if err := b.Put(clone(key), append([]byte{}, rec...)); err != nil {
 		return fmt.Errorf("put pending: %w", err)
 	}
 	return nil

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestTx_SetCursor(t *testing.T) {
+	db := mustInstance(t, Options{})
+	err := db.Update("a", func(tx *Tx) error {
+		if c, err := tx.Cursor(); c != "" || err != nil {
+			t.Errorf("Cursor of a new instance = %q, %v", c, err)
+		}
+		if err := tx.SetCursor("link1"); err != nil {
+			return err
+		}
+		if c, _ := tx.Cursor(); c != "link1" {
+			t.Errorf("Cursor = %q", c)
+		}
+		return tx.SetCursor("")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View("a", func(tx *Tx) error {
+		if c, _ := tx.Cursor(); c != "" {
+			t.Errorf("Cursor after SetCursor(\"\") = %q", c)
+		}
+		return nil
+	})
+}
+
+func TestTx_SetRoundState(t *testing.T) {
+	db := mustInstance(t, Options{})
+	err := db.Update("a", func(tx *Tx) error {
+		if b, _ := tx.RoundState(); b != nil {
+			t.Errorf("RoundState of a new instance = %q", b)
+		}
+		in := []byte("page 3")
+		if err := tx.SetRoundState(in); err != nil {
+			return err
+		}
+		in[0] = 'X'
+		b, _ := tx.RoundState()
+		if string(b) != "page 3" {
+			t.Errorf("RoundState = %q", b)
+		}
+		b[0] = 'Y'
+		if again, _ := tx.RoundState(); string(again) != "page 3" {
+			t.Errorf("RoundState is not a copy: %q", again)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Update("a", func(tx *Tx) error { return tx.SetRoundState(nil) })
+	_ = db.View("a", func(tx *Tx) error {
+		if b, _ := tx.RoundState(); b != nil {
+			t.Errorf("RoundState after delete = %q", b)
+		}
+		return nil
+	})
+}
+
+func TestTx_PutStaged(t *testing.T) {
+	db := mustInstance(t, Options{})
+	err := db.Update("a", func(tx *Tx) error {
+		for i := range 5 {
+			if err := tx.PutStaged(fmt.Sprintf("s%d", i), []byte{byte(i)}); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutStaged("s2", []byte("last wins")); err != nil {
+			return err
+		}
+		if n, _ := tx.StagedCount(); n != 5 {
+			t.Errorf("StagedCount = %d, want 5", n)
+		}
+		if rec, ok, _ := tx.Staged("s2"); !ok || string(rec) != "last wins" {
+			t.Errorf("Staged(s2) = %q, %v", rec, ok)
+		}
+		if _, ok, _ := tx.Staged("zz"); ok {
+			t.Error("Staged(zz) found")
+		}
+		var ids []string
+		if err := tx.ForEachStaged("s2", func(id string, rec []byte) error { ids = append(ids, id); return nil }); err != nil {
+			return err
+		}
+		if !equal(ids, []string{"s3", "s4"}) {
+			t.Errorf("ForEachStaged(after s2) = %v", ids)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db)
+	err = db.Update("a", func(tx *Tx) error {
+		if err := tx.ClearStaged(); err != nil {
+			return err
+		}
+		if n, _ := tx.StagedCount(); n != 0 {
+			t.Errorf("StagedCount after clear = %d", n)
+		}
+		return tx.PutStaged("again", nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db)
+}
+
+func TestTx_PutPending(t *testing.T) {
+	db := mustInstance(t, Options{})
+	err := db.Update("a", func(tx *Tx) error {
+		for _, k := range []string{"3", "1", "2", "5", "4"} {
+			if err := tx.PutPending([]byte(k), []byte("rec"+k)); err != nil {
+				return err
+			}
+		}
+		var got []string
+		// Consume in order, deleting each record as it is handled.
+		err := tx.ForEachPending(nil, func(k, rec []byte) error {
+			got = append(got, string(k)+"="+string(rec))
+			return tx.DeletePending(k)
+		})
+		if err != nil {
+			return err
+		}
+		if !equal(got, []string{"1=rec1", "2=rec2", "3=rec3", "4=rec4", "5=rec5"}) {
+			t.Errorf("ForEachPending = %v", got)
+		}
+		n := 0
+		_ = tx.ForEachPending(nil, func(k, rec []byte) error { n++; return nil })
+		if n != 0 {
+			t.Errorf("%d pending records left", n)
+		}
+		_ = tx.PutPending([]byte("a"), nil)
+		_ = tx.PutPending([]byte("b"), nil)
+		got = nil
+		_ = tx.ForEachPending([]byte("a"), func(k, rec []byte) error { got = append(got, string(k)); return nil })
+		if !equal(got, []string{"b"}) {
+			t.Errorf("ForEachPending(after a) = %v", got)
+		}
+		return tx.ClearPending()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTx_NextSeq(t *testing.T) {
+	db := mustInstance(t, Options{})
+	var last uint64
+	for range 3 {
+		err := db.Update("a", func(tx *Tx) error {
+			s, err := tx.NextSeq()
+			if s <= last {
+				t.Errorf("NextSeq = %d after %d", s, last)
+			}
+			last = s
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A rolled-back round does not consume numbers... but never reuses a committed one.
+	_ = db.Update("a", func(tx *Tx) error { _, _ = tx.NextSeq(); return errTest })
+	_ = db.Update("a", func(tx *Tx) error {
+		if s, _ := tx.NextSeq(); s != last+1 {
+			t.Errorf("NextSeq after rollback = %d, want %d", s, last+1)
+		}
+		return nil
+	})
+	if err := db.View("a", func(tx *Tx) error { _, err := tx.NextSeq(); return err }); err == nil {
+		t.Error("NextSeq in a View succeeded")
+	}
+}
