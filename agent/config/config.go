@@ -51,13 +51,13 @@ const (
 
 // Config is a validated agent.toml. Every field holds its effective value (defaults applied).
 type Config struct {
-	File      string    // the path the configuration was read from (the name given to Parse)
-	DataDir   string    // BoltDB file and admin token
-	Log       Log       // [log]
-	Admin     Admin     // [admin]
-	Network   Network   // [network]
+	File      string     // the path the configuration was read from (the name given to Parse)
+	DataDir   string     // BoltDB file and admin token
+	Log       Log        // [log]
+	Admin     Admin      // [admin]
+	Network   Network    // [network]
 	Instances []Instance // [[instance]] in file order, names unique
-	Warnings  []string  // things that work but deserve a look, each "file:line: key: text"
+	Warnings  []string   // things that work but deserve a look, each "file:line: key: text"
 }
 
 // Log is [log].

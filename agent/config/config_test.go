@@ -1,0 +1,420 @@
+package config
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func mustParse(t *testing.T, name, data string, env map[string]string) *Config {
+	t.Helper()
+	cfg, err := Parse(name, []byte(data), envOf(env))
+	if err != nil {
+		t.Fatalf("Parse:\n%v", err)
+	}
+	return cfg
+}
+
+func TestParse_Defaults(t *testing.T) {
+	cfg := mustParse(t, "agent.toml", minimal, nil)
+	if cfg.File != "agent.toml" || cfg.Log.Level != slog.LevelInfo || cfg.Log.Format != "text" ||
+		cfg.Admin.Listen != "127.0.0.1:8720" || cfg.Network.Proxy != nil || cfg.Network.CAFile != "" {
+		t.Errorf("top-level defaults: %+v", cfg)
+	}
+	if cfg.DataDir != DefaultDataDir(func(string) string { return "" }) {
+		t.Errorf("data_dir = %q", cfg.DataDir)
+	}
+	if len(cfg.Instances) != 1 {
+		t.Fatalf("instances: %d", len(cfg.Instances))
+	}
+	in := cfg.Instances[0]
+	wantAuth := Auth{Flow: "device", Tenant: "common", ClientID: "id", RedirectURL: "http://localhost:53682/", Cloud: "global"}
+	if !reflect.DeepEqual(in.Auth, wantAuth) {
+		t.Errorf("auth = %+v, want %+v", in.Auth, wantAuth)
+	}
+	if in.Name != "a" || !in.Enabled || in.Tags == nil || len(in.Tags) != 0 {
+		t.Errorf("instance = %+v", in)
+	}
+	if in.Drive.Spec != "me" || in.Drive.Scope.Folder != "/" || in.Drive.Scope.Include != nil || in.Drive.Scope.Exclude != nil {
+		t.Errorf("drive = %+v", in.Drive)
+	}
+	p := in.Poll
+	if p.Interval != 5*time.Minute || p.Cron != "" || p.Location != time.UTC || p.ActiveHours != nil ||
+		p.Initial != "baseline" || p.MaxQueue != 1000000 || p.Schedule == nil || p.Schedule.Interval() != 5*time.Minute {
+		t.Errorf("poll = %+v", p)
+	}
+	c := in.Callback
+	if c.URL != "https://hook.example/x" || c.SignatureKey != "" || c.WebhookSecret != "" || c.WebhookKey != nil ||
+		len(c.Headers) != 0 || c.MaxEvents != 10 || c.Timeout != 30*time.Second || c.CAFile != "" ||
+		c.RetryInitial != time.Second || c.RetryMax != 5*time.Minute {
+		t.Errorf("callback = %+v", c)
+	}
+	if in.Scope() != "drive=me;folder=/" {
+		t.Errorf("Scope() = %q", in.Scope())
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings: %q", cfg.Warnings)
+	}
+	d := Default()
+	if d.Admin.Listen != DefaultAdminListen || d.Log.Format != "text" || d.DataDir == "" || len(d.Instances) != 0 {
+		t.Errorf("Default() = %+v", d)
+	}
+}
+
+func TestParse_Values(t *testing.T) {
+	data := `data_dir = "state"
+[log]
+level = "debug"
+format = "json"
+[admin]
+listen = ""
+[network]
+proxy = "http://user:pw@proxy.corp:3128"
+[[instance]]
+name = "hr-2"
+tags = ["hr", "eu"]
+enabled = false
+[instance.auth]
+flow = "client_credentials"
+tenant = "contoso.onmicrosoft.com"
+client_id = "cid"
+client_secret = "sec"
+scopes = ["https://graph.microsoft.com/.default"]
+cloud = "usgov"
+graph_url = "https://graph.example/v1.0"
+[instance.drive]
+drive = "user:alice@contoso.com"
+folder = "/HR/"
+include = ["/HR/**"]
+exclude = ["*.tmp"]
+[instance.poll]
+schedule = "*/10 6-20 * * 1-5"
+timezone = "America/New_York"
+active_hours = ["Mon-Fri 06:00-21:00"]
+initial = "backfill"
+max_queue = 5
+[instance.callback]
+url = "http://hooks.internal:8080/hr?x=1"
+signature_key = "k"
+webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+headers = { x-api-key = "abc", "X-Tenant" = "eu" }
+max_events = 1000
+timeout = "5s"
+retry_initial = "2s"
+retry_max = "2s"
+`
+	cfg := mustParse(t, filepath.Join("conf", "agent.toml"), data, nil)
+	if cfg.DataDir != filepath.Join("conf", "state") {
+		t.Errorf("relative data_dir = %q, want it under the config's folder", cfg.DataDir)
+	}
+	if cfg.Log.Level != slog.LevelDebug || cfg.Log.Format != "json" || cfg.Admin.Listen != "" ||
+		cfg.Network.Proxy == nil || cfg.Network.Proxy.Host != "proxy.corp:3128" {
+		t.Errorf("top level: %+v", cfg)
+	}
+	in := cfg.Instances[0]
+	if in.Name != "hr-2" || in.Enabled || !reflect.DeepEqual(in.Tags, []string{"hr", "eu"}) {
+		t.Errorf("instance: %+v", in)
+	}
+	if in.Auth.Flow != FlowClientCredentials || in.Auth.ClientSecret != "sec" || in.Auth.Cloud != "usgov" ||
+		in.Auth.GraphURL != "https://graph.example/v1.0" || in.Auth.LoginURL != "" || len(in.Auth.Scopes) != 1 {
+		t.Errorf("auth: %+v", in.Auth)
+	}
+	if in.Drive.Spec != "user:alice@contoso.com" || in.Drive.Scope.Folder != "/HR" || in.Scope() != "drive=user:alice@contoso.com;folder=/HR" {
+		t.Errorf("drive: %+v", in.Drive)
+	}
+	p := in.Poll
+	if p.Interval != 0 || p.Cron != "*/10 6-20 * * 1-5" || p.Location.String() != "America/New_York" || p.Initial != "backfill" || p.MaxQueue != 5 {
+		t.Errorf("poll: %+v", p)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	if got := p.Schedule.Next(time.Date(2026, 6, 12, 20, 55, 0, 0, ny)); !got.Equal(time.Date(2026, 6, 15, 6, 0, 0, 0, ny)) {
+		t.Errorf("schedule next = %v", got)
+	}
+	c := in.Callback
+	if c.URL != "http://hooks.internal:8080/hr?x=1" || c.SignatureKey != "k" || len(c.WebhookKey) == 0 ||
+		c.Headers.Get("X-Api-Key") != "abc" || c.Headers.Get("X-Tenant") != "eu" || c.MaxEvents != 1000 ||
+		c.Timeout != 5*time.Second || c.RetryInitial != 2*time.Second || c.RetryMax != 2*time.Second {
+		t.Errorf("callback: %+v", c)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings: %q", cfg.Warnings)
+	}
+}
+
+func TestParse_Env(t *testing.T) {
+	data := `data_dir = "${STATE}/agent"
+[[instance]]
+name = "${NAME}"
+tags = ["${TAG}", "lit$${eral}"]
+[instance.auth]
+client_id = "${CID}"
+[instance.callback]
+url = "https://${HOST}/hook?sig=$1"
+headers = { X-Key = "${KEY}" }
+`
+	env := map[string]string{"STATE": "/srv", "NAME": "fin", "TAG": "t1", "CID": "c", "HOST": "h.example", "KEY": "k1"}
+	cfg := mustParse(t, "/etc/agent.toml", data, env)
+	in := cfg.Instances[0]
+	if cfg.DataDir != "/srv/agent" || in.Name != "fin" || !reflect.DeepEqual(in.Tags, []string{"t1", "lit${eral}"}) ||
+		in.Auth.ClientID != "c" || in.Callback.URL != "https://h.example/hook?sig=$1" || in.Callback.Headers.Get("X-Key") != "k1" {
+		t.Errorf("expanded: %+v %+v", cfg, in)
+	}
+	// A variable set to "" counts as set.
+	env["CID"] = ""
+	_, err := Parse("agent.toml", []byte(data), envOf(env))
+	if err == nil || !strings.Contains(err.Error(), "agent.toml:6: instance.auth.client_id: must not be empty") {
+		t.Errorf("empty variable: %v", err)
+	}
+}
+
+func TestParse_SecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"cs": " client-secret\n", "sk": "sig\n", "wh": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := `[[instance]]
+name = "a"
+[instance.auth]
+client_id = "id"
+flow = "code"
+client_secret_file = "cs"
+[instance.callback]
+url = "https://hook.example/x"
+signature_key_file = "${SECRETS}/sk"
+webhook_secret_file = "wh"
+`
+	cfg := mustParse(t, filepath.Join(dir, "agent.toml"), data, map[string]string{"SECRETS": dir})
+	in := cfg.Instances[0]
+	if in.Auth.ClientSecret != "client-secret" || in.Callback.SignatureKey != "sig" ||
+		in.Callback.WebhookSecret != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" || len(in.Callback.WebhookKey) != 24 {
+		t.Errorf("secrets from files: %q %q %q %d", in.Auth.ClientSecret, in.Callback.SignatureKey, in.Callback.WebhookSecret, len(in.Callback.WebhookKey))
+	}
+	// A directory is not a secret file.
+	data = strings.Replace(data, `client_secret_file = "cs"`, `client_secret_file = "."`, 1)
+	_, err := Parse(filepath.Join(dir, "agent.toml"), []byte(data), envOf(map[string]string{"SECRETS": dir}))
+	if err == nil || !strings.Contains(err.Error(), ":6: instance.auth.client_secret_file: ") || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("directory as secret file: %v", err)
+	}
+}
+
+func TestParse_DefaultsMerge(t *testing.T) {
+	data := `[defaults]
+tags = ["all"]
+enabled = false
+[defaults.auth]
+client_id = "shared"
+tenant = "contoso.com"
+client_secret_file = "/nonexistent/never-read"
+[defaults.poll]
+interval = "15m"
+timezone = "Europe/Berlin"
+[defaults.callback]
+url = "https://hook.example/default"
+headers = { X-A = "1", X-B = "2" }
+max_events = 20
+
+[[instance]]
+name = "inherits"
+
+[[instance]]
+name = "overrides"
+tags = ["own"]
+enabled = true
+[instance.auth]
+client_secret = "own-secret"
+[instance.poll]
+schedule = "0 * * * *"
+[instance.callback]
+headers = { X-B = "3" }
+max_events = 5
+`
+	_, err := Parse("agent.toml", []byte(data), nil)
+	// The first instance inherits the unreadable secret file: reported once at the default.
+	if lines := errLines(err); len(lines) != 1 || !strings.HasPrefix(lines[0], "agent.toml:7: defaults.auth.client_secret_file: cannot read") {
+		t.Fatalf("want the inherited secret file error: %v", err)
+	}
+	data = strings.Replace(data, `client_secret_file = "/nonexistent/never-read"`, `client_secret = "shared-secret"`, 1)
+	cfg := mustParse(t, "agent.toml", data, nil)
+	a, b := cfg.Instances[0], cfg.Instances[1]
+	if !reflect.DeepEqual(a.Tags, []string{"all"}) || a.Enabled || a.Auth.ClientID != "shared" || a.Auth.ClientSecret != "shared-secret" ||
+		a.Auth.Tenant != "contoso.com" || a.Poll.Interval != 15*time.Minute || a.Poll.Location.String() != "Europe/Berlin" ||
+		a.Callback.URL != "https://hook.example/default" || a.Callback.MaxEvents != 20 ||
+		!reflect.DeepEqual(a.Callback.Headers, http.Header{"X-A": {"1"}, "X-B": {"2"}}) {
+		t.Errorf("inheriting instance: %+v", a)
+	}
+	if !reflect.DeepEqual(b.Tags, []string{"own"}) || !b.Enabled || b.Auth.ClientID != "shared" || b.Auth.ClientSecret != "own-secret" ||
+		b.Poll.Interval != 0 || b.Poll.Cron != "0 * * * *" || b.Poll.Location.String() != "Europe/Berlin" || b.Callback.MaxEvents != 5 ||
+		!reflect.DeepEqual(b.Callback.Headers, http.Header{"X-A": {"1"}, "X-B": {"3"}}) {
+		t.Errorf("overriding instance: %+v", b)
+	}
+}
+
+func TestParse_Warnings(t *testing.T) {
+	data := "[admin]\nlisten = \"0.0.0.0:8720\"\n" + strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\nclient_secret = \"s\"", 1)
+	cfg := mustParse(t, "agent.toml", data, nil)
+	want := []string{
+		`agent.toml:2: admin.listen: "0.0.0.0:8720" is reachable from other hosts: /healthz, /metrics and /v1/status answer without a token`,
+		`agent.toml:7: instance.auth.client_secret: is sent with the device flow's token requests; it is needed only when the app registration does not allow public client flows`,
+	}
+	if !reflect.DeepEqual(cfg.Warnings, want) {
+		t.Errorf("warnings:\n%s\nwant\n%s", strings.Join(cfg.Warnings, "\n"), strings.Join(want, "\n"))
+	}
+	cfg = mustParse(t, "agent.toml", "", nil)
+	if len(cfg.Instances) != 0 || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "no [[instance]]") {
+		t.Errorf("empty file: %+v", cfg)
+	}
+}
+
+func TestParse_InlineInstances(t *testing.T) {
+	data := `instance = [
+  { name = "a", auth = { client_id = "x" }, callback = { url = "https://h/1" } },
+  { name = "b", auth = { client_id = "y" }, callback = { url = "hook" } },
+]
+`
+	_, err := Parse("agent.toml", []byte(data), nil)
+	if lines := errLines(err); len(lines) != 1 || !strings.HasPrefix(lines[0], "agent.toml:3: instance.callback.url: ") {
+		t.Errorf("inline instance error: %v", err)
+	}
+}
+
+func TestExample(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "agent.toml.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"OD_CLIENT_SECRET":  "app-secret",
+		"OD_SIGNATURE_KEY":  "sig-key",
+		"OD_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		"OD_HOOK_API_KEY":   "api-key",
+	}
+	cfg := mustParse(t, "agent.toml.example", string(data), env)
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("the example warns: %q", cfg.Warnings)
+	}
+	if len(cfg.Instances) != 2 || cfg.Instances[0].Name != "finance" || cfg.Instances[1].Auth.ClientSecret != "app-secret" {
+		t.Errorf("instances: %+v", cfg.Instances)
+	}
+	// Every key of CONTRACT section 3 appears in the example, set or commented.
+	text := string(data)
+	keys := append([]string{"data_dir"}, logKeys...)
+	keys = append(keys, adminKeys...)
+	keys = append(keys, networkKeys...)
+	keys = append(keys, instanceKeys...)
+	for _, sec := range sectionKeys {
+		keys = append(keys, sec...)
+	}
+	for _, k := range keys {
+		if !strings.Contains(text, "\n"+k+" ") && !strings.Contains(text, "# "+k+" ") && !strings.Contains(text, "[instance."+k+"]") {
+			t.Errorf("the example does not show %s", k)
+		}
+	}
+	// Without the variables, each placeholder is named.
+	_, err = Parse("agent.toml.example", data, nil)
+	for _, v := range []string{"OD_CLIENT_SECRET", "OD_SIGNATURE_KEY", "OD_WEBHOOK_SECRET", "OD_HOOK_API_KEY"} {
+		if err == nil || !strings.Contains(err.Error(), "environment variable "+v+" is not set") {
+			t.Errorf("missing %s not reported: %v", v, err)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	exists := func(ok bool) func(string) bool { return func(string) bool { return ok } }
+	tests := []struct {
+		goos, flag string
+		env        map[string]string
+		exists     bool
+		want       string
+	}{
+		{"linux", "/x/a.toml", map[string]string{EnvConfig: "/y"}, true, "/x/a.toml"},
+		{"linux", "", map[string]string{EnvConfig: "/y/b.toml"}, true, "/y/b.toml"},
+		{"linux", "", nil, true, "agent.toml"},
+		{"linux", "", nil, false, "/etc/onedrive-agent/agent.toml"},
+		{"windows", "", map[string]string{"ProgramData": `D:\PD`}, false, `D:\PD\onedrive-agent\agent.toml`},
+		{"windows", "", nil, false, `C:\ProgramData\onedrive-agent\agent.toml`},
+	}
+	for _, tt := range tests {
+		if got := resolve(tt.goos, tt.flag, env(tt.env), exists(tt.exists)); got != tt.want {
+			t.Errorf("resolve(%s, %q, %v, %v) = %q, want %q", tt.goos, tt.flag, tt.env, tt.exists, got, tt.want)
+		}
+	}
+	if got := defaultDataDir("windows", env(nil)); got != `C:\ProgramData\onedrive-agent` {
+		t.Errorf("windows data dir = %q", got)
+	}
+	if got := defaultDataDir("linux", env(nil)); got != "/var/lib/onedrive-agent" {
+		t.Errorf("linux data dir = %q", got)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.toml")
+	if err := os.WriteFile(path, []byte(minimal+"[instance.poll]\ninterval = \"x\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.HasPrefix(err.Error(), path+":8: instance.poll.interval: ") {
+		t.Errorf("Load error = %v", err)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.toml")); err == nil || !strings.Contains(err.Error(), "agent.toml.example") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestKeyLines(t *testing.T) {
+	src := `# comment
+a = 1
+s = """
+multi
+line"""
+[t]
+"quoted.key" = 'x' # c
+arr = [
+  1,
+  { k = "v" },
+]
+[[instance]]
+name = "x"
+[instance.auth]
+id = 1
+[[instance]]
+auth.id = 2
+inline = { h = { deep = 1 } }
+`
+	got := keyLines(src)
+	want := map[string]int{
+		"a": 2, "s": 3, "t": 6, "t.quoted.key": 7, "t.arr": 8, "t.arr[0]": 9, "t.arr[1]": 10, "t.arr[1].k": 10,
+		"instance[0]": 12, "instance[0].name": 13, "instance[0].auth": 14, "instance[0].auth.id": 15,
+		"instance[1]": 16, "instance[1].auth": 17, "instance[1].auth.id": 17, "instance[1].inline.h.deep": 18,
+	}
+	for k, line := range want {
+		if got[k] != line {
+			t.Errorf("line of %s = %d, want %d", k, got[k], line)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	if data, err := os.ReadFile(filepath.Join("..", "..", "agent.toml.example")); err == nil {
+		f.Add(string(data))
+	}
+	f.Add(minimal)
+	f.Add("[defaults.poll]\ninterval = \"${X}\"\n" + minimal)
+	f.Add("instance = [{ name = \"a\", auth = { client_id = \"x\" } }]")
+	f.Add("a = [[1], [2, {x = 1}]]\n[[b.c]]\n[b.c.d]\n'e' = \"\"\"\n\"\"\"")
+	f.Add(minimal + "[instance.poll]\nschedule = \"@daily\"\ntimezone = \"Asia/Kathmandu\"\nactive_hours = [\"Sat-Sun 22:00-01:00\"]\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		cfg, err := Parse("agent.toml", []byte(data), func(string) (string, bool) { return "v", true })
+		if (cfg == nil) == (err == nil) {
+			t.Fatalf("want a config or an error, got %v and %v", cfg, err)
+		}
+	})
+}
