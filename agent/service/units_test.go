@@ -5,9 +5,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
+
+// unixOnly skips tests whose expectations are written with Unix paths.
+func unixOnly(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("systemd units and init scripts use Unix paths")
+	}
+}
 
 // fakeExe returns the path of an existing file to stand for the agent binary.
 func fakeExe(t *testing.T) string {
@@ -20,6 +29,7 @@ func fakeExe(t *testing.T) string {
 }
 
 func TestSystemdUnit(t *testing.T) {
+	unixOnly(t)
 	t.Chdir(t.TempDir())
 	wd, err := os.Getwd()
 	if err != nil {
@@ -60,6 +70,7 @@ func TestSystemdUnit(t *testing.T) {
 }
 
 func TestSystemdUnit_Quoting(t *testing.T) {
+	unixOnly(t)
 	unit, err := SystemdUnit(Config{
 		Name:        "odtest",
 		Description: "100% of $HOME",
@@ -114,6 +125,7 @@ func TestShellQuote(t *testing.T) {
 }
 
 func TestSysVScript(t *testing.T) {
+	unixOnly(t)
 	script, err := SysVScript(Config{
 		Name:       "odtest",
 		Executable: "/opt/one drive/onedrive-agent",
