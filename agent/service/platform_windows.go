@@ -126,7 +126,14 @@ func stopService(name string, wait time.Duration) error {
 func stopSelf(name string, logger *slog.Logger) {
 	m, s, err := openService(name, windows.SERVICE_STOP)
 	if err == nil {
-		_, err = s.Control(svc.Stop)
+		// Right after Start the service may still be StartPending, which
+		// does not accept a stop yet.
+		for range 50 {
+			if _, err = s.Control(svc.Stop); !errors.Is(err, windows.ERROR_SERVICE_CANNOT_ACCEPT_CTRL) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		s.Close()
 		m.Disconnect()
 	}

@@ -280,9 +280,10 @@ func removePartialInstall(c Config) {
 }
 
 // controlError wraps err with the action and the service name, and adds the
-// hint to run as root/Administrator when missing rights are the likely cause.
+// hint to run as root/Administrator when missing rights are the likely cause:
+// the error says so, or an unprivileged caller tried to change something.
 func controlError(action string, c Config, err error) error {
-	if errors.Is(err, os.ErrPermission) || !isPrivileged() {
+	if errors.Is(err, os.ErrPermission) || (action != "query" && !isPrivileged()) {
 		return fmt.Errorf("%s service %s: %w (%w: %s)", action, c.Name, err, ErrPermission, privilegeHint)
 	}
 	return fmt.Errorf("%s service %s: %w", action, c.Name, err)
@@ -298,11 +299,15 @@ func (noop) Stop(kservice.Service) error  { return nil }
 // newService builds the kardianos service for c with our definitions and
 // platform options.
 func newService(c Config) (kservice.Service, error) {
-	return kservice.New(noop{}, kardianosConfig(c))
+	kc, err := kardianosConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return kservice.New(noop{}, kc)
 }
 
 // kardianosConfig translates c (resolved) into the kardianos configuration.
-func kardianosConfig(c Config) *kservice.Config {
+func kardianosConfig(c Config) (*kservice.Config, error) {
 	opts := kservice.KeyValue{
 		// Windows: start at boot, after the automatic services, and restart
 		// after a failure. kardianos documents "restart" as the default of
@@ -319,15 +324,19 @@ func kardianosConfig(c Config) *kservice.Config {
 	}
 	switch Platform() {
 	case "linux-systemd":
-		if unit, err := SystemdUnit(c); err == nil {
-			opts["SystemdScript"] = unit
+		unit, err := SystemdUnit(c)
+		if err != nil {
+			return nil, err
 		}
+		opts["SystemdScript"] = unit
 	case "unix-systemv":
 		// Only here: procd, AIX, FreeBSD and Solaris read the same option
 		// but expect their own script formats.
-		if script, err := SysVScript(c); err == nil {
-			opts["SysvScript"] = script
+		script, err := SysVScript(c)
+		if err != nil {
+			return nil, err
 		}
+		opts["SysvScript"] = script
 	}
 	return &kservice.Config{
 		Name:        c.Name,
@@ -336,7 +345,7 @@ func kardianosConfig(c Config) *kservice.Config {
 		Executable:  c.Executable,
 		Arguments:   c.Args,
 		Option:      opts,
-	}
+	}, nil
 }
 
 // genericControl performs action through kardianos.
