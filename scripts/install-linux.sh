@@ -10,10 +10,16 @@
 # folder up, and in the current directory.
 #
 # What it does:
+#   onedrive-agent check -c /etc/onedrive-agent/agent.toml    if the file exists;
+#                                           nothing is changed when it fails
 #   /usr/local/bin/onedrive-agent           the binary (0755), replaced atomically
-#   /etc/onedrive-agent/agent.toml          example configuration, only if absent (0640)
+#   /etc/onedrive-agent/agent.toml          a minimal configuration, only if absent (0640)
+#   /etc/onedrive-agent/agent.toml.example  every key, when the release has the file
 #   /var/lib/onedrive-agent                 data directory (0700)
 #   onedrive-agent install -c /etc/onedrive-agent/agent.toml
+#
+# Variables for ${NAME} references in agent.toml go to /etc/default/onedrive-agent
+# (NAME=value lines); the service reads that file, and so does this script.
 #
 # The service runs as root, like the command line (`onedrive-agent login`,
 # `status`, `dead` ...), because both open the same database in the data
@@ -56,6 +62,25 @@ fi
 [ -n "$src" ] || die "no $NAME binary found next to the script or in $(pwd); pass its path: sudo $0 /path/to/$NAME"
 [ -f "$src" ] || die "$src: no such file"
 version=$("$src" version 2>/dev/null) || die "$src does not run on this machine (another CPU architecture or OS?)"
+
+# The environment the service gets, so that ${NAME} references resolve here
+# as they will in the service.
+for f in "/etc/default/$NAME" "/etc/sysconfig/$NAME"; do
+	if [ -r "$f" ]; then
+		set -a
+		# shellcheck source=/dev/null
+		. "$f"
+		set +a
+	fi
+done
+
+# An existing configuration must suit the new binary before anything is
+# touched: `install` refuses a configuration the service could not start with.
+if [ -e "$CONF" ]; then
+	"$src" check -c "$CONF" >/dev/null ||
+		die "$CONF is not valid for $version (see above); fix it and run this script again. Nothing was changed."
+	say "checked $CONF"
+fi
 
 # The service definition, wherever the init system keeps it.
 installed=""
@@ -107,25 +132,29 @@ if [ ! -d "$CONF_DIR" ]; then
 	install -d -m 0750 "$CONF_DIR"
 	say "created $CONF_DIR (0750)"
 fi
+example=""
+for c in "$script_dir/agent.toml.example" "$script_dir/../agent.toml.example" "./agent.toml.example"; do
+	if [ -f "$c" ]; then
+		example=$c
+		break
+	fi
+done
+if [ -n "$example" ]; then
+	install -m 0640 "$example" "$CONF.example"
+	say "installed $CONF.example (every key, with its default)"
+fi
 if [ -e "$CONF" ]; then
 	say "kept the existing $CONF"
 else
-	example=""
-	for c in "$script_dir/agent.toml.example" "$script_dir/../agent.toml.example" "./agent.toml.example"; do
-		if [ -f "$c" ]; then
-			example=$c
-			break
-		fi
-	done
+	# Minimal but valid, so that the service can be installed now; the
+	# full example references secrets in variables not set yet.
 	(
 		umask 027
-		if [ -n "$example" ]; then
-			cp "$example" "$CONF"
-		else
-			cat >"$CONF" <<'EOF'
+		cat >"$CONF" <<'EOF'
 # onedrive-agent configuration. Every key and its default: agent.toml.example
-# in the release archive. Secrets may come from the environment as ${NAME}
-# (set them in /etc/default/onedrive-agent) or from files (<key>_file = "path").
+# beside this file or in the release archive. Secrets may come from the
+# environment as ${NAME} (set them in /etc/default/onedrive-agent) or from
+# files (<key>_file = "path").
 data_dir = "/var/lib/onedrive-agent"
 
 [[instance]]
@@ -137,15 +166,10 @@ client_id = "REPLACE-with-the-application-client-id"
 [instance.callback]
 url = "https://REPLACE-with-your-receiver.example/onedrive"
 EOF
-		fi
 	)
 	chown root:root "$CONF"
 	chmod 0640 "$CONF"
-	if [ -n "$example" ]; then
-		say "created $CONF (0640) from $example: edit it before starting the service"
-	else
-		say "created $CONF (0640), a minimal example: edit it before starting the service"
-	fi
+	say "created $CONF (0640), a minimal configuration: edit it before starting the service"
 fi
 
 # Data directory: database and admin token.

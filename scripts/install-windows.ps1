@@ -6,10 +6,14 @@ upgrade the binary: the configuration and the data are kept, the service is
 registered anew, and a service that was running is started again.
 
 .DESCRIPTION
+  onedrive-agent.exe check -c %ProgramData%\onedrive-agent\agent.toml
+                                                     if the file exists; nothing is
+                                                     changed when it fails
   %ProgramFiles%\onedrive-agent\onedrive-agent.exe   the binary
   %ProgramData%\onedrive-agent\                      configuration and data; only
                                                      SYSTEM and Administrators may open it
-  %ProgramData%\onedrive-agent\agent.toml            example configuration, only if absent
+  %ProgramData%\onedrive-agent\agent.toml            a minimal configuration, only if absent
+  %ProgramData%\onedrive-agent\agent.toml.example    every key, when the release has the file
   onedrive-agent.exe install -c %ProgramData%\onedrive-agent\agent.toml
 
 The service starts automatically (delayed) at boot and is restarted 5 s after
@@ -83,6 +87,16 @@ try {
 }
 if ($LASTEXITCODE -ne 0) { throw "$Binary version failed (exit status $LASTEXITCODE)." }
 
+# An existing configuration must suit the new binary before anything is
+# touched: `install` refuses a configuration the service could not start with.
+if (Test-Path -LiteralPath $Config) {
+    & $Binary check -c $Config | Out-Null
+    if ($LASTEXITCODE -ne 0) {
+        throw "$Config is not valid for $version (see above); fix it and run this script again. Nothing was changed."
+    }
+    Say "checked $Config"
+}
+
 # Stop a running service: its executable cannot be replaced while it runs.
 $service = Get-Service -Name $Name -ErrorAction SilentlyContinue
 $wasRunning = $false
@@ -115,42 +129,28 @@ if (-not (Test-Path -LiteralPath $DataDir)) {
 Set-RestrictedAcl -Path $DataDir -Container
 Say "restricted $DataDir to SYSTEM and Administrators"
 
+$example = $null
+foreach ($c in @((Join-Path $PSScriptRoot 'agent.toml.example'),
+                 (Join-Path (Split-Path -Parent $PSScriptRoot) 'agent.toml.example'),
+                 (Join-Path (Get-Location).Path 'agent.toml.example'))) {
+    if (Test-Path -LiteralPath $c -PathType Leaf) { $example = $c; break }
+}
+if ($example) {
+    Copy-Item -LiteralPath $example -Destination "$Config.example" -Force
+    Say "installed $Config.example (every key, with its default)"
+}
 if (Test-Path -LiteralPath $Config) {
     Say "kept the existing $Config"
 } else {
-    $example = $null
-    foreach ($c in @((Join-Path $PSScriptRoot 'agent.toml.example'),
-                     (Join-Path (Split-Path -Parent $PSScriptRoot) 'agent.toml.example'),
-                     (Join-Path (Get-Location).Path 'agent.toml.example'))) {
-        if (Test-Path -LiteralPath $c -PathType Leaf) { $example = $c; break }
-    }
-    # A TOML literal string keeps the backslashes of a Windows path.
-    $dataDirLine = "data_dir = '$DataDir'"
-    if ($example) {
-        # data_dir is a top-level key: replace its first line before the
-        # first [table], or put one at the top.
-        $lines = New-Object System.Collections.Generic.List[string]
-        $found = $false
-        $inTable = $false
-        foreach ($line in (Get-Content -LiteralPath $example)) {
-            if ($line -match '^\s*\[') { $inTable = $true }
-            if (-not $found -and -not $inTable -and $line -match '^\s*#?\s*data_dir\s*=') {
-                $found = $true
-                $lines.Add($dataDirLine)
-            } else {
-                $lines.Add($line)
-            }
-        }
-        if (-not $found) { $lines.Insert(0, $dataDirLine) }
-        $text = ($lines -join "`r`n") + "`r`n"
-        $from = "from $example"
-    } else {
-        $text = @"
+    # Minimal but valid, so that the service can be installed now; the full
+    # example references secrets in variables not set yet. A TOML literal
+    # string keeps the backslashes of the Windows path.
+    $text = @"
 # onedrive-agent configuration. Every key and its default: agent.toml.example
-# in the release archive. Secrets may come from the environment as `${NAME}
-# (a service sees only system environment variables) or from files
-# (<key>_file = 'path').
-$dataDirLine
+# beside this file or in the release archive. Secrets may come from the
+# environment as `${NAME} (a service sees only system environment variables)
+# or from files (<key>_file = 'path').
+data_dir = '$DataDir'
 
 [[instance]]
 name = "example"
@@ -161,12 +161,10 @@ client_id = "REPLACE-with-the-application-client-id"
 [instance.callback]
 url = "https://REPLACE-with-your-receiver.example/onedrive"
 "@
-        $from = 'a minimal example'
-    }
     # UTF-8 without a byte order mark (Windows PowerShell's Set-Content adds one).
-    [IO.File]::WriteAllText($Config, $text, (New-Object Text.UTF8Encoding($false)))
+    [IO.File]::WriteAllText($Config, ($text -replace "`r?`n", "`r`n"), (New-Object Text.UTF8Encoding($false)))
     Set-RestrictedAcl -Path $Config
-    Say "created $Config ($from): edit it before starting the service"
+    Say "created $Config, a minimal configuration: edit it before starting the service"
 }
 
 # Service registration: renewed so that it matches this version.
