@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestServer_FullEnumeration(t *testing.T) {
@@ -295,4 +296,32 @@ func TestServer_Routes(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("timestamp token on a personal drive: %d %s", resp.StatusCode, b)
 	}
+}
+
+func TestServer_TimestampToken(t *testing.T) {
+	clk := newClock()
+	s := NewServer(Options{Now: clk.Now, ExcludeAncestors: true})
+	defer s.Close()
+	m := smallTree(s)
+	clk.Advance(time.Hour)
+	mark := clk.Now()
+	clk.Advance(time.Minute)
+	s.Touch(m["b2"])
+	items, _, _ := deltaRound(t, s.DeltaURL()+"?token="+mark.Format(time.RFC3339), s.IssueToken())
+	if got := ids(items); len(got) != 1 || got[0] != m["b2"] {
+		t.Errorf("changes since %s: %v, want only b2", mark, got)
+	}
+}
+
+func TestNewTLSServer(t *testing.T) {
+	s := NewTLSServer(Options{AllowAnonymous: true})
+	defer s.Close()
+	if !strings.HasPrefix(s.GraphURL(), "https://") {
+		t.Fatalf("GraphURL = %s", s.GraphURL())
+	}
+	resp, err := s.Client().Get(s.DeltaURL())
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("anonymous GET over TLS: %v %v", err, resp)
+	}
+	resp.Body.Close()
 }

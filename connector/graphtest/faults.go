@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// Fault is an injected failure. The zero Status with Loop set means "answer
-// normally but make the page's nextLink the requested URL".
+// Fault is an injected failure. With Status 0 the request is answered
+// normally, changed only by Loop, Delay, Hangup or Truncate.
 type Fault struct {
-	// Status is the HTTP status to answer with, e.g. 429, 503, 410, 500.
+	// Status, when not 0, is the HTTP error status to answer with, e.g. 429,
+	// 503, 410, 500, with Graph's error body for it.
 	Status int
 	// RetryAfter, when > 0, is sent as an integer-seconds Retry-After header
 	// (rounded up). Zero sends no Retry-After.
@@ -29,6 +30,14 @@ type Fault struct {
 	// NextLinkOnly restricts a delta fault to requests that follow a nextLink
 	// (mid-round); requests that start a round pass by it untouched.
 	NextLinkOnly bool
+	// Delay holds the answer back this long (real time), e.g. to trip a
+	// client's timeout.
+	Delay time.Duration
+	// Hangup closes the connection without any answer.
+	Hangup bool
+	// Truncate sends the full Content-Length but only half of the body, then
+	// closes the connection (the client sees an unexpected EOF).
+	Truncate bool
 }
 
 type queuedFault struct {

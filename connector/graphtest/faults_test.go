@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -168,4 +169,42 @@ func TestServer_AccessTokens(t *testing.T) {
 		t.Errorf("after ExpireAccessTokens: %d", resp.StatusCode)
 	}
 	fetchPage(t, s.DeltaURL(), s.IssueToken())
+}
+
+func TestServer_TransportFaults(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	smallTree(s)
+	tok := s.IssueToken()
+	do := func() (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, s.DeltaURL(), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		_, err = io.ReadAll(resp.Body)
+		return resp, err
+	}
+	s.InjectFault(ClassDelta, 1, Fault{Hangup: true})
+	if _, err := do(); err == nil {
+		t.Error("Hangup: request succeeded")
+	}
+	s.InjectFault(ClassDelta, 1, Fault{Truncate: true})
+	if _, err := do(); err == nil {
+		t.Error("Truncate: body read completely")
+	}
+	s.InjectFault(ClassDelta, 1, Fault{Delay: 50 * time.Millisecond})
+	start := time.Now()
+	if resp, err := do(); err != nil || resp.StatusCode != 200 || time.Since(start) < 50*time.Millisecond {
+		t.Errorf("Delay: %v after %v", err, time.Since(start))
+	}
+	if resp, err := do(); err != nil || resp.StatusCode != 200 {
+		t.Errorf("after the faults: %v", err)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 4 || reqs[0].Status != 0 {
+		t.Errorf("log: %+v", reqs)
+	}
 }

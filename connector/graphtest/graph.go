@@ -115,9 +115,17 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, entry *Reque
 	dt, _ := decodeDeltaToken(token)
 	entry.NextLink = dt.kind == 'n'
 	f := s.takeFault(entry.Class, entry.NextLink)
-	if f != nil && !f.Loop {
-		s.writeFault(w, r, rt, *f)
-		return
+	if f != nil {
+		if b, ok := w.(*buffered); ok {
+			b.apply(f)
+		}
+		if f.Hangup {
+			return
+		}
+		if f.Status != 0 {
+			s.writeFault(w, r, rt, *f)
+			return
+		}
 	}
 	cost := 1
 	if rt.kind == "delta" && token == "" {

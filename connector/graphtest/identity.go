@@ -47,9 +47,16 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, entry *Re
 	}
 	s.mu.Lock()
 	if f := s.takeFault(entry.Class, false); f != nil {
-		defer s.mu.Unlock()
-		s.identityFault(w, *f)
-		return
+		if b, ok := w.(*buffered); ok {
+			b.apply(f)
+		}
+		if f.Hangup || f.Status != 0 {
+			defer s.mu.Unlock()
+			if !f.Hangup {
+				s.identityFault(w, *f)
+			}
+			return
+		}
 	}
 	if !validTenant(tenant) {
 		defer s.mu.Unlock()

@@ -100,8 +100,9 @@ type Options struct {
 	// DeviceCodeLifetime is the device code lifetime (expires_in). Default 15 minutes.
 	DeviceCodeLifetime time.Duration
 	// DeviceCodeInterval is the polling interval announced by the devicecode
-	// endpoint, in whole seconds. Default 5 s; 0 is announced as 0 when set
-	// negative. Polls faster than this get slow_down.
+	// endpoint, in whole seconds. Default 5 s; a negative value announces 0
+	// and never answers slow_down. A pending poll that comes sooner than the
+	// interval after the previous one (250 ms slack) gets slow_down.
 	DeviceCodeInterval time.Duration
 	// AutoApproveDevice approves every device code as soon as it is issued.
 	AutoApproveDevice bool

@@ -145,6 +145,16 @@ func (s *Server) appendItem(b []byte, i int32, sel selection, inDelta bool) []by
 	if sel.has("webUrl") {
 		o.str("webUrl", s.URL+"/personal/test_user/Documents"+url.PathEscape(t.path(i)))
 	}
+	for _, by := range []string{"createdBy", "lastModifiedBy"} {
+		if sel.has(by) {
+			o.obj(by)
+			o.obj("user")
+			o.str("id", s.userID)
+			o.str("displayName", "Test User")
+			o.end()
+			o.end()
+		}
+	}
 	if sel.has("parentReference") {
 		s.appendParent(&o, i, true)
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -117,62 +116,6 @@ func (s *Server) Options() Options {
 func (s *Server) now() time.Time { return s.opts.Now() }
 
 func (s *Server) nowMilli() int64 { return s.now().UnixMilli() }
-
-// ServeHTTP routes Graph requests under /v1.0/ and identity requests under
-// /{tenant}/oauth2/v2.0/, and records every request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	start := s.now()
-	s.mu.Unlock()
-	rec := &recorder{ResponseWriter: w}
-	entry := Request{Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Class: ClassOther}
-	defer func() {
-		entry.Status = rec.status
-		if entry.Status == 0 {
-			entry.Status = http.StatusOK
-		}
-		entry.RetryAfter = rec.retryAfter
-		s.mu.Lock()
-		entry.Done = s.now()
-		s.mu.Unlock()
-		s.record(entry)
-	}()
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/v1.0/"):
-		s.serveGraph(rec, r, &entry)
-	case r.URL.Path == "/devicelogin":
-		s.serveDeviceLogin(rec, r)
-	default:
-		s.serveIdentity(rec, r, &entry)
-	}
-}
-
-// recorder captures the status and Retry-After of a response for the log.
-type recorder struct {
-	http.ResponseWriter
-	status     int
-	retryAfter time.Duration
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-		if v := r.Header().Get("Retry-After"); v != "" {
-			var secs int
-			if _, err := fmt.Sscanf(v, "%d", &secs); err == nil {
-				r.retryAfter = time.Duration(secs) * time.Second
-			}
-		}
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.WriteHeader(http.StatusOK)
-	}
-	return r.ResponseWriter.Write(b)
-}
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
