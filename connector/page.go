@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,11 +42,14 @@ type Page struct {
 // JSON, an item without an id, a field of the wrong type, or a page with neither an
 // @odata.nextLink nor an @odata.deltaLink. Unknown properties and facets are ignored.
 func DecodePage(r io.Reader) (Page, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
+	var buf bytes.Buffer
+	if l, ok := r.(interface{ Len() int }); ok {
+		buf.Grow(l.Len() + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(r); err != nil {
 		return Page{}, fmt.Errorf("read delta page: %w", err)
 	}
-	return decodePage(b)
+	return decodePage(buf.Bytes())
 }
 
 var errNoLink = errors.New("delta page has neither @odata.nextLink nor @odata.deltaLink")
