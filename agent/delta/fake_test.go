@@ -54,6 +54,7 @@ func (s *fakeState) clone() *fakeState {
 type fakeTx struct {
 	s        *fakeState
 	writable bool
+	writes   int
 }
 
 var errReadOnly = errors.New("fake: write in a read-only transaction")
@@ -62,6 +63,7 @@ func (t *fakeTx) w() error {
 	if !t.writable {
 		return errReadOnly
 	}
+	t.writes++
 	return nil
 }
 
@@ -271,11 +273,12 @@ var errCrash = errors.New("fake: crashed")
 // throws its work away, and every later Update fails too, as if the process
 // had died right before that commit; restart() brings it back.
 type fakeDB struct {
-	s       *fakeState
-	updates int
-	views   int
-	crashAt int
-	crashed bool
+	s         *fakeState
+	updates   int
+	maxWrites int // most writes in one transaction
+	views     int
+	crashAt   int
+	crashed   bool
 }
 
 func newFakeDB() *fakeDB { return &fakeDB{s: newFakeState()} }
@@ -286,7 +289,10 @@ func (d *fakeDB) Update(fn func(Tx) error) error {
 	}
 	d.updates++
 	c := d.s.clone()
-	if err := fn(&fakeTx{s: c, writable: true}); err != nil {
+	tx := &fakeTx{s: c, writable: true}
+	err := fn(tx)
+	d.maxWrites = max(d.maxWrites, tx.writes)
+	if err != nil {
 		return err
 	}
 	if d.crashAt > 0 && d.updates >= d.crashAt {

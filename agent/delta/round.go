@@ -193,7 +193,7 @@ func (r *Round) run(ctx context.Context, db DB, freshURL string, lim Limits, res
 			return nil
 		}
 		st = r.newRound(newRoundID(), cursor, count, false)
-	case st.Phase == phaseFetch && st.Pages == 0 && st.Resync:
+	case st.Phase == phaseFetch && st.Pages == 0 && st.Resync && st.Next == "":
 		// A requested resync that has not fetched anything yet.
 		st = r.newRound(st.ID, "", count, true)
 	}
