@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -162,11 +161,11 @@ func (c *Client) ResolveDrive(ctx context.Context, spec string) (string, error) 
 	case s == "" || strings.EqualFold(s, "me"):
 		path = "/me/drive"
 	case strings.HasPrefix(s, "user:"):
-		path = "/users/" + url.PathEscape(strings.TrimSpace(s[len("user:"):])) + "/drive"
+		path = "/users/" + escapeSegment(strings.TrimSpace(s[len("user:"):])) + "/drive"
 	case strings.HasPrefix(s, "site:"):
 		path = "/sites/" + escapeSegments(strings.TrimSpace(s[len("site:"):])) + "/drive"
 	default:
-		path = "/drives/" + url.PathEscape(s)
+		path = "/drives/" + escapeSegment(s)
 	}
 	body, err := c.get(ctx, "drive", c.graph+path+"?$select=id,driveType")
 	if err != nil {
@@ -186,9 +185,30 @@ func (c *Client) ResolveDrive(ctx context.Context, spec string) (string, error) 
 func escapeSegments(s string) string {
 	parts := strings.Split(s, "/")
 	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
+		parts[i] = escapeSegment(p)
 	}
 	return strings.Join(parts, "/")
+}
+
+// escapeSegment percent-encodes what RFC 3986 does not allow in a path segment. Unlike
+// url.PathEscape it keeps sub-delimiters such as '!' and ',' that Graph ids contain
+// ("b!Xy12…", "host,site-guid,web-guid"), so URLs look as Graph writes them.
+func escapeSegment(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
 }
 
 // deltaSelect lists the driveItem properties the agent asks delta for: what the events need
@@ -206,7 +226,7 @@ const deltaPageSize = 500
 // <graph>/drives/{id}/root/delta?$select=…&$top=500. Graph keeps the query options in every
 // nextLink and deltaLink it returns, so later links are followed verbatim.
 func (c *Client) DeltaURL(driveID string) string {
-	return fmt.Sprintf("%s/drives/%s/root/delta?$select=%s&$top=%d", c.graph, url.PathEscape(driveID), deltaSelect, deltaPageSize)
+	return fmt.Sprintf("%s/drives/%s/root/delta?$select=%s&$top=%d", c.graph, escapeSegment(driveID), deltaSelect, deltaPageSize)
 }
 
 // SameDrive compares drive ids the way Graph does: case-insensitively (OneDrive personal

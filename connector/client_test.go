@@ -337,7 +337,7 @@ func TestClient_DeltaURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := c.DeltaURL("b!Xy12/Ab")
-	want := "https://graph.microsoft.com/v1.0/drives/b%21Xy12%2FAb/root/delta?$select="
+	want := "https://graph.microsoft.com/v1.0/drives/b!Xy12%2FAb/root/delta?$select="
 	if !strings.HasPrefix(got, want) {
 		t.Errorf("DeltaURL = %q, want prefix %q", got, want)
 	}

@@ -21,6 +21,7 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	pause  time.Duration // for 429/503: the pause applied to the account's gate
 }
 
 // get sends an authenticated GET to Graph and returns the body of a 2xx answer. It applies the
@@ -80,8 +81,7 @@ func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
 			return res.body, nil
 
 		case s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable:
-			ra := parseRetryAfter(res.header, c.now())
-			pause := c.gate.Throttled(ra)
+			pause := res.pause
 			now := c.now()
 			if throttledSince.IsZero() {
 				throttledSince = now
@@ -173,6 +173,12 @@ func (c *Client) send(ctx context.Context, op, link string, tok *oauth2.Token) (
 	defer drain(resp.Body)
 	info.Status = resp.StatusCode
 	info.Throttled = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+	var pause time.Duration
+	if info.Throttled {
+		// Close the gate as soon as the status is known, before reading the body, so the
+		// account's other requests hold back as early as possible.
+		pause = c.gate.Throttled(parseRetryAfter(resp.Header, c.now()))
+	}
 	limit := int64(maxErrorBody)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		limit = maxPageBytes + 1
@@ -185,7 +191,7 @@ func (c *Client) send(ctx context.Context, op, link string, tok *oauth2.Token) (
 	if int64(len(body)) > maxPageBytes {
 		return response{}, fmt.Errorf("graph %s: response larger than %d MiB", op, maxPageBytes>>20)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+	return response{status: resp.StatusCode, header: resp.Header, body: body, pause: pause}, nil
 }
 
 // transientTokenError reports whether a token failure may go away by itself: a network
