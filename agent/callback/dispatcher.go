@@ -74,12 +74,14 @@ type Dispatcher struct {
 	now   func() time.Time
 	timer func(time.Duration) (<-chan time.Time, func() bool)
 
-	acks      []uint64
-	firstAck  time.Time
-	stateErr  string
-	stateSet  bool
-	failing   bool
-	failSince time.Time
+	acks     []uint64
+	firstAck time.Time
+	stateErr string
+	stateSet bool
+	failing  bool
+	// okSinceFailure: a delivery succeeded after the last failed attempt.
+	okSinceFailure bool
+	failSince      time.Time
 }
 
 // New returns a dispatcher for cfg reading q. client may be shared with
@@ -216,7 +218,9 @@ func (d *Dispatcher) Run(ctx context.Context) (err error) {
 func (d *Dispatcher) deliver(ctx context.Context, batch []Message) error {
 	for i := 0; i < len(batch) && ctx.Err() == nil; {
 		m := &batch[i]
-		if wait := m.NextAttempt.Sub(d.now()); wait > 0 {
+		// A message waiting for its retry goes at once when another one got
+		// through since it failed (e.g. replayed dead letters): the receiver is up.
+		if wait := m.NextAttempt.Sub(d.now()); wait > 0 && !d.okSinceFailure {
 			if err := d.flush(); err != nil {
 				return err
 			}
@@ -270,6 +274,7 @@ func (d *Dispatcher) delivered(m *Message, a attempt) {
 		d.firstAck = d.now()
 	}
 	d.acks = append(d.acks, m.Key)
+	d.okSinceFailure = true
 	if d.obs.Delivered != nil {
 		d.obs.Delivered(m.Events, a.took)
 	}
@@ -313,6 +318,7 @@ func (d *Dispatcher) split(m *Message) error {
 // retry persists a failed attempt and when to try again.
 func (d *Dispatcher) retry(m *Message, a attempt) error {
 	now := d.now()
+	d.okSinceFailure = false
 	m.Attempts++
 	delay := RetryDelay(m.Attempts, d.retryMin, d.retryMax)
 	if a.hasRA && a.retryAfter > delay {
