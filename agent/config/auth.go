@@ -1,0 +1,136 @@
+package config
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+var tenantRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
+
+var clouds = []string{"global", "usgov", "usgov-dod", "china"}
+
+// auth reads [instance.auth] with the defaults merged in.
+func (b *builder) auth(v values) Auth {
+	p := b.p
+	a := Auth{Flow: DefaultFlow, Tenant: DefaultTenant, RedirectURL: DefaultRedirectURL, Cloud: DefaultCloud}
+	if f, ok := v.get("flow"); ok {
+		if s, ok := p.str(f); ok {
+			switch s {
+			case FlowDevice, FlowBrowser, FlowCode, FlowClientCredentials:
+				a.Flow = s
+			default:
+				p.errf(f.line, f.key, "must be device, browser, code or client_credentials, got %q", s)
+			}
+		}
+	}
+	if f, ok := v.get("tenant"); ok {
+		if s, ok := p.str(f); ok {
+			if tenantRE.MatchString(s) {
+				a.Tenant = s
+			} else {
+				p.errf(f.line, f.key, "must be common, organizations, consumers, a tenant id or a domain, got %q", s)
+			}
+		}
+	}
+	if a.Flow == FlowClientCredentials {
+		switch strings.ToLower(a.Tenant) {
+		case "common", "organizations", "consumers":
+			line, key := b.at(v, "auth", "tenant")
+			p.errf(line, key, "flow = \"client_credentials\" needs your tenant id or domain, not %q", a.Tenant)
+		}
+	}
+	if f, ok := v.get("client_id"); ok {
+		if s, ok := p.str(f); ok {
+			if strings.TrimSpace(s) == "" {
+				p.errf(f.line, f.key, "must not be empty (the application (client) id of your app registration)")
+			}
+			a.ClientID = s
+		}
+	} else {
+		line, key := b.missing("auth", "client_id")
+		p.errf(line, key, "required: the application (client) id of your app registration")
+	}
+	secretOK := true
+	if f, ok := v.get("client_secret"); ok {
+		a.ClientSecret, secretOK = p.str(f)
+		if a.ClientSecret != "" && a.Flow == FlowDevice {
+			p.warnf(f.line, f.key, "is sent with the device flow's token requests; it is needed only when the app registration does not allow public client flows")
+		}
+	}
+	if a.Flow == FlowClientCredentials && a.ClientSecret == "" && secretOK {
+		if f, ok := v.get("client_secret"); ok {
+			p.errf(f.line, f.key, "must not be empty with flow = \"client_credentials\"")
+		} else {
+			line, key := b.missing("auth", "client_secret")
+			p.errf(line, key, "required with flow = \"client_credentials\" (or client_secret_file)")
+		}
+	}
+	if f, ok := v.get("redirect_url"); ok {
+		if s, ok := p.str(f); ok && p.httpURL(f, s, false) {
+			a.RedirectURL = s
+		}
+	}
+	if a.Flow == FlowBrowser {
+		if u, err := url.Parse(a.RedirectURL); err == nil && (u.Scheme != "http" || !loopback(u.Hostname())) {
+			line, key := b.at(v, "auth", "redirect_url")
+			p.errf(line, key, "the browser flow listens on a loopback address: use http://localhost:<port>/ (got %q)", a.RedirectURL)
+		}
+	}
+	if f, ok := v.get("scopes"); ok {
+		if list, ok := p.strs(f); ok {
+			for i, s := range list {
+				if s == "" || strings.ContainsAny(s, " \t\r\n") {
+					e := p.elem(f, i)
+					p.errf(e.line, e.key, "a scope is one non-empty word, got %q", s)
+				}
+			}
+			if len(list) > 0 {
+				a.Scopes = list
+			}
+		}
+	}
+	if f, ok := v.get("cloud"); ok {
+		if s, ok := p.str(f); ok {
+			if contains(clouds, strings.ToLower(s)) {
+				a.Cloud = strings.ToLower(s)
+			} else {
+				p.errf(f.line, f.key, "must be global, usgov, usgov-dod or china, got %q", s)
+			}
+		}
+	}
+	for _, k := range []string{"login_url", "graph_url"} {
+		f, ok := v.get(k)
+		if !ok {
+			continue
+		}
+		s, ok := p.str(f)
+		if !ok || s == "" || !p.httpURL(f, s, true) {
+			continue
+		}
+		if k == "login_url" {
+			a.LoginURL = s
+		} else {
+			a.GraphURL = s
+		}
+	}
+	return a
+}
+
+// httpURL checks an absolute http(s) URL; root forbids a query or fragment.
+func (p *parser) httpURL(f field, s string, root bool) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		p.errf(f.line, f.key, "%q is not an absolute http(s) URL", redactURL(s))
+		return false
+	}
+	if root && (u.RawQuery != "" || u.Fragment != "") {
+		p.errf(f.line, f.key, "%q must not have a query or fragment", redactURL(s))
+		return false
+	}
+	return true
+}
+
+func loopback(host string) bool {
+	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
+}
