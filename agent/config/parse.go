@@ -348,6 +348,12 @@ func (p *parser) readSecret(f field, name string) (string, bool) {
 
 // readRegular reads a regular file of at most max bytes.
 func readRegular(name string, max int64) ([]byte, error) {
+	// Stat before opening: opening a FIFO or a device could block or never end.
+	if st, err := os.Stat(name); err != nil {
+		return nil, fileErr(name, err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
 	fh, err := os.Open(name)
 	if err != nil {
 		return nil, fileErr(name, err)
