@@ -98,16 +98,18 @@ func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
 			if refreshed {
 				return nil, he
 			}
-			refreshed = true
 			c.log.Info("graph rejected the access token, refreshing it", "op", op, "code", he.Code)
 			if _, err := c.tokens.forceRefresh(tok.AccessToken); err != nil {
 				if !transientTokenError(err) {
 					return nil, err
 				}
+				// The refresh itself failed for a while: try it again after a pause.
 				if err := transient(err); err != nil {
 					return nil, err
 				}
+				continue
 			}
+			refreshed = true
 
 		case s == http.StatusGone:
 			he := c.httpError(res)
