@@ -27,7 +27,7 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, rt route, to
 	case token == "":
 		rd = s.fullRound()
 	case token == "latest":
-		s.writePage(w, r, nil, sel, "", s.link(r, rt, s.encodeDeltaToken(s.tree.head)))
+		s.writePage(w, r, nil, 0, sel, "", s.link(r, rt, s.encodeDeltaToken(s.tree.head)))
 		return
 	default:
 		if ts, err := time.Parse(time.RFC3339, token); err == nil {
@@ -72,11 +72,13 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, rt route, to
 		pos, page = dt.pos, dt.page
 	}
 	var items []int32
+	var upto uint64
 	var next, deltaLink string
 	if n := s.opts.EmptyPageEvery; n > 0 && pos < len(rd.items) && page%(n+1) == n {
 		next = s.link(r, rt, s.encodeNextToken(rd, pos, page+1))
 	} else {
 		items, pos = s.takePage(rd, pos, size)
+		upto = rd.upto
 		if pos < len(rd.items) {
 			next = s.link(r, rt, s.encodeNextToken(rd, pos, page+1))
 		} else {
@@ -86,7 +88,7 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, rt route, to
 	if loop {
 		next, deltaLink = s.URL+r.URL.RequestURI(), ""
 	}
-	s.writePage(w, r, items, sel, next, deltaLink)
+	s.writePage(w, r, items, upto, sel, next, deltaLink)
 }
 
 // takePage takes up to size items from pos; with DeletePageSize set, a page
@@ -102,7 +104,7 @@ func (s *Server) takePage(rd *round, pos, size int) ([]int32, int) {
 		i := rd.items[pos]
 		pos++
 		out = append(out, i)
-		hasDeleted = hasDeleted || s.tree.nodes[i].deleted
+		hasDeleted = hasDeleted || s.tree.view(i, rd.upto).deleted
 	}
 	return out, pos
 }
@@ -147,7 +149,8 @@ func (s *Server) gone(w http.ResponseWriter, r *http.Request, rt route) {
 		"resyncChangesApplyDifferences")
 }
 
-func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []int32, sel selection, next, deltaLink string) {
+// writePage writes a delta page showing items as they were at version upto.
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []int32, upto uint64, sel selection, next, deltaLink string) {
 	b := make([]byte, 0, 256+len(items)*640)
 	b = append(b, `{"@odata.context":`...)
 	b = appendJSONString(b, s.GraphURL()+"/$metadata#Collection(driveItem)")
@@ -160,7 +163,7 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []int32
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = s.appendItem(b, i, sel, true)
+		b = s.appendItem(b, i, s.tree.view(i, upto), sel, true)
 	}
 	b = append(b, ']')
 	if deltaLink != "" {

@@ -7,7 +7,10 @@
 // MoveRename and Delete (or fill in bulk with Populate). Every change bumps
 // the drive's version; delta tokens encode a version, so a delta round
 // returns the latest state of everything changed since the token, each item
-// once, with the ancestors of changed items as noise.
+// once, with the ancestors of changed items as noise. A round is a
+// consistent snapshot: its pages show items as they were when the round
+// started, even if the drive changes between pages; later changes come in
+// the next round. RandomChange simulates a user at work.
 //
 // Graph routes (under GraphURL, "<URL>/v1.0"):
 //

@@ -186,7 +186,7 @@ func (s *Server) entry(i int32, withPath bool) Entry {
 	n := &s.tree.nodes[i]
 	e := Entry{
 		ID: s.tree.id(i), Name: n.name, Folder: n.folder, Root: i == 0, Size: n.size,
-		ETag: s.etag(i), CTag: s.ctag(i),
+		ETag: s.etag(i, n), CTag: s.ctag(i, n),
 		Created: time.UnixMilli(n.created).UTC(), Modified: time.UnixMilli(n.modified).UTC(),
 	}
 	if n.parent != none {
@@ -202,13 +202,13 @@ func (s *Server) entry(i int32, withPath bool) Entry {
 }
 
 // etag is "{GUID},N" where the GUID is fixed per item and N counts its changes.
-func (s *Server) etag(i int32) string {
-	return fmt.Sprintf("\"{%s},%d\"", s.guid(i), s.tree.nodes[i].etag)
+func (s *Server) etag(i int32, n *node) string {
+	return fmt.Sprintf("\"{%s},%d\"", s.guid(i), n.etag)
 }
 
 // ctag is "c:{GUID},N" where N counts content changes (for folders: of the subtree).
-func (s *Server) ctag(i int32) string {
-	return fmt.Sprintf("\"c:{%s},%d\"", s.guid(i), s.tree.nodes[i].ctag)
+func (s *Server) ctag(i int32, n *node) string {
+	return fmt.Sprintf("\"c:{%s},%d\"", s.guid(i), n.ctag)
 }
 
 func (s *Server) guid(i int32) string {

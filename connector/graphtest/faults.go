@@ -79,6 +79,8 @@ func (s *Server) ExpireTokens() {
 	defer s.mu.Unlock()
 	s.epoch++
 	s.rounds.clear()
+	s.tree.keep = 0
+	s.tree.prune(^uint64(0))
 }
 
 // takeFault pops the first queued fault matching the request; s.mu is held.

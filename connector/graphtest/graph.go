@@ -171,7 +171,7 @@ func (s *Server) serveItem(w http.ResponseWriter, r *http.Request, rt route) {
 			return
 		}
 	}
-	b := s.appendItem(nil, i, parseSelect(r.URL.Query().Get("$select")), false)
+	b := s.appendItem(nil, i, &s.tree.nodes[i], parseSelect(r.URL.Query().Get("$select")), false)
 	s.writeJSON(w, r, http.StatusOK, b)
 }
 

@@ -65,7 +65,8 @@ type Options struct {
 	// Graph documents it as absent in delta; business drives often send it.
 	ParentPath bool
 	// DeletedDescendants makes a deleted folder's descendants appear in delta
-	// as deleted too. Graph is not consistent about it; the default omits them.
+	// as deleted too. Graph is not consistent about it; the default omits
+	// those whose only change since the token is that deletion.
 	DeletedDescendants bool
 	// CTagInDelta adds file cTags to delta items of a business drive (OneDrive
 	// for Business omits cTag in delta; personal drives always send it).

@@ -111,16 +111,16 @@ func mimeType(name string) string {
 	return "application/octet-stream"
 }
 
-// appendItem appends node i as a driveItem. inDelta applies delta's omissions
-// (no cTag on business drives).
-func (s *Server) appendItem(b []byte, i int32, sel selection, inDelta bool) []byte {
+// appendItem appends item i in state n (the live node or an earlier state of
+// it) as a driveItem. inDelta applies delta's omissions (no cTag on business
+// drives).
+func (s *Server) appendItem(b []byte, i int32, n *node, sel selection, inDelta bool) []byte {
 	t := &s.tree
-	n := &t.nodes[i]
 	o := jsonObject{b: b}
 	o.open()
 	o.str("id", t.id(i))
 	if n.deleted {
-		s.appendDeleted(&o, i, sel)
+		s.appendDeleted(&o, i, n, sel)
 		o.close()
 		return o.b
 	}
@@ -128,10 +128,10 @@ func (s *Server) appendItem(b []byte, i int32, sel selection, inDelta bool) []by
 		o.str("name", n.name)
 	}
 	if sel.has("eTag") {
-		o.str("eTag", s.etag(i))
+		o.str("eTag", s.etag(i, n))
 	}
 	if sel.has("cTag") && (s.opts.Personal || (!n.folder && (!inDelta || s.opts.CTagInDelta))) {
-		o.str("cTag", s.ctag(i))
+		o.str("cTag", s.ctag(i, n))
 	}
 	if sel.has("size") {
 		o.num("size", n.size)
@@ -156,7 +156,7 @@ func (s *Server) appendItem(b []byte, i int32, sel selection, inDelta bool) []by
 		}
 	}
 	if sel.has("parentReference") {
-		s.appendParent(&o, i, true)
+		s.appendParent(&o, n, true)
 	}
 	if sel.has("fileSystemInfo") {
 		o.obj("fileSystemInfo")
@@ -186,8 +186,7 @@ func (s *Server) appendItem(b []byte, i int32, sel selection, inDelta bool) []by
 
 // appendDeleted writes a deleted item the way delta does: business drops name
 // and cTag, personal drops size and cTag.
-func (s *Server) appendDeleted(o *jsonObject, i int32, sel selection) {
-	n := &s.tree.nodes[i]
+func (s *Server) appendDeleted(o *jsonObject, i int32, n *node, sel selection) {
 	if s.opts.Personal && sel.has("name") {
 		o.str("name", n.name)
 	}
@@ -198,7 +197,7 @@ func (s *Server) appendDeleted(o *jsonObject, i int32, sel selection) {
 		o.time("lastModifiedDateTime", n.modified)
 	}
 	if sel.has("parentReference") {
-		s.appendParent(o, i, false)
+		s.appendParent(o, n, false)
 	}
 	if n.folder && sel.has("folder") {
 		o.raw("folder", `{"childCount":0}`)
@@ -211,12 +210,12 @@ func (s *Server) appendDeleted(o *jsonObject, i int32, sel selection) {
 
 // appendParent writes parentReference: drive id and type, the parent id
 // (none for the root) and, when configured, the parent's path.
-func (s *Server) appendParent(o *jsonObject, i int32, live bool) {
+func (s *Server) appendParent(o *jsonObject, n *node, live bool) {
 	t := &s.tree
 	o.obj("parentReference")
 	o.str("driveType", s.opts.driveType())
 	o.str("driveId", s.driveID)
-	if p := t.nodes[i].parent; p != none {
+	if p := n.parent; p != none {
 		o.str("id", t.id(p))
 		if live && s.opts.ParentPath {
 			o.str("path", "/drive/root:"+escapePath(t.path(p)))

@@ -49,6 +49,15 @@ func (c *roundCache) add(r *round) {
 	}
 }
 
+// minUpto is the lowest version a cached round shows.
+func (c *roundCache) minUpto() uint64 {
+	m := ^uint64(0)
+	for _, r := range c.byID {
+		m = min(m, r.upto)
+	}
+	return m
+}
+
 func (c *roundCache) clear() {
 	c.byID = make(map[string]*round)
 	c.order, c.entries = nil, 0
@@ -75,6 +84,8 @@ func (s *Server) fullRound() *round {
 
 // changeRound lists the items changed after version from, each once, plus
 // (unless excluded) the live ancestor folders of every changed item.
+// Descendants of a deleted folder are listed only with DeletedDescendants
+// or when they changed otherwise too (say, moved into the folder first).
 func (s *Server) changeRound(from uint64, withAncestors bool) *round {
 	t := &s.tree
 	seen := make([]uint64, (len(t.nodes)+63)/64)
@@ -88,8 +99,9 @@ func (s *Server) changeRound(from uint64, withAncestors bool) *round {
 	}
 	var items []int32
 	for _, c := range t.log[t.since(from):] {
-		n := &t.nodes[c.idx]
-		if n.cascade && !s.opts.DeletedDescendants {
+		// Unless DeletedDescendants, an item deleted with its folder is left
+		// out when that deletion is its only change since the token.
+		if n := &t.nodes[c.idx]; n.cascade && c.ver == n.ver && !s.opts.DeletedDescendants {
 			continue
 		}
 		if mark(c.idx) {
@@ -142,6 +154,8 @@ func (s *Server) finishRound(items []int32) *round {
 	}
 	r := &round{epoch: s.epoch, upto: s.tree.head, items: items}
 	s.rounds.add(r)
+	s.tree.keep = r.upto
+	s.tree.prune(s.rounds.minUpto())
 	return r
 }
 

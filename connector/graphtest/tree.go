@@ -41,9 +41,16 @@ type change struct {
 
 // tree is the drive: nodes, the change log and the version head. Not safe for
 // concurrent use; the Server lock guards it.
+//
+// Delta rounds show a consistent snapshot: a round lists items as they were
+// at its version, even when they change between its pages. For that a node's
+// state is saved in hist before a change whenever a round may still show it
+// (its version is at or below keep, the newest round's version).
 type tree struct {
 	nodes    []node
 	log      []change
+	hist     map[int32][]node // earlier states, oldest first
+	keep     uint64
 	head     uint64
 	live     int
 	personal bool
@@ -51,7 +58,7 @@ type tree struct {
 }
 
 func newTree(personal bool, prefix string, now int64) tree {
-	t := tree{personal: personal, idPrefix: prefix}
+	t := tree{personal: personal, idPrefix: prefix, hist: make(map[int32][]node)}
 	t.head = 1
 	t.nodes = append(t.nodes, node{name: "root", parent: none, firstChild: none, nextSib: none,
 		prevSib: none, folder: true, ver: 1, etag: 1, ctag: 1, created: now, modified: now})
@@ -192,6 +199,7 @@ func (t *tree) add(parent int32, name string, folder bool, size int64, hash [20]
 }
 
 func (t *tree) modify(i int32, size int64, hash [20]byte, now int64) {
+	t.save(i)
 	t.head++
 	n := &t.nodes[i]
 	delta := size - n.size
@@ -202,6 +210,7 @@ func (t *tree) modify(i int32, size int64, hash [20]byte, now int64) {
 }
 
 func (t *tree) touch(i int32, now int64) {
+	t.save(i)
 	t.head++
 	t.nodes[i].modified = now
 	t.record(i, t.head, now)
@@ -209,6 +218,7 @@ func (t *tree) touch(i int32, now int64) {
 
 // relocate moves i under parent with the given name (either may be unchanged).
 func (t *tree) relocate(i, parent int32, name string, now int64) {
+	t.save(i)
 	t.head++
 	n := &t.nodes[i]
 	if n.parent != parent {
@@ -237,12 +247,60 @@ func (t *tree) remove(i int32, now int64) {
 		for c := t.nodes[j].firstChild; c != none; c = t.nodes[c].nextSib {
 			stack = append(stack, c)
 		}
+		t.save(j)
 		t.nodes[j].deleted = true
 		t.nodes[j].cascade = j != i
 		t.nodes[j].modified = now
 		t.live--
 		t.record(j, v, now)
 	}
+}
+
+// save keeps node i's current state if a round may still show it.
+func (t *tree) save(i int32) {
+	if t.nodes[i].ver <= t.keep {
+		t.hist[i] = append(t.hist[i], t.nodes[i])
+	}
+}
+
+// view returns node i as it was at version v: the live node if it has not
+// changed since, else the saved state (the live one if none was kept).
+func (t *tree) view(i int32, v uint64) *node {
+	n := &t.nodes[i]
+	if n.ver <= v {
+		return n
+	}
+	h := t.hist[i]
+	for k := len(h) - 1; k >= 0; k-- {
+		if h[k].ver <= v {
+			return &h[k]
+		}
+	}
+	return n
+}
+
+// prune drops saved states that no round at version min or later can show:
+// a state is shown at versions from its own up to the next state's.
+func (t *tree) prune(min uint64) {
+	for i, h := range t.hist {
+		k := 0
+		for k < len(h) && t.nextVer(i, h, k) <= min {
+			k++
+		}
+		switch {
+		case k == len(h):
+			delete(t.hist, i)
+		case k > 0:
+			t.hist[i] = append(h[:0:0], h[k:]...)
+		}
+	}
+}
+
+func (t *tree) nextVer(i int32, h []node, k int) uint64 {
+	if k+1 < len(h) {
+		return h[k+1].ver
+	}
+	return t.nodes[i].ver
 }
 
 // isAncestor reports whether a is i or one of its ancestors.
