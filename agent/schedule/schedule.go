@@ -13,7 +13,7 @@ import (
 
 // MaxInterval is the longest interval: polls restart at every local midnight, so longer
 // periods are written as cron expressions.
-const MaxInterval = day
+const MaxInterval = 24 * time.Hour
 
 // Options describe a schedule: exactly one of Interval and Cron.
 type Options struct {
