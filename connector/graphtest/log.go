@@ -66,7 +66,8 @@ func (s *Server) record(e Request) {
 	s.log = append(s.log, e)
 }
 
-// Requests returns a copy of the request log, oldest first.
+// Requests returns a copy of the request log in the order the requests were
+// answered (each carries its arrival and answer times).
 func (s *Server) Requests() []Request {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()

@@ -109,10 +109,12 @@ type Options struct {
 	AutoApproveDevice bool
 	// AuthorizeHook decides the browser sign-in at /authorize: nil or a nil
 	// result approves and redirects with a code; an error redirects with
-	// error=access_denied and the error text.
+	// error=access_denied and the error text. It runs unlocked and may call
+	// the Server.
 	AuthorizeHook func(query url.Values) error
 
-	// Now is the server's clock. Default time.Now.
+	// Now is the server's clock. Default time.Now. It is called with the
+	// server locked: it must not call the Server.
 	Now func() time.Time
 }
 

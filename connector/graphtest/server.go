@@ -93,8 +93,9 @@ func (s *Server) LoginURL() string { return s.URL }
 // "<URL>/v1.0/drives/<drive id>/root/delta".
 func (s *Server) DeltaURL() string { return s.GraphURL() + "/drives/" + s.driveID + "/root/delta" }
 
-// Configure changes options while the server runs. DriveID and Personal are
-// fixed at creation (item ids depend on them); changes to them are ignored.
+// Configure changes options while the server runs; fn runs with the server
+// locked and must not call it. DriveID and Personal are fixed at creation
+// (item ids depend on them); changes to them are ignored.
 func (s *Server) Configure(fn func(*Options)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
