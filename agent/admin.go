@@ -55,6 +55,20 @@ type DeadLetter struct {
 	Body      json.RawMessage `json:"body,omitempty"`
 }
 
+// Token is an OAuth token handed to a running agent by `onedrive-agent
+// login`. It holds secrets: it is never logged.
+type Token struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	TokenType    string    `json:"token_type,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
+}
+
+// TokenSaver stores a new sign-in for an instance and polls it.
+type TokenSaver interface {
+	SaveToken(ctx context.Context, instance string, t Token) error
+}
+
 // ErrUnknownInstance is returned for an instance name the config does not have.
 var ErrUnknownInstance = errors.New("unknown instance")
 
@@ -148,6 +162,16 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 		n, err := c.Replay(r.Context(), r.PathValue("name"), r.URL.Query()["id"])
 		respond(w, map[string]int{"replayed": n}, err)
 	}))
+	if ts, ok := c.(TokenSaver); ok {
+		mux.HandleFunc("PUT /v1/instances/{name}/token", authed(func(w http.ResponseWriter, r *http.Request) {
+			var t Token
+			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&t); err != nil {
+				writeJSONError(w, http.StatusBadRequest, "token: body is not a JSON token")
+				return
+			}
+			respond(w, map[string]bool{"saved": true}, ts.SaveToken(r.Context(), r.PathValue("name"), t))
+		}))
+	}
 	mux.HandleFunc("DELETE /v1/instances/{name}/dead", authed(func(w http.ResponseWriter, r *http.Request) {
 		n, err := c.Purge(r.Context(), r.PathValue("name"), r.URL.Query()["id"])
 		respond(w, map[string]int{"purged": n}, err)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,16 +52,31 @@ func (c *AdminClient) client() *http.Client {
 }
 
 func (c *AdminClient) do(ctx context.Context, method, path string, q url.Values, out any) error {
+	return c.doBody(ctx, method, path, q, nil, out)
+}
+
+func (c *AdminClient) doBody(ctx context.Context, method, path string, q url.Values, in, out any) error {
 	u := c.BaseURL + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, reqBody)
 	if err != nil {
 		return err
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.client().Do(req)
 	if err != nil {
@@ -148,4 +164,9 @@ func (c *AdminClient) Purge(ctx context.Context, instance string, ids []string) 
 	}
 	err := c.do(ctx, http.MethodDelete, instancePath(instance, "/dead"), idsQuery(ids), &r)
 	return r.Purged, err
+}
+
+// SaveToken implements TokenSaver.
+func (c *AdminClient) SaveToken(ctx context.Context, instance string, t Token) error {
+	return c.doBody(ctx, http.MethodPut, instancePath(instance, "/token"), nil, t, nil)
 }

@@ -1,17 +1,26 @@
 // Command onedrive-agent watches OneDrive and SharePoint drives through
 // Microsoft Graph's delta API and delivers every change to a callback URL.
+// See README.md and CONTRACT.md for the commands.
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "version" {
-		fmt.Println("onedrive-agent dev")
-		return
-	}
-	fmt.Fprintln(os.Stderr, "usage: onedrive-agent run|demo|check|login|status|poll|resync|dead|import|install|uninstall|start|stop|restart|version")
-	os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, restore the default handling so that a
+		// second one ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
+	err := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(exitCode(err, os.Stderr))
 }

@@ -1,0 +1,339 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// Options configure an Agent.
+type Options struct {
+	Config  *config.Config
+	DB      *store.DB
+	Logger  *slog.Logger
+	Version string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// AdminListener, if set, is used instead of listening on
+	// Config.Admin.Listen (tests pass a listener on a free port).
+	AdminListener net.Listener
+}
+
+// Agent is the runtime: one poller and one dispatcher per enabled instance,
+// the admin API, and periodic compaction of the database. It implements
+// Controller, so the admin API and the command line act on it directly.
+type Agent struct {
+	cfg     *config.Config
+	db      *store.DB
+	log     *slog.Logger
+	version string
+	now     func() time.Time
+	metrics *Metrics
+	adminLn net.Listener
+
+	instances map[string]*instance
+	order     []string
+
+	mu      sync.Mutex
+	running bool
+	started time.Time
+}
+
+var _ Controller = (*Agent)(nil)
+
+// New prepares the agent: it registers every configured instance in the
+// store (assigning its numeric id once) and builds its Graph client and
+// dispatcher. It does no network I/O.
+func New(opts Options) (*Agent, error) {
+	if opts.Config == nil || opts.DB == nil {
+		return nil, errors.New("agent: config and database are required")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &Agent{
+		cfg: opts.Config, db: opts.DB, log: log, version: opts.Version, now: opts.Now,
+		adminLn: opts.AdminListener, instances: map[string]*instance{},
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.version == "" {
+		a.version = "dev"
+	}
+	a.metrics = NewMetrics(a.snapshots)
+
+	graphHTTP, err := connector.NewHTTPClient(connector.HTTPOptions{Proxy: proxyString(opts.Config), CAFile: opts.Config.Network.CAFile})
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	throttle := connector.NewThrottle(connector.ThrottleOptions{Now: a.now})
+	for _, ic := range opts.Config.Instances {
+		in, err := newInstance(a, ic, graphHTTP, throttle)
+		if err != nil {
+			return nil, err
+		}
+		a.instances[ic.Name] = in
+		a.order = append(a.order, ic.Name)
+	}
+	return a, nil
+}
+
+func proxyString(c *config.Config) string {
+	if c.Network.Proxy == nil {
+		return ""
+	}
+	return c.Network.Proxy.String()
+}
+
+// Metrics returns the agent's metrics.
+func (a *Agent) Metrics() *Metrics { return a.metrics }
+
+// Run runs every enabled instance and the admin API until ctx is cancelled,
+// then finishes what is in flight and returns nil. One instance's failure
+// never stops the others: its worker logs, waits and starts again.
+func (a *Agent) Run(ctx context.Context) error {
+	a.mu.Lock()
+	a.running, a.started = true, a.now()
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.running = false
+		a.mu.Unlock()
+	}()
+
+	g, ctx := errgroup.WithContext(ctx)
+	if err := a.startAdmin(ctx, g); err != nil {
+		return err
+	}
+	enabled := 0
+	for _, name := range a.order {
+		in := a.instances[name]
+		if !in.cfg.Enabled {
+			a.log.Info("instance disabled", "instance", name)
+			continue
+		}
+		enabled++
+		g.Go(func() error { return in.runPoller(ctx) })
+		g.Go(func() error { return in.runDispatcher(ctx) })
+	}
+	g.Go(func() error { return a.runCompactor(ctx) })
+	a.log.Info("agent running", "version", a.version, "instances", enabled, "database", a.db.Path(), "pid", os.Getpid())
+	err := g.Wait()
+	a.log.Info("agent stopped")
+	return err
+}
+
+func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
+	ln := a.adminLn
+	if ln == nil {
+		if a.cfg.Admin.Listen == "" {
+			return nil
+		}
+		var err error
+		if ln, err = net.Listen("tcp", a.cfg.Admin.Listen); err != nil {
+			return fmt.Errorf("admin API: listen on %s: %w (change [admin].listen or stop what uses the port)", a.cfg.Admin.Listen, err)
+		}
+	}
+	token, err := EnsureAdminToken(a.cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           AdminHandler(a, a.metrics.Handler(), token, a.log.With("component", "admin")),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	g.Go(func() error {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("admin API: %w", err)
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return nil
+	})
+	a.log.Info("admin API listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// runCompactor shrinks the database file after a large backlog drained, so
+// commits stay fast and the disk is given back.
+func (a *Agent) runCompactor(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if compacted, err := a.db.MaybeCompact(); err != nil {
+				a.log.Warn("compacting the database failed", "err", err)
+			} else if compacted {
+				a.log.Info("database compacted")
+			}
+		}
+	}
+}
+
+func (a *Agent) instance(name string) (*instance, error) {
+	in, ok := a.instances[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (the config has %v)", ErrUnknownInstance, name, a.order)
+	}
+	return in, nil
+}
+
+// Status implements Controller.
+func (a *Agent) Status(ctx context.Context) (Status, error) {
+	a.mu.Lock()
+	s := Status{Version: a.version, Running: a.running, Database: a.db.Path()}
+	if a.running {
+		s.PID = os.Getpid()
+		s.Started = timePtr(a.started)
+	}
+	a.mu.Unlock()
+	for _, name := range a.order {
+		is, err := a.instances[name].status(s.Running)
+		if err != nil {
+			return s, err
+		}
+		s.Instances = append(s.Instances, is)
+	}
+	return s, nil
+}
+
+// Poll implements Controller: it runs a round now, ignoring active hours,
+// and waits for it to end.
+func (a *Agent) Poll(ctx context.Context, name string) (PollResult, error) {
+	in, err := a.instance(name)
+	if err != nil {
+		return PollResult{}, err
+	}
+	return in.pollNow(ctx, false)
+}
+
+// Resync implements Controller.
+func (a *Agent) Resync(ctx context.Context, name string) (PollResult, error) {
+	in, err := a.instance(name)
+	if err != nil {
+		return PollResult{}, err
+	}
+	return in.pollNow(ctx, true)
+}
+
+// Dead implements Controller.
+func (a *Agent) Dead(ctx context.Context, name string) ([]DeadLetter, error) {
+	if _, err := a.instance(name); err != nil {
+		return nil, err
+	}
+	dls, err := a.db.Dead(name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DeadLetter, 0, len(dls))
+	for _, d := range dls {
+		out = append(out, DeadLetter{
+			ID: d.ID, Events: d.Events, Reason: d.Reason, Died: d.Died, Created: d.Created,
+			Attempts: d.Attempts, LastError: d.LastError, Body: d.Body,
+		})
+	}
+	return out, nil
+}
+
+// Replay implements Controller.
+func (a *Agent) Replay(ctx context.Context, name string, ids []string) (int, error) {
+	in, err := a.instance(name)
+	if err != nil {
+		return 0, err
+	}
+	n, err := a.db.Replay(name, ids...)
+	if err == nil && n > 0 {
+		in.disp.Notify()
+		a.log.Info("dead letters replayed", "instance", name, "messages", n)
+	}
+	return n, err
+}
+
+// Purge implements Controller.
+func (a *Agent) Purge(ctx context.Context, name string, ids []string) (int, error) {
+	if _, err := a.instance(name); err != nil {
+		return 0, err
+	}
+	n, err := a.db.Purge(name, ids...)
+	if err == nil && n > 0 {
+		a.log.Info("dead letters purged", "instance", name, "messages", n)
+	}
+	return n, err
+}
+
+func (a *Agent) snapshots() []QueueSnapshot {
+	now := a.now()
+	out := make([]QueueSnapshot, 0, len(a.order))
+	names := append([]string(nil), a.order...)
+	sort.Strings(names)
+	for _, name := range names {
+		st, err := a.db.Stats(name)
+		if err != nil {
+			continue
+		}
+		s := QueueSnapshot{Instance: name, QueuedEvents: st.QueuedEvents, QueuedMsgs: st.QueuedMessages,
+			DeadEvents: st.DeadEvents, DeadMsgs: st.DeadMessages}
+		if !st.Oldest.IsZero() {
+			s.OldestAge = now.Sub(st.Oldest)
+		}
+		if state, err := a.db.State(name); err == nil {
+			s.LastSuccess = state.LastSuccess
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// SaveToken implements TokenSaver: it stores a new sign-in, clears the
+// "needs login" state and, when the agent runs, polls the instance.
+func (a *Agent) SaveToken(ctx context.Context, name string, t Token) error {
+	in, err := a.instance(name)
+	if err != nil {
+		return err
+	}
+	if err := a.db.SaveToken(name, store.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.Expiry}); err != nil {
+		return err
+	}
+	if err := a.db.UpdateState(name, func(s *store.State) error { s.NeedsLogin = false; return nil }); err != nil {
+		return err
+	}
+	in.reloadToken()
+	a.log.Info("signed in", "instance", name)
+	a.mu.Lock()
+	running := a.running
+	a.mu.Unlock()
+	if running && in.cfg.Enabled {
+		go func() {
+			if _, err := in.pollNow(context.WithoutCancel(ctx), false); err != nil {
+				in.log.Warn("poll after sign-in failed", "err", err)
+			}
+		}()
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/callback"
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/delta"
+	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// instance runs one configured drive: its poller and its dispatcher.
+type instance struct {
+	a      *Agent
+	cfg    config.Instance
+	info   store.Instance
+	db     delta.DB
+	client *connector.Client
+	disp   *callback.Dispatcher
+	log    *slog.Logger
+
+	// roundMu serializes rounds: the schedule and poll/resync requests
+	// never run two rounds of one instance at once.
+	roundMu sync.Mutex
+
+	mu       sync.Mutex
+	state    string
+	nextPoll time.Time
+	// drained is signalled by the dispatcher while a round waits for room
+	// in a full queue.
+	drained chan struct{}
+}
+
+func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle) (*instance, error) {
+	info, err := a.db.EnsureInstance(ic.Name)
+	if err != nil {
+		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
+	}
+	in := &instance{
+		a: a, cfg: ic, info: info, db: delta.StoreDB(a.db, ic.Name),
+		log:     a.log.With("instance", ic.Name),
+		state:   StateIdle,
+		drained: make(chan struct{}, 1),
+	}
+	if !ic.Enabled {
+		in.state = StateDisabled
+	}
+	in.client, err = connector.NewClient(connector.ClientOptions{
+		Auth:       authConfig(ic.Auth),
+		Store:      tokenStore{db: a.db, name: ic.Name},
+		HTTPClient: graphHTTP,
+		Throttle:   throttle,
+		Version:    a.version,
+		Observe:    in.observeGraph,
+		Logger:     in.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
+	}
+	cbHTTP := graphHTTP
+	if ic.Callback.CAFile != "" {
+		// A private PKI for the receiver: its CA file replaces [network].ca_file
+		// for callbacks (the system roots stay trusted).
+		cbHTTP, err = connector.NewHTTPClient(connector.HTTPOptions{
+			Proxy: proxyString(a.cfg), CAFile: ic.Callback.CAFile, Timeout: ic.Callback.Timeout,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: callback: %w", ic.Name, err)
+		}
+	}
+	headers := map[string]string{}
+	for k := range ic.Callback.Headers {
+		headers[k] = ic.Callback.Headers.Get(k)
+	}
+	in.disp, err = callback.New(callback.Config{
+		Instance:      ic.Name,
+		URL:           ic.Callback.URL,
+		SignatureKey:  ic.Callback.SignatureKey,
+		WebhookSecret: ic.Callback.WebhookSecret,
+		Headers:       headers,
+		Version:       a.version,
+		Timeout:       ic.Callback.Timeout,
+		RetryInitial:  ic.Callback.RetryInitial,
+		RetryMax:      ic.Callback.RetryMax,
+	}, callback.StoreQueue(a.db, ic.Name), cbHTTP, in.deliveryObserver(), a.log)
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+func authConfig(c config.Auth) connector.AuthConfig {
+	return connector.AuthConfig{
+		Flow: c.Flow, Tenant: c.Tenant, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+		RedirectURL: c.RedirectURL, Scopes: c.Scopes, Cloud: c.Cloud, LoginURL: c.LoginURL, GraphURL: c.GraphURL,
+	}
+}
+
+func (in *instance) setState(s string) {
+	in.mu.Lock()
+	in.state = s
+	in.mu.Unlock()
+}
+
+func (in *instance) observeGraph(ri connector.RequestInfo) {
+	m := in.a.metrics
+	m.graph.WithLabelValues(in.cfg.Name, fmt.Sprint(ri.Status)).Inc()
+	if ri.Throttled {
+		m.throttles.WithLabelValues(in.cfg.Name).Inc()
+	}
+}
+
+func (in *instance) deliveryObserver() callback.Observer {
+	m, name := in.a.metrics, in.cfg.Name
+	return callback.Observer{
+		Delivered: func(events int, took time.Duration) {
+			m.deliveries.WithLabelValues(name, "delivered").Inc()
+			m.deliverySeconds.WithLabelValues(name).Observe(took.Seconds())
+			select {
+			case in.drained <- struct{}{}:
+			default:
+			}
+		},
+		Failed:       func(int, error) { m.deliveries.WithLabelValues(name, "retry").Inc() },
+		DeadLettered: func(int) { m.deliveries.WithLabelValues(name, "dead").Inc() },
+		Split:        func(int) { m.deliveries.WithLabelValues(name, "split").Inc() },
+	}
+}
+
+func (in *instance) runDispatcher(ctx context.Context) error {
+	for {
+		err := in.disp.Run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		// The dispatcher only returns early on a store failure (a full or
+		// broken disk); wait and start again rather than stop the agent.
+		in.log.Error("delivery stopped; restarting in 30s", "err", err)
+		if !sleepCtx(ctx, 30*time.Second) {
+			return nil
+		}
+	}
+}
+
+// runPoller polls on the instance's schedule until ctx is cancelled. At
+// start it polls at once when the instance never polled or its last
+// successful poll is older than its interval.
+func (in *instance) runPoller(ctx context.Context) error {
+	sched := in.cfg.Poll.Schedule
+	st, err := in.a.db.State(in.cfg.Name)
+	if err != nil {
+		return fmt.Errorf("instance %s: %w", in.cfg.Name, err)
+	}
+	now := in.a.now()
+	var next time.Time
+	if st.LastSuccess.IsZero() || sched.Due(st.LastSuccess, now) {
+		next = now
+	} else {
+		next = sched.Next(now)
+	}
+	retry := time.Duration(0)
+	for {
+		in.mu.Lock()
+		in.nextPoll = next
+		in.mu.Unlock()
+		if !in.sleepUntil(ctx, next) {
+			return nil
+		}
+		res, err := in.poll(ctx, false, true)
+		if ctx.Err() != nil {
+			return nil
+		}
+		now := in.a.now()
+		next = sched.Next(now)
+		switch {
+		case err == nil && res.Paused:
+			// Wait for the dispatcher to make room, then go on at once.
+			in.waitDrained(ctx)
+			next = in.a.now()
+			retry = 0
+		case err == nil:
+			retry = 0
+		case errors.Is(err, connector.ErrNeedsLogin):
+			retry = 0 // the schedule retries; `login` also triggers a poll
+		default:
+			// A failed round keeps its progress: try again sooner than the
+			// schedule, backing off up to the interval.
+			retry = min(max(2*retry, 15*time.Second), 5*time.Minute)
+			if t := now.Add(retry); t.Before(next) {
+				next = t
+			}
+		}
+	}
+}
+
+func (in *instance) waitDrained(ctx context.Context) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-in.drained:
+	case <-t.C:
+	}
+}
+
+// sleepUntil sleeps until t; false when ctx ended first.
+func (in *instance) sleepUntil(ctx context.Context, t time.Time) bool {
+	return sleepCtx(ctx, t.Sub(in.a.now()))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// pollNow runs a round at once, outside the schedule and active hours.
+func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error) {
+	if !in.cfg.Enabled {
+		return PollResult{}, fmt.Errorf("instance %s is disabled (enabled = false)", in.cfg.Name)
+	}
+	res, err := in.poll(ctx, resync, false)
+	return PollResult{
+		Instance: in.cfg.Name, Items: res.Items, Events: res.Events, Pages: res.Pages,
+		Resynced: res.Resynced, Paused: res.Paused,
+	}, err
+}
+
+// reloadToken makes the Graph client read the token from the store again,
+// after `onedrive-agent login` saved a new one.
+func (in *instance) reloadToken() {
+	in.client.ReloadToken()
+}

@@ -1,0 +1,229 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/callback"
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/delta"
+	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// poll runs one delta round of the instance: resolve the drive, re-baseline
+// when the configured drive or folder changed since the last run, then fetch
+// and apply the round, whose events are queued in the same transactions.
+func (in *instance) poll(ctx context.Context, resync, scheduled bool) (delta.Result, error) {
+	in.roundMu.Lock()
+	defer in.roundMu.Unlock()
+	in.setState(StatePolling)
+	started := in.a.now()
+
+	res, err := in.round(ctx, resync)
+
+	outcome, state := "ok", StateIdle
+	switch {
+	case err != nil && ctx.Err() != nil:
+		outcome, state = "cancelled", StateIdle
+	case errors.Is(err, connector.ErrNeedsLogin):
+		outcome, state = "needs_login", StateNeedsLogin
+	case err != nil && store.IsDiskFull(err):
+		outcome, state = "disk_full", StateDiskFull
+	case err != nil:
+		outcome, state = "error", StateError
+	case res.Paused:
+		outcome, state = "paused", StateQueueFull
+	}
+	in.setState(state)
+	in.a.metrics.polls.WithLabelValues(in.cfg.Name, outcome).Inc()
+	if res.Resynced {
+		in.a.metrics.resyncs.WithLabelValues(in.cfg.Name).Inc()
+	}
+	if res.Events > 0 {
+		in.disp.Notify()
+	}
+
+	log := in.log.With("items", res.Items, "events", res.Events, "pages", res.Pages, "took", in.a.now().Sub(started).Round(1e6))
+	switch outcome {
+	case "ok":
+		if res.Items > 0 || !scheduled {
+			log.Info("poll done")
+		} else {
+			log.Debug("poll done")
+		}
+	case "paused":
+		log.Warn("queue full: polling paused until the receiver takes events", "max_queue", in.cfg.Poll.MaxQueue)
+	case "needs_login":
+		log.Error("sign-in needed: run `onedrive-agent login "+in.cfg.Name+"`", "err", err)
+	case "disk_full":
+		log.Error("disk full: polling paused, delivery goes on", "err", err)
+	case "cancelled":
+	default:
+		log.Error("poll failed; the round resumes from its last saved page", "err", err)
+	}
+
+	if uerr := in.a.db.UpdateState(in.cfg.Name, func(s *store.State) error {
+		s.LastPoll = started
+		s.NeedsLogin = outcome == "needs_login"
+		if res.Resynced {
+			s.Resyncs++
+		}
+		switch {
+		case err != nil && outcome != "cancelled":
+			s.LastPollError = err.Error()
+		case err == nil && res.Done:
+			s.LastSuccess, s.LastPollError = started, ""
+			s.Baselined, s.Scope = true, in.cfg.Scope()
+		}
+		return nil
+	}); uerr != nil && err == nil {
+		err = uerr
+	}
+	return res, err
+}
+
+// round prepares and runs the delta round.
+func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error) {
+	st, err := in.a.db.State(in.cfg.Name)
+	if err != nil {
+		return delta.Result{}, err
+	}
+	if st.Scope != "" && st.Scope != in.cfg.Scope() {
+		if err := in.rebaseline(st.Scope); err != nil {
+			return delta.Result{}, err
+		}
+		st.Scope, st.DriveID, st.Baselined = in.cfg.Scope(), "", false
+	}
+	if st.DriveID == "" {
+		id, err := in.client.ResolveDrive(ctx, in.cfg.Drive.Spec)
+		if err != nil {
+			return delta.Result{}, fmt.Errorf("resolve drive %q: %w", in.cfg.Drive.Spec, err)
+		}
+		if err := in.a.db.UpdateState(in.cfg.Name, func(s *store.State) error {
+			s.DriveID = id
+			if s.Scope == "" && st.Scope != "" {
+				s.Scope = st.Scope
+			}
+			return nil
+		}); err != nil {
+			return delta.Result{}, err
+		}
+		st.DriveID = id
+	}
+	if resync {
+		if err := delta.Resync(in.db); err != nil {
+			return delta.Result{}, fmt.Errorf("start resync: %w", err)
+		}
+		in.log.Info("resync requested: re-enumerating the drive and reporting only differences")
+	}
+	// The configured initial mode applies to an instance's very first
+	// enumeration; a re-baseline after a change of drive or folder is
+	// always silent, so it cannot flood the receiver.
+	initial := delta.Baseline
+	if in.cfg.Poll.Initial == config.InitialBackfill && st.Scope == "" {
+		initial = delta.Backfill
+	}
+	r := &delta.Round{
+		Fetch:    in.client.Page,
+		Emit:     in.emit,
+		InScope:  in.cfg.Drive.Scope.Match,
+		Initial:  initial,
+		MaxQueue: in.cfg.Poll.MaxQueue,
+		DriveID:  st.DriveID,
+		Now:      in.a.now,
+		Logger:   in.log,
+	}
+	db := &countingDB{DB: in.db, in: in}
+	return r.Run(ctx, db, in.client.DeltaURL(st.DriveID))
+}
+
+// rebaseline forgets the index and the cursor after the configured drive or
+// folder changed, so the next round indexes the new scope silently.
+func (in *instance) rebaseline(old string) error {
+	in.log.Warn("drive or folder changed since the last run: re-indexing silently, no events for existing items",
+		"was", old, "now", in.cfg.Scope())
+	err := in.a.db.Update(in.cfg.Name, func(tx *store.Tx) error {
+		for _, f := range []func() error{tx.ClearIndex, tx.ClearStaged, tx.ClearPending,
+			func() error { return tx.SetRoundState(nil) }, func() error { return tx.SetCursor("") }} {
+			if err := f(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("re-baseline: %w", err)
+	}
+	return in.a.db.UpdateState(in.cfg.Name, func(s *store.State) error {
+		s.Scope, s.DriveID, s.Baselined = in.cfg.Scope(), "", false
+		return nil
+	})
+}
+
+// emit turns a slice of the round's events into queued messages inside the
+// round's transaction.
+func (in *instance) emit(tx delta.Tx, events []delta.Event) error {
+	var counted *countingDB
+	if ct, ok := tx.(countingTx); ok {
+		counted, tx = ct.c, ct.Tx
+	}
+	stx, ok := tx.(*store.Tx)
+	if !ok {
+		return fmt.Errorf("emit: unexpected transaction type %T", tx)
+	}
+	evs := make([]callback.Event, len(events))
+	for i, e := range events {
+		evs[i] = callback.Event{
+			Type: e.Type, ItemID: e.ItemID, ParentID: e.ParentID, Name: e.Name, Folder: e.Folder,
+			Path: e.Path, OldPath: e.OldPath, Changes: e.Changes, Date: e.Date, Raw: e.Raw,
+		}
+	}
+	msgs, err := callback.Build(stx, in.meta(), evs, in.a.now())
+	if err != nil {
+		return err
+	}
+	if err := stx.Enqueue(msgs...); err != nil {
+		return err
+	}
+	if counted != nil {
+		for _, e := range events {
+			counted.pending[e.Type]++
+		}
+	}
+	return nil
+}
+
+func (in *instance) meta() callback.Meta {
+	return callback.Meta{
+		DBID: in.a.db.ID(), InstanceID: in.info.ID, Name: in.cfg.Name, Tags: in.cfg.Tags,
+		MaxEvents: in.cfg.Callback.MaxEvents,
+	}
+}
+
+// countingDB counts the events of committed transactions only, so the
+// events metric never counts a rolled-back chunk.
+type countingDB struct {
+	delta.DB
+	in      *instance
+	pending map[string]int
+}
+
+func (c *countingDB) Update(fn func(delta.Tx) error) error {
+	c.pending = map[string]int{}
+	err := c.DB.Update(func(tx delta.Tx) error {
+		return fn(countingTx{Tx: tx, c: c})
+	})
+	if err == nil {
+		for typ, n := range c.pending {
+			c.in.a.metrics.events.WithLabelValues(c.in.cfg.Name, typ).Add(float64(n))
+		}
+	}
+	return err
+}
+
+type countingTx struct {
+	delta.Tx
+	c *countingDB
+}

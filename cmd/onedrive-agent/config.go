@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent"
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/service"
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// dbFile is the database file name inside data_dir.
+const dbFile = "onedrive-agent.db"
+
+// lockWait is how long a command waits for a database another process
+// holds; the contract allows 5 s in all.
+const lockWait = 3 * time.Second
+
+// configFlag adds -c to fs.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("c", "", "config file (default: $ONEDRIVE_AGENT_CONFIG, ./agent.toml, or the platform default)")
+}
+
+// loadConfig resolves and loads the configuration; its errors are usage
+// errors (exit status 2) that name file, line and key.
+func loadConfig(flagPath string) (*config.Config, error) {
+	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// newLogger builds the process logger from the configuration.
+func newLogger(cfg *config.Config, env *cmdEnv) *slog.Logger {
+	return slog.New(service.NewSlogHandler("onedrive-agent", env.stderr,
+		service.LogOptions{Level: cfg.Log.Level, JSON: cfg.Log.Format == "json"}))
+}
+
+// openStore opens the database in data_dir.
+func openStore(cfg *config.Config, log *slog.Logger, wait time.Duration) (*store.DB, error) {
+	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile), store.Options{Timeout: wait, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// controller returns what a command acts on: the running agent through its
+// admin API, or, when no agent runs, the database itself. close releases it.
+func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.Controller, close func(), err error) {
+	var adminErr error
+	if cfg.Admin.Listen != "" {
+		ac := &agent.AdminClient{BaseURL: "http://" + cfg.Admin.Listen}
+		if adminErr = ac.Ping(ctx, time.Second); adminErr == nil {
+			tok, err := agent.ReadAdminToken(cfg.DataDir)
+			if err != nil {
+				return nil, nil, fmt.Errorf("an agent runs at %s, but its admin token is not readable (%w): run this command as the agent's user", cfg.Admin.Listen, err)
+			}
+			ac.Token = tok
+			return ac, func() {}, nil
+		}
+	}
+	log := slog.New(slog.DiscardHandler)
+	db, err := openStore(cfg, log, lockWait)
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) && cfg.Admin.Listen == "" {
+			return nil, nil, fmt.Errorf("%w; set [admin].listen so commands can reach the running agent", err)
+		}
+		if errors.Is(err, store.ErrLocked) {
+			return nil, nil, fmt.Errorf("%w, and its admin API at %s does not answer (%v)", err, cfg.Admin.Listen, adminErr)
+		}
+		return nil, nil, err
+	}
+	a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: newLogger(cfg, env), Version: agentVersion()})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return a, func() { db.Close() }, nil
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent"
+)
+
+// cmdStatus prints each instance's state, queue and errors.
+func cmdStatus(env *cmdEnv, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	cfgPath := configFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON (what GET /v1/status returns)")
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("status: unexpected argument %q", pos[0])
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	c, done, err := controller(env.ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	s, err := c.Status(env.ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	return s.WriteTable(env.stdout, time.Now())
+}
+
+// instanceCommand parses `<cmd> [-c FILE] INSTANCE`.
+func instanceCommand(name string, args []string) (cfgPath, instance string, err error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	p := configFlag(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return "", "", err
+	}
+	if len(pos) != 1 {
+		return "", "", usagef("usage: onedrive-agent %s [-c FILE] INSTANCE", name)
+	}
+	return *p, pos[0], nil
+}
+
+// cmdPoll polls one instance now and waits for the round to end.
+func cmdPoll(env *cmdEnv, args []string) error {
+	return pollCommand(env, "poll", args, agent.Controller.Poll)
+}
+
+// cmdResync forgets the delta cursor and reconciles the whole drive.
+func cmdResync(env *cmdEnv, args []string) error {
+	return pollCommand(env, "resync", args, agent.Controller.Resync)
+}
+
+func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controller, context.Context, string) (agent.PollResult, error)) error {
+	cfgPath, inst, err := instanceCommand(name, args)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	if _, ok := cfg.Instance(inst); !ok {
+		return usagef("%s: no instance %q in %s", name, inst, cfg.File)
+	}
+	c, done, err := controller(env.ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := do(c, env.ctx, inst)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", name, inst, err)
+	}
+	switch {
+	case res.Paused:
+		fmt.Fprintf(env.stdout, "%s: %d items, %d events queued; the queue is full (max_queue), the rest follows as the receiver takes events\n", inst, res.Items, res.Events)
+	default:
+		fmt.Fprintf(env.stdout, "%s: %d items in %d pages, %d events queued\n", inst, res.Items, res.Pages, res.Events)
+	}
+	return nil
+}
+
+// cmdDead lists, replays or purges dead letters.
+func cmdDead(env *cmdEnv, args []string) error {
+	fs := flag.NewFlagSet("dead", flag.ContinueOnError)
+	cfgPath := configFlag(fs)
+	var ids stringList
+	fs.Var(&ids, "id", "message id (repeatable); default: all")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		return usagef("usage: onedrive-agent dead [-c FILE] list|replay|purge [INSTANCE] [--id ID]")
+	}
+	action := pos[0]
+	if action != "list" && action != "replay" && action != "purge" {
+		return usagef("dead: unknown action %q (list, replay or purge)", action)
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	var names []string
+	if len(pos) == 2 {
+		if _, ok := cfg.Instance(pos[1]); !ok {
+			return usagef("dead: no instance %q in %s", pos[1], cfg.File)
+		}
+		names = []string{pos[1]}
+	} else {
+		for _, in := range cfg.Instances {
+			names = append(names, in.Name)
+		}
+	}
+	c, done, err := controller(env.ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	for _, name := range names {
+		switch action {
+		case "list":
+			dls, err := c.Dead(env.ctx, name)
+			if err != nil {
+				return err
+			}
+			for _, d := range dls {
+				if len(ids) > 0 && !ids.has(d.ID) {
+					continue
+				}
+				fmt.Fprintf(env.stdout, "%s\t%s\t%d events\tdied %s\t%s\n", name, d.ID, d.Events, d.Died.UTC().Format(time.RFC3339), d.Reason)
+			}
+		case "replay":
+			n, err := c.Replay(env.ctx, name, ids)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "%s: %d messages back at the head of the queue\n", name, n)
+		case "purge":
+			n, err := c.Purge(env.ctx, name, ids)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "%s: %d dead letters purged\n", name, n)
+		}
+	}
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return fmt.Sprint(*l) }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+func (l stringList) has(v string) bool {
+	for _, s := range l {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
