@@ -16,12 +16,12 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	events     *prometheus.CounterVec // instance, type
-	deliveries *prometheus.CounterVec // instance, outcome
-	polls      *prometheus.CounterVec // instance, outcome
-	graph      *prometheus.CounterVec // instance, status
-	throttles  *prometheus.CounterVec // instance
-	resyncs    *prometheus.CounterVec // instance
+	events          *prometheus.CounterVec // instance, type
+	deliveries      *prometheus.CounterVec // instance, outcome
+	polls           *prometheus.CounterVec // instance, outcome
+	graph           *prometheus.CounterVec // instance, status
+	throttles       *prometheus.CounterVec // instance
+	resyncs         *prometheus.CounterVec // instance
 	deliverySeconds *prometheus.HistogramVec
 }
 
