@@ -325,3 +325,24 @@ func TestNewTLSServer(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+func TestServer_ItemRoutes(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	m := smallTree(s)
+	tok := s.IssueToken()
+	resp, b := get(t, s.GraphURL()+"/me/drive/items/"+m["b1"]+"?$select=id,cTag", tok)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"cTag":`) || strings.Contains(string(b), `"name"`) {
+		t.Errorf("GET item with $select: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := get(t, s.GraphURL()+"/me/drive/root", tok); resp.StatusCode != 200 {
+		t.Errorf("GET root: %d", resp.StatusCode)
+	}
+	s.Delete(m["b1"])
+	if resp, _ := get(t, s.GraphURL()+"/me/drive/items/"+m["b1"], tok); resp.StatusCode != 404 {
+		t.Errorf("GET deleted item: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, s.GraphURL()+"/nothing/here", tok); resp.StatusCode != 400 || s.Count(ClassOther, 400) != 1 {
+		t.Errorf("unknown route: %d, counted %d", resp.StatusCode, s.Count(ClassOther, 400))
+	}
+}

@@ -87,9 +87,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, entry *Reque
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt, status, code := s.parseRoute(r.URL.Path)
-	entry.Class = ClassDrive
-	if rt.kind == "delta" {
+	switch rt.kind {
+	case "delta":
 		entry.Class = ClassDelta
+	case "drive", "item":
+		entry.Class = ClassDrive
 	}
 	if status != 0 {
 		s.graphError(w, r, status, code, "Resource not found for the segment in "+r.URL.Path+".")
