@@ -33,7 +33,8 @@ type Options struct {
 }
 
 // Agent is the runtime: one poller and one dispatcher per enabled instance,
-// the admin API, and periodic compaction of the database. It implements
+// and the admin API. (The store compacts its file itself once a large
+// backlog has drained.) It implements
 // Controller, so the admin API and the command line act on it directly.
 type Agent struct {
 	cfg     *config.Config
@@ -131,7 +132,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		g.Go(func() error { return in.runPoller(ctx) })
 		g.Go(func() error { return in.runDispatcher(ctx) })
 	}
-	g.Go(func() error { return a.runCompactor(ctx) })
 	a.log.Info("agent running", "version", a.version, "instances", enabled, "database", a.db.Path(), "pid", os.Getpid())
 	err := g.Wait()
 	a.log.Info("agent stopped")
@@ -175,25 +175,6 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 	})
 	a.log.Info("admin API listening", "addr", ln.Addr().String())
 	return nil
-}
-
-// runCompactor shrinks the database file after a large backlog drained, so
-// commits stay fast and the disk is given back.
-func (a *Agent) runCompactor(ctx context.Context) error {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if compacted, err := a.db.MaybeCompact(); err != nil {
-				a.log.Warn("compacting the database failed", "err", err)
-			} else if compacted {
-				a.log.Info("database compacted")
-			}
-		}
-	}
 }
 
 func (a *Agent) instance(name string) (*instance, error) {

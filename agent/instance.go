@@ -210,8 +210,13 @@ func (in *instance) waitDrained(ctx context.Context) {
 	}
 }
 
-// sleepUntil sleeps until t; false when ctx ended first.
+// sleepUntil sleeps until t; false when ctx ended first. A zero t (a
+// schedule that never fires again) sleeps until ctx ends.
 func (in *instance) sleepUntil(ctx context.Context, t time.Time) bool {
+	if t.IsZero() {
+		<-ctx.Done()
+		return false
+	}
 	return sleepCtx(ctx, t.Sub(in.a.now()))
 }
 
