@@ -103,9 +103,6 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 		}
 		if err := in.a.db.UpdateState(in.cfg.Name, func(s *store.State) error {
 			s.DriveID = id
-			if s.Scope == "" && st.Scope != "" {
-				s.Scope = st.Scope
-			}
 			return nil
 		}); err != nil {
 			return delta.Result{}, err
