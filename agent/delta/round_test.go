@@ -418,3 +418,19 @@ func (h *hookDB) Update(fn func(Tx) error) error {
 	}
 	return err
 }
+
+func TestRound_Run_ResyncLocationFails(t *testing.T) {
+	db := seedDB(t, baseTree(), "delta-0")
+	f := newLinkFeed()
+	f.fail["delta-0"] = &connector.ResyncError{Status: 410, Location: "broken"}
+	f.fail["broken"] = errors.New("HTTP 500")
+	f.chain("fresh", "delta-R", baseTree(), 5)
+	r := newRound(f.fetch, Limits{})
+	if _, err := r.Run(context.Background(), db, "fresh"); err == nil {
+		t.Fatal("no error from a failing Location")
+	}
+	res, err := r.Run(context.Background(), db, "fresh")
+	if err != nil || !res.Done || db.s.cursor != "delta-R" || len(db.s.emitted) != 0 {
+		t.Fatalf("fallback to the fresh link: %+v %v cursor %q", res, err, db.s.cursor)
+	}
+}

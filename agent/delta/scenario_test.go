@@ -283,7 +283,6 @@ func TestRound_CrashResume(t *testing.T) {
 		step = 7
 	}
 	for k := 1; k <= total; k += step {
-		f := scenario(t)
 		db := newFakeDB()
 		db.crashAt = k
 		got := flat(drive(t, db, scenarioRound(f, lim, 40), 3))
