@@ -16,6 +16,8 @@ type scanner struct {
 	i     int
 	depth int
 	buf   []byte // scratch for unescaping
+
+	lastDrive, lastParent string // interned parentReference values of the previous item
 }
 
 // maxDepth bounds nesting, so a hostile body cannot exhaust the stack.

@@ -115,6 +115,27 @@ func (s *scanner) link(dst *string) error {
 	return nil
 }
 
+// internString reads a string or null like optString, reusing *last when the value repeats
+// (every item of a page names the same drive, siblings the same parent).
+func (s *scanner) internString(field string, dst, last *string) error {
+	if null, err := s.isNull(); null || err != nil {
+		*dst = ""
+		return err
+	}
+	if s.peek() != '"' {
+		return fmt.Errorf("%s: want a string", field)
+	}
+	b, err := s.stringBytes()
+	if err != nil {
+		return err
+	}
+	if string(b) != *last {
+		*last = string(b)
+	}
+	*dst = *last
+	return nil
+}
+
 // optString reads a string or null.
 func (s *scanner) optString(field string, dst *string) error {
 	if null, err := s.isNull(); null || err != nil {
@@ -163,7 +184,23 @@ func (s *scanner) item() (Item, error) {
 		case "cTag":
 			return s.optString("cTag", &it.CTag)
 		case "lastModifiedDateTime":
-			return s.optString("lastModifiedDateTime", &modified)
+			if null, err := s.isNull(); null || err != nil {
+				modified, it.Modified = "", time.Time{}
+				return err
+			}
+			if s.peek() != '"' {
+				return errors.New("lastModifiedDateTime: want a string")
+			}
+			b, err := s.stringBytes()
+			if err != nil {
+				return err
+			}
+			if t, ok := parseTimeFast(b); ok {
+				modified, it.Modified = "", t
+				return nil
+			}
+			modified, it.Modified = string(b), time.Time{}
+			return nil
 		case "size":
 			if null, err := s.isNull(); null || err != nil {
 				it.Size = 0
@@ -223,9 +260,9 @@ func (s *scanner) item() (Item, error) {
 			return s.object(func(key []byte) error {
 				switch string(key) {
 				case "id":
-					return s.optString("parentReference.id", &it.ParentID)
+					return s.internString("parentReference.id", &it.ParentID, &s.lastParent)
 				case "driveId":
-					return s.optString("parentReference.driveId", &it.DriveID)
+					return s.internString("parentReference.driveId", &it.DriveID, &s.lastDrive)
 				}
 				return s.skip()
 			})
@@ -261,7 +298,55 @@ func (s *scanner) item() (Item, error) {
 	return it, nil
 }
 
-// parseTime parses Graph's RFC 3339 times ("2025-01-10T08:00:00Z", with optional fraction).
+// parseTime parses an RFC 3339 time the fast path did not take.
 func parseTime(v string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, v)
+}
+
+// parseTimeFast parses the shape Graph sends, "2025-01-10T08:00:00Z" with an optional
+// fraction of up to 9 digits, without allocating. It returns false for anything else
+// (offsets, out-of-range fields), which then goes through time.Parse.
+func parseTimeFast(b []byte) (time.Time, bool) {
+	if len(b) < 20 || b[len(b)-1] != 'Z' || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(b []byte) (int, bool) {
+		n := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		n, ok := num(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := len(frac) - 1; i < 9; i++ {
+			n *= 10
+		}
+		nsec = n
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }

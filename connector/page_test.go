@@ -143,3 +143,26 @@ var errBoom = errors.New("boom")
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errBoom }
+
+func TestParseTimeFast(t *testing.T) {
+	for _, v := range []string{
+		"2025-01-10T08:00:00Z", "2025-01-10T08:00:00.1Z", "2025-01-10T08:00:00.123456789Z",
+		"2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-01-10T24:00:00Z",
+		"2025-01-10T08:00:00+02:00", "2025-01-10T08:00:00.Z", "2025-01-10T08:00:00.1234567891Z",
+		"0000-01-01T00:00:00Z", "2025-01-10 08:00:00Z", "2025-01-1xT08:00:00Z",
+	} {
+		want, werr := time.Parse(time.RFC3339Nano, v)
+		got, ok := parseTimeFast([]byte(v))
+		if ok && (werr != nil || !got.Equal(want) || got.Location() != time.UTC) {
+			t.Errorf("parseTimeFast(%q) = %v, time.Parse = %v, %v", v, got, want, werr)
+		}
+		// Whatever the path, DecodePage agrees with time.Parse.
+		body := `{"@odata.deltaLink":"https://g/x","value":[{"id":"a","lastModifiedDateTime":"` + v + `"}]}`
+		p, err := DecodePage(strings.NewReader(body))
+		if (err != nil) != (werr != nil) {
+			t.Errorf("%q: DecodePage err = %v, time.Parse err = %v", v, err, werr)
+		} else if err == nil && !p.Items[0].Modified.Equal(want) {
+			t.Errorf("%q: Modified = %v, want %v", v, p.Items[0].Modified, want)
+		}
+	}
+}
