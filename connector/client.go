@@ -229,6 +229,10 @@ func (c *Client) DeltaURL(driveID string) string {
 	return fmt.Sprintf("%s/drives/%s/root/delta?$select=%s&$top=%d", c.graph, escapeSegment(driveID), deltaSelect, deltaPageSize)
 }
 
+// ThrottledUntil returns the end of the pause Graph imposed on this Client's account, or the
+// zero time (or a past one) when requests may go out.
+func (c *Client) ThrottledUntil() time.Time { return c.gate.Until() }
+
 // SameDrive compares drive ids the way Graph does: case-insensitively (OneDrive personal
 // returns the same id with different letter case from different endpoints).
 func SameDrive(a, b string) bool { return strings.EqualFold(a, b) }
@@ -237,7 +241,10 @@ func SameDrive(a, b string) bool { return strings.EqualFold(a, b) }
 // verbatim) and decodes it. It waits out throttling, refreshes an expired access token once,
 // and retries transient failures for up to RetryMaxElapsed. Errors: *ResyncError
 // (ErrResyncRequired) for 410, ErrNeedsLogin when sign-in is needed, *HTTPError for other
-// refusals, or the last transient error. On error no partial page is returned.
+// refusals, or the last transient error. On error no partial page is returned. ctx bounds
+// the waits and Graph requests; a token refresh already under way runs on the Client's own
+// context, bounded by the HTTP client's timeout, so a rotated refresh token is never lost to a
+// cancellation.
 func (c *Client) Page(ctx context.Context, link string) (Page, error) {
 	body, err := c.get(ctx, "delta", link)
 	if err != nil {

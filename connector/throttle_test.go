@@ -264,3 +264,19 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestClient_ThrottledUntil(t *testing.T) {
+	th := NewThrottle(ThrottleOptions{})
+	a, err := NewClient(ClientOptions{Auth: AuthConfig{ClientID: "c"}, Store: &memStore{}, Throttle: th})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewClient(ClientOptions{Auth: AuthConfig{ClientID: "c"}, Store: &memStore{}, Throttle: th})
+	if !a.ThrottledUntil().IsZero() {
+		t.Fatal("a new account is paused")
+	}
+	end := th.Gate(a.auth.AccountKey()).Pause(time.Minute)
+	if !b.ThrottledUntil().Equal(end) {
+		t.Errorf("ThrottledUntil = %v, want %v", b.ThrottledUntil(), end)
+	}
+}
