@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -268,30 +269,43 @@ func TestRound_ScenarioEvents(t *testing.T) {
 
 // TestRound_CrashResume makes the store "crash" before the commit of every
 // transaction in turn, restarts, and checks the committed events equal the
-// crash-free run: nothing lost, nothing twice.
+// crash-free run: nothing lost, nothing twice. The fine-grained limits split
+// cascades and walks over many transactions; they are tried at every 29th
+// transaction unless DELTA_CRASH_ALL is set (about 30 s).
 func TestRound_CrashResume(t *testing.T) {
-	lim := Limits{BufferItems: 20, ChunkUnits: 25, EmitBatch: 7}
 	f := scenario(t)
-	ref := newFakeDB()
-	want := flat(drive(t, ref, scenarioRound(f, lim, 40), 3))
-	total := ref.updates
-	if total < 30 {
-		t.Fatalf("only %d transactions: the limits do not split the rounds", total)
-	}
-	step := 1
-	if testing.Short() {
-		step = 7
-	}
-	for k := 1; k <= total; k += step {
-		db := newFakeDB()
-		db.crashAt = k
-		got := flat(drive(t, db, scenarioRound(f, lim, 40), 3))
-		if !slices.Equal(got, want) {
-			t.Fatalf("crash before commit %d of %d: %d events, want %d\nfirst difference at %d", k, total, len(got), len(want), firstDiff(got, want))
-		}
-		if db.s.cursor != "delta-R" || db.s.round != nil {
-			t.Fatalf("crash at %d: cursor %q, round left %v", k, db.s.cursor, db.s.round != nil)
-		}
+	for _, c := range []struct {
+		lim  Limits
+		step int
+	}{
+		{Limits{BufferItems: 20, ChunkUnits: 25, EmitBatch: 7}, 1},
+		{Limits{BufferItems: 7, ChunkUnits: 3, EmitBatch: 2}, 29},
+	} {
+		t.Run(fmt.Sprintf("%+v", c.lim), func(t *testing.T) {
+			ref := newFakeDB()
+			want := flat(drive(t, ref, scenarioRound(f, c.lim, 40), 3))
+			total := ref.updates
+			if total < 30 {
+				t.Fatalf("only %d transactions: the limits do not split the rounds", total)
+			}
+			step := c.step
+			if os.Getenv("DELTA_CRASH_ALL") != "" {
+				step = 1
+			} else if testing.Short() {
+				step *= 7
+			}
+			for k := 1; k <= total; k += step {
+				db := newFakeDB()
+				db.crashAt = k
+				got := flat(drive(t, db, scenarioRound(f, c.lim, 40), 3))
+				if !slices.Equal(got, want) {
+					t.Fatalf("crash before commit %d of %d: %d events, want %d\nfirst difference at %d", k, total, len(got), len(want), firstDiff(got, want))
+				}
+				if db.s.cursor != "delta-R" || db.s.round != nil {
+					t.Fatalf("crash at %d: cursor %q, round left %v", k, db.s.cursor, db.s.round != nil)
+				}
+			}
+		})
 	}
 }
 
