@@ -233,6 +233,11 @@ func (c *Client) DeltaURL(driveID string) string {
 // zero time (or a past one) when requests may go out.
 func (c *Client) ThrottledUntil() time.Time { return c.gate.Until() }
 
+// ReloadToken makes the Client read its token from the TokenStore again before the next
+// request: the runtime calls it after `onedrive-agent login` saved a new sign-in while the
+// agent runs. A refreshed token whose save failed is dropped; the new sign-in replaces it.
+func (c *Client) ReloadToken() { c.tokens.reload() }
+
 // SameDrive compares drive ids the way Graph does: case-insensitively (OneDrive personal
 // returns the same id with different letter case from different endpoints).
 func SameDrive(a, b string) bool { return strings.EqualFold(a, b) }

@@ -349,3 +349,26 @@ func TestClient_PageUnauthorizedRefreshFailsOnce(t *testing.T) {
 		t.Errorf("token requests = %d, want 2", calls)
 	}
 }
+
+func TestClient_ReloadToken(t *testing.T) {
+	f := newFakeMS(t)
+	f.graph = servePage(deltaPage("a"))
+	store := &memStore{} // not signed in yet
+	c := newTestClient(t, f, store, nil)
+	if _, err := c.Page(context.Background(), c.DeltaURL("d1")); !errors.Is(err, ErrNeedsLogin) {
+		t.Fatalf("err = %v", err)
+	}
+	// `onedrive-agent login` saves a new sign-in while the agent runs.
+	tok := f.seed()
+	if err := store.SaveToken(tok); err != nil {
+		t.Fatal(err)
+	}
+	c.ReloadToken()
+	if _, err := c.Page(context.Background(), c.DeltaURL("d1")); err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.graphRequests()
+	if reqs[len(reqs)-1].Bearer != tok.AccessToken {
+		t.Errorf("used %q, want the reloaded token", reqs[len(reqs)-1].Bearer)
+	}
+}

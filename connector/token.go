@@ -84,6 +84,13 @@ func (s *tokenSource) forceRefresh(stale string) (*oauth2.Token, error) {
 	return s.refreshLocked()
 }
 
+// reload forgets the cached token, so the next use loads it from the store.
+func (s *tokenSource) reload() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loaded, s.cur, s.unsaved = false, nil, false
+}
+
 func (s *tokenSource) expiringLocked() bool {
 	return !s.cur.Expiry.IsZero() && !s.now().Add(expiryMargin).Before(s.cur.Expiry)
 }
