@@ -10,6 +10,15 @@ import (
 	"unicode/utf8"
 )
 
+// The default test run replays the fuzz seeds. To fuzz:
+//
+//	go test ./connector -run XXX -fuzz FuzzDecodePage -fuzztime 60s
+//	go test ./connector -run XXX -fuzz FuzzDecodeError -fuzztime 60s
+//
+// The decoder benchmark (items/s, the encoding/json reference and their ratio):
+//
+//	go test ./connector -run XXX -bench DecodePage -benchtime 2s
+
 // referenceItem decodes one raw item with encoding/json, using the same rules as the
 // one-pass decoder (exact key match, last duplicate wins, null facets are absent). The fuzz
 // target checks the fast decoder against it.
