@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -46,7 +47,8 @@ func walkPages(f *os.File, m boltMeta) error {
 			return fmt.Errorf("page %d: not a freelist page", m.freelist)
 		}
 	}
-	return w.tree(m.root, 0)
+	_, err := w.tree(m.root, nil, nil, 0)
+	return err
 }
 
 // read returns page id with all its overflow pages, after checking its
@@ -87,39 +89,89 @@ func (w *pageWalker) read(id uint64, depth int) ([]byte, error) {
 	return buf, nil
 }
 
-// tree checks the page id of a bucket's tree and everything below it.
-func (w *pageWalker) tree(id uint64, depth int) error {
+// tree checks the page id of a bucket's tree and everything below it,
+// including the key order bbolt's walk verifies: keys increase along each
+// page and stay within the range their parent's branch keys give (lo
+// included, hi excluded; nil is unbounded). It returns the last key of the
+// subtree.
+func (w *pageWalker) tree(id uint64, lo, hi []byte, depth int) ([]byte, error) {
 	p, err := w.read(id, depth)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ne := binary.NativeEndian
 	flags := ne.Uint16(p[8:])
+	count := int(ne.Uint16(p[10:]))
 	switch flags {
 	case branchPageFlag:
-		count := int(ne.Uint16(p[10:]))
 		if err := checkElements(p, count, false); err != nil {
-			return fmt.Errorf("page %d: %w", id, err)
+			return nil, fmt.Errorf("page %d: %w", id, err)
 		}
-		children := make([]uint64, count)
+		type child struct {
+			key []byte
+			id  uint64
+		}
+		children := make([]child, count)
 		for i := range children {
-			children[i] = ne.Uint64(p[pageHeaderSize+i*elemSize+8:])
+			off := pageHeaderSize + i*elemSize
+			pos, ksize := ne.Uint32(p[off:]), ne.Uint32(p[off+4:])
+			k := p[uint64(off)+uint64(pos) : uint64(off)+uint64(pos)+uint64(ksize)]
+			children[i] = child{key: append([]byte(nil), k...), id: ne.Uint64(p[off+8:])}
 		}
-		for _, c := range children {
-			if err := w.tree(c, depth+1); err != nil {
-				return err
+		prev, last := lo, []byte(nil)
+		for i, c := range children {
+			if err := checkKeyOrder(i, c.key, prev, hi); err != nil {
+				return nil, fmt.Errorf("page %d: %w", id, err)
 			}
+			next := hi
+			if i+1 < len(children) {
+				next = children[i+1].key
+			}
+			if last, err = w.tree(c.id, c.key, next, depth+1); err != nil {
+				return nil, err
+			}
+			prev = last
 		}
-		return nil
+		return last, nil
 	case leafPageFlag:
+		if err := checkElements(p, count, true); err != nil {
+			return nil, fmt.Errorf("page %d: %w", id, err)
+		}
+		prev := lo
+		for i := range count {
+			off := pageHeaderSize + i*elemSize
+			pos, ksize := ne.Uint32(p[off+4:]), ne.Uint32(p[off+8:])
+			k := p[uint64(off)+uint64(pos) : uint64(off)+uint64(pos)+uint64(ksize)]
+			if err := checkKeyOrder(i, k, prev, hi); err != nil {
+				return nil, fmt.Errorf("page %d: %w", id, err)
+			}
+			prev = k
+		}
+		var last []byte
+		if count > 0 {
+			last = append([]byte(nil), prev...)
+		}
 		roots, err := leafBuckets(p)
 		if err != nil {
-			return fmt.Errorf("page %d: %w", id, err)
+			return nil, fmt.Errorf("page %d: %w", id, err)
 		}
-		return w.buckets(roots, depth)
+		return last, w.buckets(roots, depth)
 	default:
-		return fmt.Errorf("page %d: unexpected page type %#x in a tree", id, flags)
+		return nil, fmt.Errorf("page %d: unexpected page type %#x in a tree", id, flags)
 	}
+}
+
+// checkKeyOrder applies bbolt's key order rules to key number i of a page.
+func checkKeyOrder(i int, key, prev, hi []byte) error {
+	switch {
+	case i == 0 && prev != nil && bytes.Compare(prev, key) > 0:
+		return fmt.Errorf("first key below its parent's key")
+	case i > 0 && bytes.Compare(prev, key) >= 0:
+		return fmt.Errorf("key %d not above the previous one", i)
+	case hi != nil && bytes.Compare(key, hi) >= 0:
+		return fmt.Errorf("key %d not below the next key of its parent", i)
+	}
+	return nil
 }
 
 // buckets checks the sub-buckets found on a leaf: inline ones in place,
@@ -128,7 +180,7 @@ func (w *pageWalker) buckets(values [][]byte, depth int) error {
 	for _, v := range values {
 		root := binary.NativeEndian.Uint64(v)
 		if root != 0 {
-			if err := w.tree(root, depth+1); err != nil {
+			if _, err := w.tree(root, nil, nil, depth+1); err != nil {
 				return err
 			}
 			continue
