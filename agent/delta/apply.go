@@ -175,7 +175,7 @@ func (a *applier) before() (bool, error) {
 			return false, err
 		}
 		s.HasBefore = true
-		s.B = beforeOf(it, path, pok, pok && a.r.inScope(path))
+		s.B = beforeOf(it, path, pok, pok && !it.Root && a.r.inScope(path))
 		if err := a.tx.PutStaged(kv.id, encodeStaged(&s)); err != nil {
 			return false, fmt.Errorf("stage item %q: %w", kv.id, err)
 		}

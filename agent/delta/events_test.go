@@ -273,7 +273,13 @@ func runRound(t *testing.T, tree []connector.Item, pages [][]connector.Item, sco
 	t.Helper()
 	db := seedDB(t, tree, "delta-0")
 	f := &feed{rounds: [][][]connector.Item{pages}}
-	r := &Round{Fetch: f.fetch, Emit: fakeEmit, InScope: scope, Now: func() time.Time { return seen }, Limits: lim}
+	checked := func(p string) bool {
+		if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
+			t.Errorf("InScope called with %q", p)
+		}
+		return scope == nil || scope(p)
+	}
+	r := &Round{Fetch: f.fetch, Emit: fakeEmit, InScope: checked, Now: func() time.Time { return seen }, Limits: lim}
 	res, err := r.Run(context.Background(), db, "fresh")
 	if err != nil {
 		t.Fatalf("Run: %v", err)
