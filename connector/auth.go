@@ -91,10 +91,20 @@ func (a AuthConfig) Validate() error {
 			bad("redirect_url", "%v", err)
 		}
 	}
+	offline := false
 	for _, s := range a.Scopes {
 		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\n") {
 			bad("scopes", "a scope must be one non-empty word (got %q)", s)
 		}
+		if strings.EqualFold(s, "offline_access") {
+			offline = true
+		}
+		if a.flow() == FlowClientCredentials && !strings.HasSuffix(s, "/.default") {
+			bad("scopes", "client_credentials takes only \"<graph host>/.default\" scopes (got %q); leave scopes unset for the default", s)
+		}
+	}
+	if len(a.Scopes) > 0 && a.delegated() && !offline {
+		bad("scopes", "add \"offline_access\": without it there is no refresh token and the sign-in ends within the hour")
 	}
 	return errors.Join(errs...)
 }

@@ -27,8 +27,11 @@ func TestAuthConfig_Validate(t *testing.T) {
 		{"browser non-loopback", AuthConfig{ClientID: "c", Flow: FlowBrowser, RedirectURL: "http://example.com/"}, []string{"redirect_url: the browser flow needs localhost"}},
 		{"browser https", AuthConfig{ClientID: "c", Flow: FlowBrowser, RedirectURL: "https://localhost:1/"}, []string{"redirect_url: the browser flow listens on a loopback http://"}},
 		{"code any https", AuthConfig{ClientID: "c", Flow: FlowCode, RedirectURL: "https://app.example.com/cb"}, nil},
-		{"bad scope", AuthConfig{ClientID: "c", Scopes: []string{"Files.Read offline_access"}}, []string{"scopes: a scope must be one non-empty word"}},
+		{"bad scope", AuthConfig{ClientID: "c", Scopes: []string{"Files.Read offline_access", "offline_access"}}, []string{"scopes: a scope must be one non-empty word"}},
 		{"several", AuthConfig{Flow: FlowClientCredentials}, []string{"client_id", "client_secret", "tenant"}},
+		{"no offline_access", AuthConfig{ClientID: "c", Scopes: []string{"Files.Read"}}, []string{`scopes: add "offline_access"`}},
+		{"cc named scope", AuthConfig{ClientID: "c", Flow: FlowClientCredentials, Tenant: "t.com", ClientSecret: "s", Scopes: []string{"Files.Read.All"}}, []string{"client_credentials takes only"}},
+		{"cc default scope", AuthConfig{ClientID: "c", Flow: FlowClientCredentials, Tenant: "t.com", ClientSecret: "s", Scopes: []string{"https://graph.microsoft.us/.default"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
