@@ -1,6 +1,10 @@
 package agent
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/delta"
+)
 
 // status reads the instance's figures from the store and adds what only the
 // running agent knows (its state and next poll).
@@ -20,6 +24,16 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 		QueuedEvents: q.QueuedEvents, QueuedMessages: q.QueuedMessages, OldestQueued: timePtr(q.Oldest),
 		DeadMessages: q.DeadMessages, DeadEvents: q.DeadEvents, LastDeliveryError: st.LastDeliveryError,
 		Resyncs: st.Resyncs,
+	}
+	err = in.db.View(func(tx delta.Tx) error {
+		p, ok, err := delta.InProgress(tx)
+		if ok {
+			is.Round = &Round{Mode: p.Mode, Phase: p.Phase, Pages: p.Pages, Items: p.Items, Events: p.Events, Started: timePtr(p.Started)}
+		}
+		return err
+	})
+	if err != nil {
+		return InstanceStatus{}, fmt.Errorf("instance %s: %w", name, err)
 	}
 	in.mu.Lock()
 	is.State = in.state

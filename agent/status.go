@@ -50,6 +50,18 @@ type InstanceStatus struct {
 	DeadEvents        int64      `json:"deadEvents"`
 	LastDeliveryError string     `json:"lastDeliveryError,omitempty"`
 	Resyncs           uint64     `json:"resyncs"`
+	Round             *Round     `json:"round,omitempty"`
+}
+
+// Round describes a delta round in progress (a long enumeration, or one
+// interrupted by a stop or a full queue).
+type Round struct {
+	Mode    string     `json:"mode"`  // incremental, baseline, backfill or reconcile
+	Phase   string     `json:"phase"` // fetch, sweep, before, index, events or emit
+	Pages   int64      `json:"pages"`
+	Items   int64      `json:"items"`
+	Events  int64      `json:"events"`
+	Started *time.Time `json:"started,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -85,6 +97,9 @@ func (s Status) WriteTable(w io.Writer, now time.Time) error {
 		return err
 	}
 	for _, in := range s.Instances {
+		if r := in.Round; r != nil {
+			fmt.Fprintf(w, "\n%s: %s round in progress: %s phase, %d items in %d pages, %d events", in.Name, r.Mode, r.Phase, r.Items, r.Pages, r.Events)
+		}
 		if in.Hint != "" {
 			fmt.Fprintf(w, "\n%s: %s", in.Name, in.Hint)
 		}
