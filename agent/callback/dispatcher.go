@@ -44,7 +44,7 @@ type Config struct {
 	RetryInitial  time.Duration     // first retry delay; default 1s
 	RetryMax      time.Duration     // longest retry delay; default 5m
 	Grace         time.Duration     // how long shutdown lets the request in flight finish; default 5s
-	BatchSize     int               // messages per Peek and acks per commit; default 256
+	BatchSize     int               // most messages per Peek (and acks per commit); default 256
 }
 
 // ackInterval is the longest delivered acks wait in memory before a commit
@@ -74,8 +74,11 @@ type Dispatcher struct {
 	now   func() time.Time
 	timer func(time.Duration) (<-chan time.Time, func() bool)
 
-	acks     []uint64
+	ack      *acker
+	acks     []uint64            // delivered, not yet handed to ack
+	inflight map[uint64]struct{} // handed to ack, commit not confirmed
 	firstAck time.Time
+	peekN    int
 	stateErr string
 	stateSet bool
 	failing  bool
@@ -126,6 +129,7 @@ func New(cfg Config, q Queue, client *http.Client, obs Observer, log *slog.Logge
 	if d.batch <= 0 {
 		d.batch = 256
 	}
+	d.peekN = min(d.batch, 16) // grows once the size of the bodies is known
 	for k, v := range cfg.Headers {
 		if strings.EqualFold(k, "Host") {
 			d.host = v
@@ -186,22 +190,28 @@ func (d *Dispatcher) sleep(ctx context.Context, dur time.Duration) wakeReason {
 
 // Run delivers until ctx ends, then lets the request in flight finish (at
 // most Grace), commits the acks it holds and returns nil. It returns an
-// error only when the queue (the store) fails.
+// error only when the queue (the store) fails. Run must not be called
+// twice at the same time.
 func (d *Dispatcher) Run(ctx context.Context) (err error) {
+	d.ack = startAcker(d.q, d.name)
+	d.inflight = map[uint64]struct{}{}
 	defer func() {
-		if ferr := d.flush(); ferr != nil {
-			err = errors.Join(err, ferr)
-		}
+		err = errors.Join(err, d.flushSync())
+		d.ack.close()
 	}()
 	for ctx.Err() == nil {
-		if err := d.flush(); err != nil {
+		batch, err := d.peek()
+		if err != nil {
 			return err
 		}
-		batch, err := d.q.Peek(d.batch)
-		if err != nil {
-			return fmt.Errorf("instance %s: read callback queue: %w", d.name, err)
-		}
 		if len(batch) == 0 {
+			if len(d.inflight) > 0 {
+				// Idle: make the acks durable before sleeping, then look again.
+				if err := d.flushSync(); err != nil {
+					return err
+				}
+				continue
+			}
 			d.sleep(ctx, -1)
 			continue
 		}
@@ -210,6 +220,36 @@ func (d *Dispatcher) Run(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// maxBatchBytes bounds the bodies one Peek holds in memory.
+const maxBatchBytes = 4 << 20
+
+// peek hands the acks held over for a background commit and reads the next
+// messages from the head, leaving out those delivered whose ack is not
+// committed yet.
+func (d *Dispatcher) peek() ([]Message, error) {
+	if err := d.ack.drain(d.confirm); err != nil {
+		return nil, err
+	}
+	d.handoff()
+	batch, err := d.q.Peek(d.peekN + len(d.inflight))
+	if err != nil {
+		return nil, fmt.Errorf("instance %s: read callback queue: %w", d.name, err)
+	}
+	size := 0
+	out := batch[:0]
+	for _, m := range batch {
+		if _, ok := d.inflight[m.Key]; ok {
+			continue
+		}
+		size += len(m.Body)
+		out = append(out, m)
+	}
+	if len(out) > 0 {
+		d.peekN = min(max(maxBatchBytes/max(size/len(out), 1), 16), d.batch)
+	}
+	return out, nil
 }
 
 // deliver sends batch in order. It returns early, without error, when ctx
@@ -221,7 +261,7 @@ func (d *Dispatcher) deliver(ctx context.Context, batch []Message) error {
 		// A message waiting for its retry goes at once when another one got
 		// through since it failed (e.g. replayed dead letters): the receiver is up.
 		if wait := m.NextAttempt.Sub(d.now()); wait > 0 && !d.okSinceFailure {
-			if err := d.flush(); err != nil {
+			if err := d.flushSync(); err != nil {
 				return err
 			}
 			if d.sleep(ctx, wait) != wokeTimer {
@@ -248,25 +288,32 @@ func (d *Dispatcher) deliver(ctx context.Context, batch []Message) error {
 				return err
 			}
 		}
-		if len(d.acks) >= d.batch || (len(d.acks) > 0 && d.now().Sub(d.firstAck) >= ackInterval) {
-			if err := d.flush(); err != nil {
-				return err
-			}
+		if len(d.acks) > 0 && d.now().Sub(d.firstAck) >= ackInterval {
+			d.handoff()
 		}
 	}
 	return nil
 }
 
-// flush commits the acks held in memory.
-func (d *Dispatcher) flush() error {
+// handoff passes the acks held in memory to the background committer.
+func (d *Dispatcher) handoff() {
 	if len(d.acks) == 0 {
-		return nil
+		return
 	}
-	if err := d.q.Ack(d.acks...); err != nil {
-		return fmt.Errorf("instance %s: ack delivered messages: %w", d.name, err)
+	d.ack.commit(d.acks)
+	for _, k := range d.acks {
+		d.inflight[k] = struct{}{}
 	}
 	d.acks = d.acks[:0]
-	return nil
+}
+
+// confirm forgets a key whose ack is committed.
+func (d *Dispatcher) confirm(key uint64) { delete(d.inflight, key) }
+
+// flushSync commits every ack held or handed over and waits for it.
+func (d *Dispatcher) flushSync() error {
+	d.handoff()
+	return d.ack.wait(d.confirm, func() int { return len(d.inflight) })
 }
 
 func (d *Dispatcher) delivered(m *Message, a attempt) {
@@ -302,7 +349,7 @@ func (d *Dispatcher) split(m *Message) error {
 	if err != nil {
 		return d.reject(m, "HTTP 413 Payload Too Large and the message cannot be split: "+err.Error())
 	}
-	if err := d.flush(); err != nil {
+	if err := d.flushSync(); err != nil {
 		return err
 	}
 	if err := d.q.Split(m.Key, parts); err != nil {
@@ -326,9 +373,6 @@ func (d *Dispatcher) retry(m *Message, a attempt) error {
 	}
 	m.NextAttempt = now.Add(delay)
 	m.LastError = a.err.Error()
-	if err := d.flush(); err != nil {
-		return err
-	}
 	if err := d.q.Retry(m.Key, m.Attempts, m.NextAttempt, m.LastError); err != nil {
 		return fmt.Errorf("instance %s: record failed delivery of %s: %w", d.name, m.ID, err)
 	}

@@ -342,9 +342,7 @@ func TestDispatcher_InstancesIndependent(t *testing.T) {
 	if qa.len() != 5 {
 		t.Errorf("failing instance has %d queued, want 5", qa.len())
 	}
-	if n := len(down.requests()); n < 2 {
-		t.Errorf("failing instance tried %d times, want retries", n)
-	}
+	eventually(t, "retries of the failing instance", func() bool { return len(down.requests()) >= 2 })
 }
 
 // TestDispatcher_ReplayOrder: three rejected messages, replayed while the

@@ -1,7 +1,7 @@
 package callback
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -43,9 +43,11 @@ type Meta struct {
 // bodies are final: the dispatcher sends them byte for byte, on every retry.
 // The caller passes the messages to tx.Enqueue in the same transaction.
 //
-// An event whose Raw is empty or not valid JSON gets a minimal Graph item
-// (id, name, parentReference, and deleted for DELETED) in raw.changes, so
-// raw.changes always has one entry per event.
+// Raw is copied as is: it must be one JSON object, as connector.DecodePage
+// and agent/delta produce it (a full json.Valid would triple the cost of
+// Build, so only the braces are checked). An event whose Raw is empty or not
+// braced gets a minimal Graph item (id, name, parentReference, and deleted
+// for DELETED) in raw.changes, so raw.changes always has one entry per event.
 func Build(tx SeqTx, meta Meta, events []Event, pollDate time.Time) ([]Message, error) {
 	if len(events) == 0 {
 		return nil, nil
@@ -133,7 +135,7 @@ func appendHeader(b []byte, mid string, instanceID uint32, name string, tags []s
 
 // appendRaw writes the event's Graph item, or a minimal one when it has none.
 func appendRaw(b []byte, e *Event) []byte {
-	if len(e.Raw) > 0 && json.Valid(e.Raw) {
+	if looksLikeObject(e.Raw) {
 		return append(b, e.Raw...)
 	}
 	b = append(b, `{"id":`...)
@@ -150,6 +152,13 @@ func appendRaw(b []byte, e *Event) []byte {
 		b = append(b, `,"deleted":{"state":"deleted"}`...)
 	}
 	return append(b, '}')
+}
+
+// looksLikeObject reports whether raw, without surrounding whitespace,
+// starts with '{' and ends with '}'.
+func looksLikeObject(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) >= 2 && raw[0] == '{' && raw[len(raw)-1] == '}'
 }
 
 // errEventType reports an event whose Type is none of the three.

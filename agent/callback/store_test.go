@@ -198,7 +198,7 @@ func TestStoreQueue_RestartKeepsAttempts(t *testing.T) {
 	ft := &fastTimer{}
 	d2.timer = ft.timer
 	running(t, d2)
-	eventually(t, "one more attempt", func() bool { m, _ := db.Peek(in.Name, 1); return m[0].Attempts == before[0].Attempts+1 })
+	eventually(t, "one more attempt", func() bool { m, _ := db.Peek(in.Name, 1); return m[0].Attempts > before[0].Attempts })
 	waits := ft.recorded()
 	remaining := time.Until(before[0].NextAttempt)
 	if len(waits) == 0 || waits[0] < remaining-time.Second || waits[0] > remaining+time.Second {
