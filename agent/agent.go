@@ -89,6 +89,7 @@ func New(opts Options) (*Agent, error) {
 			return nil, err
 		}
 		a.instances[ic.Name] = in
+		a.metrics.AddInstance(ic.Name)
 		a.order = append(a.order, ic.Name)
 	}
 	return a, nil

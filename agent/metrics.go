@@ -72,6 +72,23 @@ func NewMetrics(snapshot func() []QueueSnapshot) *Metrics {
 	return m
 }
 
+// AddInstance creates the instance's counters at zero, so that every metric
+// is present from the start (a counter that appears only at its first
+// increment breaks rate() and alerts on absence).
+func (m *Metrics) AddInstance(name string) {
+	for _, typ := range []string{"CREATED", "UPDATED", "DELETED"} {
+		m.events.WithLabelValues(name, typ)
+	}
+	for _, o := range []string{"delivered", "retry", "dead", "split"} {
+		m.deliveries.WithLabelValues(name, o)
+	}
+	for _, o := range []string{"ok", "error", "paused", "needs_login", "disk_full", "cancelled"} {
+		m.polls.WithLabelValues(name, o)
+	}
+	m.throttles.WithLabelValues(name)
+	m.resyncs.WithLabelValues(name)
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
