@@ -265,6 +265,7 @@ func (c *Client) Page(ctx context.Context, link string) (Page, error) {
 // memoryStore keeps an app-only token in memory when no store is given.
 type memoryStore struct{ t *Token }
 
+// LoadToken returns the token kept in memory, if any.
 func (m *memoryStore) LoadToken() (Token, bool, error) {
 	if m.t == nil {
 		return Token{}, false, nil
@@ -272,6 +273,7 @@ func (m *memoryStore) LoadToken() (Token, bool, error) {
 	return *m.t, true, nil
 }
 
+// SaveToken keeps t in memory.
 func (m *memoryStore) SaveToken(t Token) error { m.t = &t; return nil }
 
 // drain reads what is left of a body (bounded) so the connection can be reused, and closes it.

@@ -81,6 +81,7 @@ type userAgentTransport struct {
 	ua   string
 }
 
+// RoundTrip sends a copy of r carrying the agent's User-Agent.
 func (t userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r2 := r.Clone(r.Context())
 	r2.Header.Set("User-Agent", t.ua)
