@@ -45,11 +45,16 @@ func newLogger(cfg *config.Config, env *cmdEnv) *slog.Logger {
 		service.LogOptions{Level: cfg.Log.Level, JSON: cfg.Log.Format == "json"}))
 }
 
-// openStore opens the database in data_dir.
+// openStore opens the database in data_dir. An error that is not about
+// the database itself (locked, damaged, newer) is about data_dir: it says
+// which file configures it.
 func openStore(cfg *config.Config, log *slog.Logger, wait time.Duration) (*store.DB, error) {
 	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile), store.Options{Timeout: wait, Logger: log})
 	if err != nil {
-		return nil, err
+		if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrNewerSchema) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w (data_dir %s must be a directory this user can create and write: fix data_dir in %s or the directory's owner and permissions)", err, cfg.DataDir, cfg.File)
 	}
 	return db, nil
 }

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 
 	"github.com/onedrive-agent/onedrive-agent/agent"
 	"github.com/onedrive-agent/onedrive-agent/agent/service"
-	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
 // cmdRun runs the agent in the foreground, or under the service manager
@@ -31,10 +28,7 @@ func cmdRun(env *cmdEnv, args []string) error {
 	}
 	db, err := openStore(cfg, log, lockWait)
 	if err != nil {
-		if errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrLocked) {
-			return err
-		}
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer db.Close()
 	a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion()})
