@@ -1,0 +1,389 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// TestE2E_RunPollRestart runs the binary against a fake Graph and a receiver:
+// the baseline poll at start, the admin API, `poll` through the admin API,
+// a receiver outage across SIGTERM and a restart, and a second `run` on the
+// same data_dir.
+func TestE2E_RunPollRestart(t *testing.T) {
+	f := newFixture(t)
+	root := f.graph.Root()
+	docs := f.graph.CreateFolder(root, "Docs")
+	f.graph.CreateFile(docs, "old.txt", []byte("baseline"))
+
+	p := f.start("run", "-c", f.cfg)
+	f.waitHealthy(p)
+
+	// The instance never polled: run polls it at start (the baseline,
+	// which reports nothing).
+	waitUntil(t, 10*time.Second, "the baseline poll at start", func() bool {
+		s := f.status()
+		return s.Instances[0].LastSuccess != nil
+	})
+	if f.deltaRequests() == 0 {
+		t.Fatal("no delta request reached Graph")
+	}
+	s := f.status()
+	if !s.Running || s.PID != p.pid() {
+		t.Errorf("status: running %v pid %d, want running with pid %d", s.Running, s.PID, p.pid())
+	}
+	if got := f.recv.got(); len(got) != 0 {
+		t.Errorf("the baseline delivered %v, want nothing", got)
+	}
+
+	// The admin API.
+	if code, body, err := f.httpGet("/healthz"); err != nil || code != 200 {
+		t.Errorf("/healthz: %d %q %v", code, body, err)
+	}
+	if code, body, err := f.httpGet("/v1/status"); err != nil || code != 200 || !strings.Contains(body, `"name": "finance"`) {
+		t.Errorf("/v1/status: %d %v\n%s", code, err, body)
+	}
+	code, metrics, err := f.httpGet("/metrics")
+	if err != nil || code != 200 {
+		t.Fatalf("/metrics: %d %v", code, err)
+	}
+	for _, m := range []string{
+		"onedrive_agent_queue_events", "onedrive_agent_queue_oldest_age_seconds",
+		"onedrive_agent_dead_letter_events", "onedrive_agent_events_total",
+		"onedrive_agent_deliveries_total", "onedrive_agent_polls_total",
+		"onedrive_agent_graph_requests_total", "onedrive_agent_graph_throttles_total",
+		"onedrive_agent_resyncs_total", "onedrive_agent_last_successful_poll_timestamp_seconds",
+	} {
+		if !strings.Contains(metrics, m+`{instance="finance"`) {
+			t.Errorf("/metrics has no %s for instance finance", m)
+		}
+	}
+	if !strings.Contains(metrics, `onedrive_agent_polls_total{instance="finance",outcome="ok"} 1`) {
+		t.Errorf("/metrics does not count the baseline poll:\n%s", grepLines(metrics, "polls_total"))
+	}
+	// State-changing routes need the token; the command line reads it from
+	// data_dir/admin.token.
+	resp, err := http.Post("http://"+f.admin+"/v1/instances/finance/poll", "", nil)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("POST poll without token: %v %v, want 401", resp.Status, err)
+	}
+	resp.Body.Close()
+	if fi, err := os.Stat(filepath.Join(f.dataDir, "admin.token")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("admin.token: %v %v, want mode 0600", fi.Mode(), err)
+	}
+
+	// Changes on the drive reach the receiver after `poll`.
+	f.graph.CreateFile(docs, "new.txt", []byte("new"))
+	old, _ := f.graph.Lookup("/Docs/old.txt")
+	f.graph.Modify(old, []byte("changed"))
+	before := f.deltaRequests()
+	out := f.mustCLI("poll", "-c", f.cfg, "finance")
+	if !strings.Contains(out, "2 events queued") {
+		t.Errorf("poll printed %q, want 2 events queued", out)
+	}
+	if f.deltaRequests() == before {
+		t.Error("poll did not reach the running agent's Graph client")
+	}
+	waitUntil(t, 10*time.Second, "delivery of the polled changes", func() bool { return len(f.recv.got()) == 2 })
+	wantEvents(t, f.recv.got(), "UPDATED /Docs/old.txt", "CREATED /Docs/new.txt")
+
+	// The receiver fails: events stay queued, also across a stop.
+	f.recv.setStatus(http.StatusServiceUnavailable)
+	for i := range 12 {
+		f.graph.CreateFile(docs, fmt.Sprintf("queued-%02d.txt", i), []byte{byte(i)})
+	}
+	f.mustCLI("poll", "-c", f.cfg, "finance")
+	waitUntil(t, 10*time.Second, "a refused delivery", func() bool { return f.recv.refusals() > 0 })
+	queued := f.status().Instances[0]
+	if queued.QueuedEvents != 12 || queued.QueuedMessages != 2 {
+		t.Fatalf("while the receiver fails: %d events in %d messages queued, want 12 in 2", queued.QueuedEvents, queued.QueuedMessages)
+	}
+	p.stop()
+
+	// No agent runs: status opens the database itself and shows the same queue.
+	off := f.status()
+	if off.Running || off.Instances[0].QueuedEvents != queued.QueuedEvents || off.Instances[0].QueuedMessages != queued.QueuedMessages {
+		t.Fatalf("status without agent: running %v, %d events in %d messages; want not running, %d in %d",
+			off.Running, off.Instances[0].QueuedEvents, off.Instances[0].QueuedMessages, queued.QueuedEvents, queued.QueuedMessages)
+	}
+
+	// A restart with a working receiver delivers them.
+	f.recv.setStatus(http.StatusOK)
+	polls := f.deltaRequests()
+	p2 := f.start("run", "-c", f.cfg)
+	f.waitHealthy(p2)
+	waitUntil(t, 10*time.Second, "delivery of the queue after the restart", func() bool { return len(f.recv.got()) >= 14 })
+	got := f.recv.got()
+	var want []string
+	for i := range 12 {
+		want = append(want, fmt.Sprintf("CREATED /Docs/queued-%02d.txt", i))
+	}
+	wantEvents(t, got[2:], want...)
+	if n := f.deltaRequests() - polls; n != 0 {
+		// The last poll succeeded less than an interval (1h) ago.
+		t.Errorf("the restart polled Graph %d times, want 0 (last success is recent)", n)
+	}
+
+	// A second agent on the same data_dir fails fast and names the holder.
+	start := time.Now()
+	second := f.start("run", "-c", f.cfg)
+	code, ok := second.wait(5 * time.Second)
+	if !ok {
+		t.Fatalf("a second run did not exit within 5s; stderr:\n%s", second.stderr.String())
+	}
+	took := time.Since(start)
+	errOut := second.stderr.String()
+	wantMsg := fmt.Sprintf("database %s is in use by another onedrive-agent (pid %d)", filepath.Join(f.dataDir, dbFile), p2.pid())
+	if code != 1 || !strings.Contains(errOut, wantMsg) {
+		t.Errorf("second run: exit %d after %v, stderr:\n%s\nwant exit 1 and %q", code, took, errOut, wantMsg)
+	}
+	t.Logf("second run refused in %v", took.Round(time.Millisecond))
+	p2.stop()
+
+	// Every event was delivered exactly once (no crash happened).
+	ids := map[string]bool{}
+	for _, e := range f.recv.got() {
+		if ids[e.ID] {
+			t.Errorf("event %s delivered twice", e.ID)
+		}
+		ids[e.ID] = true
+	}
+}
+
+// TestE2E_DeadLetters: a receiver answering 400 sends messages to the dead
+// letters; `dead list/replay/purge` work through the admin API and, with no
+// agent running, on the database.
+func TestE2E_DeadLetters(t *testing.T) {
+	f := newFixture(t)
+	root := f.graph.Root()
+	p := f.start("run", "-c", f.cfg)
+	f.waitHealthy(p)
+	waitUntil(t, 10*time.Second, "the baseline", func() bool { return f.status().Instances[0].LastSuccess != nil })
+
+	f.recv.setStatus(http.StatusBadRequest)
+	f.graph.CreateFile(root, "a.txt", []byte("a"))
+	f.mustCLI("poll", "-c", f.cfg, "finance")
+	waitUntil(t, 10*time.Second, "a dead letter", func() bool { return f.status().Instances[0].DeadMessages == 1 })
+	list := f.mustCLI("dead", "-c", f.cfg, "list", "finance")
+	idA := deadIDs(t, list)
+	if len(idA) != 1 || !strings.Contains(list, "1 events") || !strings.Contains(list, "400") {
+		t.Fatalf("dead list through the admin API:\n%s", list)
+	}
+
+	// Replay through the admin API: delivered once the receiver accepts.
+	f.recv.setStatus(http.StatusOK)
+	if out := f.mustCLI("dead", "-c", f.cfg, "replay", "finance"); !strings.Contains(out, "finance: 1 messages back") {
+		t.Errorf("dead replay printed %q", out)
+	}
+	waitUntil(t, 10*time.Second, "delivery of the replayed message", func() bool { return len(f.recv.got()) == 1 })
+	wantEvents(t, f.recv.got(), "CREATED /a.txt")
+
+	// Two more dead letters, then stop the agent.
+	f.recv.setStatus(http.StatusBadRequest)
+	f.graph.CreateFile(root, "b.txt", []byte("b"))
+	f.mustCLI("poll", "-c", f.cfg, "finance")
+	waitUntil(t, 10*time.Second, "dead letter b", func() bool { return f.status().Instances[0].DeadMessages == 1 })
+	f.graph.CreateFile(root, "c.txt", []byte("c"))
+	f.mustCLI("poll", "-c", f.cfg, "finance")
+	waitUntil(t, 10*time.Second, "dead letter c", func() bool { return f.status().Instances[0].DeadMessages == 2 })
+	p.stop()
+
+	// Offline: list, purge one by id, replay the other.
+	list = f.mustCLI("dead", "-c", f.cfg, "list")
+	ids := deadIDs(t, list)
+	if len(ids) != 2 {
+		t.Fatalf("offline dead list:\n%s", list)
+	}
+	if out := f.mustCLI("dead", "-c", f.cfg, "list", "finance", "--id", ids[1]); len(deadIDs(t, out)) != 1 {
+		t.Errorf("dead list --id %s:\n%s", ids[1], out)
+	}
+	if out := f.mustCLI("dead", "-c", f.cfg, "purge", "finance", "--id", ids[0]); !strings.Contains(out, "1 dead letters purged") {
+		t.Errorf("offline purge printed %q", out)
+	}
+	if out := f.mustCLI("dead", "-c", f.cfg, "replay", "finance"); !strings.Contains(out, "1 messages back") {
+		t.Errorf("offline replay printed %q", out)
+	}
+	s := f.status().Instances[0]
+	if s.DeadMessages != 0 || s.QueuedMessages != 1 {
+		t.Errorf("after the offline purge and replay: %d dead, %d queued; want 0 and 1", s.DeadMessages, s.QueuedMessages)
+	}
+
+	f.recv.setStatus(http.StatusOK)
+	p = f.start("run", "-c", f.cfg)
+	f.waitHealthy(p)
+	waitUntil(t, 10*time.Second, "delivery of the offline replay", func() bool { return len(f.recv.got()) == 2 })
+	wantEvents(t, f.recv.got()[1:], "CREATED /c.txt")
+	if out := f.mustCLI("dead", "-c", f.cfg, "list"); out != "" {
+		t.Errorf("dead list at the end:\n%s", out)
+	}
+	p.stop()
+}
+
+// TestE2E_DamagedDatabase: run refuses a database it cannot read, names the
+// file and says how to recover, and leaves it byte for byte as it was.
+func TestE2E_DamagedDatabase(t *testing.T) {
+	damage := []struct {
+		name string
+		fn   func(t *testing.T, path string)
+	}{
+		{"truncated", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 5000); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"random bytes", func(t *testing.T, path string) {
+			b := make([]byte, 64<<10)
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range b {
+				b[i] = byte(r.Uint32())
+			}
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"meta pages overwritten", func(t *testing.T, path string) {
+			fh, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fh.Close()
+			page := os.Getpagesize()
+			junk := bytes.Repeat([]byte{0xA5}, 512)
+			for _, off := range []int64{0, int64(page)} {
+				if _, err := fh.WriteAt(junk, off+16); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"not a database", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, []byte("this is a text file\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, d := range damage {
+		t.Run(d.name, func(t *testing.T) {
+			f := newFixture(t)
+			path := filepath.Join(f.dataDir, dbFile)
+			db, err := store.Open(path, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.EnsureInstance("finance"); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			d.fn(t, path)
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			infoBefore, _ := os.Stat(path)
+
+			p := f.start("run", "-c", f.cfg)
+			code, ok := p.wait(10 * time.Second)
+			if !ok {
+				t.Fatalf("run did not exit on a damaged database; stderr:\n%s", p.stderr.String())
+			}
+			errOut := p.stderr.String()
+			if code != 1 || !strings.Contains(errOut, path) || !strings.Contains(errOut, "damaged") || !strings.Contains(errOut, "move it aside") {
+				t.Errorf("run: exit %d, stderr:\n%s\nwant exit 1 naming %s as damaged and how to recover", code, errOut, path)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(before, after) {
+				t.Errorf("the damaged file changed: %d bytes before, %d after", len(before), len(after))
+			}
+			if infoAfter, _ := os.Stat(path); !infoAfter.ModTime().Equal(infoBefore.ModTime()) {
+				t.Errorf("the damaged file's mtime changed")
+			}
+			// The other commands refuse it too, without touching it.
+			if code, _, errOut := f.cli("status", "-c", f.cfg); code != 1 || !strings.Contains(errOut, path) {
+				t.Errorf("status: exit %d, stderr:\n%s", code, errOut)
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+				t.Error("status changed the damaged file")
+			}
+		})
+	}
+}
+
+// TestE2E_UnwritableDataDir: a data_dir the agent cannot create or write is
+// a clear error (exit 1) naming it.
+func TestE2E_UnwritableDataDir(t *testing.T) {
+	t.Run("file in place of the directory", func(t *testing.T) {
+		f := newFixture(t)
+		if err := os.WriteFile(f.dataDir, []byte("not a directory"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := f.cli("run", "-c", f.cfg)
+		if code != 1 || !strings.Contains(errOut, f.dataDir) || !strings.Contains(errOut, "fix data_dir in "+f.cfg) {
+			t.Errorf("run: exit %d, stderr:\n%s\nwant exit 1 naming %s and where to fix it", code, errOut, f.dataDir)
+		}
+		t.Logf("message: %s", strings.TrimSpace(errOut))
+	})
+	t.Run("read-only directory", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root writes into a read-only directory anyway")
+		}
+		f := newFixture(t)
+		if err := os.Mkdir(f.dataDir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(f.dataDir, 0o700) })
+		code, _, errOut := f.cli("run", "-c", f.cfg)
+		if code != 1 || !strings.Contains(errOut, f.dataDir) || !strings.Contains(errOut, "permission denied") || !strings.Contains(errOut, "fix data_dir in "+f.cfg) {
+			t.Errorf("run: exit %d, stderr:\n%s\nwant exit 1 naming %s", code, errOut, f.dataDir)
+		}
+		t.Logf("message: %s", strings.TrimSpace(errOut))
+	})
+}
+
+// wantEvents compares delivered events ("TYPE path") with want, in order.
+func wantEvents(t *testing.T, got []event, want ...string) {
+	t.Helper()
+	var g []string
+	for _, e := range got {
+		g = append(g, e.Type+" "+e.Path)
+	}
+	if strings.Join(g, "\n") != strings.Join(want, "\n") {
+		t.Errorf("delivered events:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+var deadLine = regexp.MustCompile(`(?m)^\S+\t(\S+)\t`)
+
+// deadIDs returns the message ids of `dead list` output, sorted.
+func deadIDs(t *testing.T, out string) []string {
+	t.Helper()
+	var ids []string
+	for _, m := range deadLine.FindAllStringSubmatch(out, -1) {
+		ids = append(ids, m[1])
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
