@@ -22,7 +22,8 @@ const crashPage = 200 // messages per round of the crash workload
 
 // helperCrash commits rounds of crashPage messages plus a round-state
 // record ("page N"), an item and a cursor, while another goroutine
-// delivers (Peek+Ack, sometimes Reject), until it is killed.
+// delivers (Peek+Ack, sometimes Reject) and a third compacts the file
+// every 50 ms, until it is killed.
 func helperCrash(path string) error {
 	db, err := Open(path, Options{Timeout: 5 * time.Second})
 	if err != nil {
@@ -54,6 +55,12 @@ func helperCrash(path string) error {
 				continue
 			}
 			_ = db.Ack("a", keys(msgs)...)
+		}
+	}()
+	go func() { // compactions too, so that kills also hit them
+		for {
+			time.Sleep(50 * time.Millisecond)
+			_ = db.Compact()
 		}
 	}()
 	fmt.Println("ready")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -103,8 +104,13 @@ func Open(path string, opts Options) (*DB, error) {
 	db := &DB{path: path, opts: opts, log: log, lock: lock}
 	if err := precheck(path); err != nil {
 		_ = lock.release()
-		return nil, &CorruptError{Path: path, Cause: err}
+		var d damage
+		if errors.As(err, &d) {
+			return nil, &CorruptError{Path: path, Cause: d.error}
+		}
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	warnMode(log, path)
 	remaining := max(opts.Timeout-time.Since(start), 200*time.Millisecond)
 	if db.bdb, err = db.openBolt(remaining); err != nil {
 		_ = lock.release()
@@ -122,6 +128,16 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// warnMode logs when the file is readable by others: it holds OAuth
+// tokens. The store does not change modes it did not create.
+func warnMode(log *slog.Logger, path string) {
+	fi, err := os.Stat(path)
+	if err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("store: the database file is accessible to other users; it holds OAuth tokens: chmod 600 it",
+			"path", path, "mode", fi.Mode().Perm().String())
+	}
 }
 
 // openBolt opens the bbolt file, turning panics and memory faults that a

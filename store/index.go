@@ -99,7 +99,14 @@ func (tx *Tx) DeleteItem(id string) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.inst.Bucket(bktChildren).Delete(childKey(old.ParentID, id)); err != nil {
+	ch, err := tx.bucket(bktChildren)
+	if err != nil {
+		return err
+	}
+	if ch == nil {
+		return fmt.Errorf("delete item %q: read-only transaction", id)
+	}
+	if err := ch.Delete(childKey(old.ParentID, id)); err != nil {
 		return fmt.Errorf("delete item %q: %w", id, err)
 	}
 	if err := tx.inst.Bucket(bktIndex).Delete([]byte(id)); err != nil {

@@ -54,6 +54,10 @@ func parseMeta(buf []byte) (boltMeta, error) {
 	}, nil
 }
 
+// damage marks a precheck finding as damage to the file (as opposed to an
+// error opening or reading it).
+type damage struct{ error }
+
 // precheck looks at an existing database file without changing it and
 // reports damage that would make bbolt fail, fault or panic later: both
 // meta pages invalid, or a file shorter than the meta page says (a
@@ -73,10 +77,17 @@ func precheck(path string) error {
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", path, err)
 	}
-	size := fi.Size()
-	if size == 0 {
+	if fi.Size() == 0 {
 		return nil
 	}
+	if err := checkFile(f, fi.Size()); err != nil {
+		return damage{err}
+	}
+	return nil
+}
+
+// checkFile does the work of precheck; every error it returns is damage.
+func checkFile(f *os.File, size int64) error {
 	readPage := func(off int64) []byte {
 		buf := make([]byte, 4096)
 		n, err := f.ReadAt(buf, off)
