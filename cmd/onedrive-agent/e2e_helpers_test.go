@@ -102,21 +102,38 @@ type testReceiver struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
-	status   int
+	status   int      // statusHang: hold the request until the test ends
 	messages []string // message ids accepted
 	events   []event
 	refused  int
+	hanging  int
+	release  chan struct{}
 }
 
+// statusHang makes the receiver hold requests without answering.
+const statusHang = 0
+
 func newTestReceiver(t testing.TB) *testReceiver {
-	r := &testReceiver{status: http.StatusNoContent}
+	r := &testReceiver{status: http.StatusNoContent, release: make(chan struct{})}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
+	t.Cleanup(func() { close(r.release) }) // runs first: lets held requests end
 	return r
 }
 
 func (r *testReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	if r.status == statusHang {
+		r.hanging++
+		r.mu.Unlock()
+		select {
+		case <-r.release:
+		case <-req.Context().Done():
+		}
+		return
+	}
+	r.mu.Unlock()
 	var m struct {
 		Message struct {
 			EventID string `json:"eventId"`
@@ -155,6 +172,12 @@ func (r *testReceiver) got() []event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]event(nil), r.events...)
+}
+
+func (r *testReceiver) held() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hanging
 }
 
 func (r *testReceiver) refusals() int {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
@@ -159,6 +160,47 @@ func TestE2E_RunPollRestart(t *testing.T) {
 			t.Errorf("event %s delivered twice", e.ID)
 		}
 		ids[e.ID] = true
+	}
+}
+
+// TestE2E_StopWhileBusy: SIGTERM while a callback POST hangs and a poll
+// waits for a slow Graph still ends the process with 0 within 10 s, and
+// the undelivered message stays queued.
+func TestE2E_StopWhileBusy(t *testing.T) {
+	f := newFixture(t)
+	root := f.graph.Root()
+	p := f.start("run", "-c", f.cfg)
+	f.waitHealthy(p)
+	waitUntil(t, 10*time.Second, "the baseline", func() bool { return f.status().Instances[0].LastSuccess != nil })
+
+	f.recv.setStatus(statusHang)
+	f.graph.CreateFile(root, "a.txt", []byte("a"))
+	f.mustCLI("poll", "-c", f.cfg, "finance")
+	waitUntil(t, 10*time.Second, "a hanging delivery", func() bool { return f.recv.held() > 0 })
+
+	f.graph.CreateFile(root, "b.txt", []byte("b"))
+	f.graph.InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Delay: time.Minute})
+	pollDone := make(chan int, 1)
+	go func() {
+		code, _, _ := f.cli("poll", "-c", f.cfg, "finance")
+		pollDone <- code
+	}()
+	waitUntil(t, 10*time.Second, "the poll waiting for Graph", func() bool {
+		_, body, err := f.httpGet("/v1/status")
+		return err == nil && strings.Contains(body, `"state": "polling"`)
+	})
+	time.Sleep(100 * time.Millisecond) // the delta request is on its way
+	p.stop()
+	select {
+	case code := <-pollDone:
+		if code != 1 {
+			t.Errorf("the interrupted poll command exited %d, want 1", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the poll command did not end after the agent stopped")
+	}
+	if s := f.status().Instances[0]; s.QueuedEvents != 1 {
+		t.Errorf("after the stop: %d events queued, want the 1 whose delivery hung", s.QueuedEvents)
 	}
 }
 
