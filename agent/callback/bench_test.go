@@ -15,7 +15,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/onedrive-agent/onedrive-agent/store"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +23,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
 // benchRaw is a driveItem of about 800 bytes, so that an event is about
@@ -52,7 +54,7 @@ func benchDelivery(b *testing.B, per, messages int) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer rc.Close()
-	client, err := NewHTTPClient(ClientOptions{})
+	client, err := connector.NewHTTPClient(connector.HTTPOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/connector"
 )
 
 // Queue is the delivery side of one instance's queue; StoreQueue binds a
@@ -88,7 +90,7 @@ type Dispatcher struct {
 }
 
 // New returns a dispatcher for cfg reading q. client may be shared with
-// other instances (nil builds one with NewHTTPClient defaults); the
+// other instances (nil builds one with connector.NewHTTPClient defaults); the
 // dispatcher uses a copy that never follows redirects. log should already
 // carry the instance name (the lines add only component=callback); nil
 // discards.
@@ -102,7 +104,7 @@ func New(cfg Config, q Queue, client *http.Client, obs Observer, log *slog.Logge
 		return nil, fmt.Errorf("instance %s: %w", cfg.Instance, err)
 	}
 	if client == nil {
-		if client, err = NewHTTPClient(ClientOptions{}); err != nil {
+		if client, err = connector.NewHTTPClient(connector.HTTPOptions{}); err != nil {
 			return nil, err
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/connector"
 )
 
 func TestDispatcher_HeadersAndBody(t *testing.T) {
@@ -327,7 +329,7 @@ func TestDispatcher_InstancesIndependent(t *testing.T) {
 	qa, qb := &fakeQueue{}, &fakeQueue{}
 	qa.add(testMessages(t, &seqCounter{}, 5, 1)...)
 	qb.add(testMessages(t, &seqCounter{}, 50, 1)...)
-	client, _ := NewHTTPClient(ClientOptions{})
+	client, _ := connector.NewHTTPClient(connector.HTTPOptions{})
 	mk := func(q Queue, url string) *Dispatcher {
 		d, err := New(Config{Instance: url, URL: url, RetryInitial: 5 * time.Millisecond, RetryMax: 10 * time.Millisecond}, q, client, Observer{}, nil)
 		if err != nil {
