@@ -170,14 +170,7 @@ func (in *instance) emit(tx delta.Tx, events []delta.Event) error {
 	if !ok {
 		return fmt.Errorf("emit: unexpected transaction type %T", tx)
 	}
-	evs := make([]callback.Event, len(events))
-	for i, e := range events {
-		evs[i] = callback.Event{
-			Type: e.Type, ItemID: e.ItemID, ParentID: e.ParentID, Name: e.Name, Folder: e.Folder,
-			Path: e.Path, OldPath: e.OldPath, Changes: e.Changes, Date: e.Date, Raw: e.Raw,
-		}
-	}
-	msgs, err := callback.Build(stx, in.meta(), evs, in.a.now())
+	msgs, err := callback.Build(stx, in.meta(), events, in.a.now())
 	if err != nil {
 		return err
 	}
