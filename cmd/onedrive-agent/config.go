@@ -63,15 +63,21 @@ func openStore(cfg *config.Config, log *slog.Logger, wait time.Duration) (*store
 // admin API, or, when no agent runs, the database itself. close releases it.
 func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.Controller, close func(), err error) {
 	var adminErr error
-	if cfg.Admin.Listen != "" {
+	admin := func(timeout time.Duration) (agent.Controller, error) {
 		ac := &agent.AdminClient{BaseURL: "http://" + cfg.Admin.Listen}
-		if adminErr = ac.Ping(ctx, time.Second); adminErr == nil {
-			tok, err := agent.ReadAdminToken(cfg.DataDir)
-			if err != nil {
-				return nil, nil, fmt.Errorf("an agent runs at %s, but its admin token is not readable (%w): run this command as the agent's user", cfg.Admin.Listen, err)
-			}
-			ac.Token = tok
-			return ac, func() {}, nil
+		if adminErr = ac.Ping(ctx, timeout); adminErr != nil {
+			return nil, nil
+		}
+		tok, err := agent.ReadAdminToken(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("an agent runs at %s, but its admin token is not readable (%w): run this command as the agent's user", cfg.Admin.Listen, err)
+		}
+		ac.Token = tok
+		return ac, nil
+	}
+	if cfg.Admin.Listen != "" {
+		if ac, err := admin(time.Second); ac != nil || err != nil {
+			return ac, func() {}, err
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
@@ -81,6 +87,11 @@ func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.C
 			return nil, nil, fmt.Errorf("%w; set [admin].listen so commands can reach the running agent", err)
 		}
 		if errors.Is(err, store.ErrLocked) {
+			// An agent that was starting holds the database a moment
+			// before its admin API listens: ask once more.
+			if ac, aerr := admin(500 * time.Millisecond); ac != nil || aerr != nil {
+				return ac, func() {}, aerr
+			}
 			return nil, nil, fmt.Errorf("%w, and its admin API at %s does not answer (%v)", err, cfg.Admin.Listen, adminErr)
 		}
 		return nil, nil, err
