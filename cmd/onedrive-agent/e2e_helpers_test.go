@@ -189,7 +189,7 @@ func (r *testReceiver) refusals() int {
 // fixture is one agent setup: a fake Graph drive, a receiver, a data_dir
 // and an agent.toml pointing at them.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	bin     string
 	graph   *graphtest.Server
 	recv    *testReceiver
@@ -204,9 +204,9 @@ const (
 	e2eSecret   = "e2e-client-secret"
 )
 
-// newFixture prepares everything; instances lists instance names, all on
-// the same drive and receiver. extra is appended to each [instance.poll].
-func newFixture(t *testing.T, instances ...string) *fixture {
+// newFixture prepares everything; instances lists instance names (default
+// "finance"), all on the same drive and receiver, polling every hour.
+func newFixture(t testing.TB, instances ...string) *fixture {
 	t.Helper()
 	if len(instances) == 0 {
 		instances = []string{"finance"}

@@ -1,0 +1,221 @@
+//go:build linux
+
+package main
+
+// Benchmarks of the running binary (Linux: they read /proc). They run only
+// with -bench:
+//
+//	go test ./cmd/onedrive-agent -run '^$' -bench . -benchtime 1x
+//
+// BenchmarkIdle watches an idle agent for one minute by default
+// (ONEDRIVE_AGENT_BENCH_IDLE=10s for a quicker, rougher figure).
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
+)
+
+// Goals of the runtime issue.
+const (
+	goalPeakRSSMiB    = 24.0
+	goalIdleCPUPerH   = 1.0 // seconds of CPU per hour
+	goalStartupMillis = 200.0
+)
+
+// userHZ is the unit of the times in /proc/<pid>/stat (USER_HZ, 100 on Linux).
+const userHZ = 100
+
+// procCPU returns utime+stime of pid.
+func procCPU(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The command name (field 2) may hold spaces; fields after it are
+	// counted from the closing parenthesis.
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	// fields[0] is field 3 (state); utime is field 14, stime 15.
+	ut, err1 := strconv.ParseInt(fields[11], 10, 64)
+	st, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		tb.Fatalf("parse /proc/%d/stat: %q", pid, s)
+	}
+	return time.Duration(ut+st) * time.Second / userHZ
+}
+
+// procSchedCPU returns the CPU time of all of pid's threads from
+// /proc/<pid>/task/*/schedstat (nanoseconds, unlike the 10 ms ticks of
+// /proc/<pid>/stat). Threads that ended are not counted.
+func procSchedCPU(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no schedstat for pid %d: %v", pid, err)
+	}
+	var sum time.Duration
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			tb.Fatalf("parse %s: %q", name, b)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum
+}
+
+// procStatusKB returns a "Vm…" field of /proc/<pid>/status in KiB.
+func procStatusKB(tb testing.TB, pid int, field string) float64 {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, field+":"); ok {
+			f := strings.Fields(rest)
+			kb, err := strconv.ParseFloat(f[0], 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return kb
+		}
+	}
+	tb.Fatalf("/proc/%d/status has no %s", pid, field)
+	return 0
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "goal met"
+	}
+	return "GOAL MISSED"
+}
+
+// BenchmarkIdle: an agent with two instances (graphtest, interval 1h) after
+// their first poll, left alone. Reports peak RSS (VmHWM) and CPU time over
+// the idle window, extrapolated to an hour.
+func BenchmarkIdle(b *testing.B) {
+	idle := time.Minute
+	if s := os.Getenv("ONEDRIVE_AGENT_BENCH_IDLE"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			b.Fatalf("ONEDRIVE_AGENT_BENCH_IDLE: %v", err)
+		}
+		idle = d
+	}
+	f := newFixture(b, "finance", "legal")
+	// A drive of a realistic small size, so the index is not empty.
+	root := f.graph.Root()
+	for i := range 20 {
+		dir := f.graph.CreateFolder(root, fmt.Sprintf("dir-%02d", i))
+		for j := range 25 {
+			f.graph.CreateFile(dir, fmt.Sprintf("file-%03d.txt", j), []byte{byte(i), byte(j)})
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		p := f.start("run", "-c", f.cfg)
+		pid := p.pid()
+		f.waitHealthy(p)
+		waitUntil(b, 20*time.Second, "both baselines", func() bool {
+			s := f.status()
+			return len(s.Instances) == 2 && s.Instances[0].LastSuccess != nil && s.Instances[1].LastSuccess != nil
+		})
+		// Let the start settle (GC after the baseline), then measure.
+		time.Sleep(2 * time.Second)
+		cpu0, sched0, t0, polls0 := procCPU(b, pid), procSchedCPU(b, pid), time.Now(), f.deltaRequests()
+		time.Sleep(idle)
+		cpu1, sched1, t1, polls := procCPU(b, pid), procSchedCPU(b, pid), time.Now(), f.deltaRequests()-polls0
+		hwm := procStatusKB(b, pid, "VmHWM") / 1024
+		rss := procStatusKB(b, pid, "VmRSS") / 1024
+		p.stop()
+
+		hour := float64(time.Hour) / float64(t1.Sub(t0))
+		perHour := (cpu1 - cpu0).Seconds() * hour
+		schedPerHour := (sched1 - sched0).Seconds() * hour
+		b.ReportMetric(hwm, "peak-RSS-MiB")
+		b.ReportMetric(rss, "idle-RSS-MiB")
+		b.ReportMetric(perHour, "idle-CPU-s/h")
+		b.ReportMetric(schedPerHour, "idle-sched-CPU-s/h")
+		b.ReportMetric(0, "ns/op")
+		b.Logf("peak RSS (VmHWM) %.1f MiB, goal <= %.0f MiB: %s; RSS at the end %.1f MiB",
+			hwm, goalPeakRSSMiB, verdict(hwm <= goalPeakRSSMiB), rss)
+		b.Logf("CPU %v over %v idle = %.2f s/hour, goal <= %.0f s/hour: %s (USER_HZ resolution: 10 ms)",
+			cpu1-cpu0, t1.Sub(t0).Round(time.Millisecond), perHour, goalIdleCPUPerH, verdict(perHour <= goalIdleCPUPerH))
+		b.Logf("CPU by schedstat (ns resolution) %v = %.3f s/hour", (sched1 - sched0).Round(time.Microsecond), schedPerHour)
+		b.Logf("%d Graph delta requests during the idle window (want 0: the interval is 1h)", polls)
+	}
+}
+
+// BenchmarkStartup: time from exec of `run` (a fresh data_dir, so the
+// instance polls at start) to the first delta request graphtest sees,
+// beside the time to exec `onedrive-agent version` to its exit (the floor
+// of starting the process at all).
+func BenchmarkStartup(b *testing.B) {
+	bin := agentBinary(b)
+	const rounds = 7
+	var floor, startup []time.Duration
+	for range b.N {
+		for range rounds {
+			t0 := time.Now()
+			p := startProc(b, bin, "version")
+			if code, ok := p.wait(10 * time.Second); !ok || code != 0 {
+				b.Fatalf("version: exit %d", code)
+			}
+			floor = append(floor, time.Since(t0))
+
+			f := newFixture(b)
+			p = f.start("run", "-c", f.cfg)
+			var first time.Time
+			waitUntil(b, 10*time.Second, "the first delta request", func() bool {
+				for _, r := range f.graph.Requests() {
+					if r.Class == graphtest.ClassDelta {
+						first = r.Time
+						return true
+					}
+				}
+				return false
+			})
+			startup = append(startup, first.Sub(p.started))
+			p.stop()
+			os.RemoveAll(filepath.Join(f.dir, "data"))
+		}
+	}
+	med := func(d []time.Duration) time.Duration {
+		s := append([]time.Duration(nil), d...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return s[len(s)/2]
+	}
+	worst := func(d []time.Duration) time.Duration {
+		m := d[0]
+		for _, x := range d {
+			m = max(m, x)
+		}
+		return m
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(med(startup)), "ms-to-first-poll")
+	b.ReportMetric(ms(worst(startup)), "ms-to-first-poll-max")
+	b.ReportMetric(ms(med(floor)), "ms-exec-floor")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("exec to first delta request: median %v, max %v over %d starts, goal <= %.0f ms: %s",
+		med(startup).Round(time.Microsecond), worst(startup).Round(time.Microsecond), len(startup), goalStartupMillis,
+		verdict(ms(worst(startup)) <= goalStartupMillis))
+	b.Logf("exec of `version` to its exit (process start floor): median %v; startup is %.1fx the floor",
+		med(floor).Round(time.Microsecond), float64(med(startup))/float64(med(floor)))
+}
