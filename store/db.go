@@ -102,6 +102,8 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db := &DB{path: path, opts: opts, log: log, lock: lock}
+	// A compaction killed before its rename leaves its copy behind.
+	_ = os.Remove(path + ".compact")
 	if err := precheck(path); err != nil {
 		_ = lock.release()
 		var d damage

@@ -54,6 +54,7 @@ type LockedError struct {
 	PID  int
 }
 
+// Error returns "database <path> is in use by another onedrive-agent (pid N)".
 func (e *LockedError) Error() string {
 	if e.PID <= 0 {
 		return fmt.Sprintf("database %s is in use by another onedrive-agent (pid unknown)", e.Path)
@@ -71,6 +72,7 @@ type CorruptError struct {
 	Cause error
 }
 
+// Error names the file, what is wrong and how to recover.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("database %s is damaged (%v); the agent does not modify it: "+
 		"move it aside (for example rename it to %s.damaged) and start again, "+
