@@ -24,6 +24,7 @@ import (
 // a receiver outage across SIGTERM and a restart, and a second `run` on the
 // same data_dir.
 func TestE2E_RunPollRestart(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	root := f.graph.Root()
 	docs := f.graph.CreateFolder(root, "Docs")
@@ -167,6 +168,7 @@ func TestE2E_RunPollRestart(t *testing.T) {
 // waits for a slow Graph still ends the process with 0 within 10 s, and
 // the undelivered message stays queued.
 func TestE2E_StopWhileBusy(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	root := f.graph.Root()
 	p := f.start("run", "-c", f.cfg)
@@ -208,6 +210,7 @@ func TestE2E_StopWhileBusy(t *testing.T) {
 // letters; `dead list/replay/purge` work through the admin API and, with no
 // agent running, on the database.
 func TestE2E_DeadLetters(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	root := f.graph.Root()
 	p := f.start("run", "-c", f.cfg)
@@ -276,6 +279,7 @@ func TestE2E_DeadLetters(t *testing.T) {
 // TestE2E_DamagedDatabase: run refuses a database it cannot read, names the
 // file and says how to recover, and leaves it byte for byte as it was.
 func TestE2E_DamagedDatabase(t *testing.T) {
+	t.Parallel()
 	damage := []struct {
 		name string
 		fn   func(t *testing.T, path string)
@@ -367,6 +371,7 @@ func TestE2E_DamagedDatabase(t *testing.T) {
 // TestE2E_UnwritableDataDir: a data_dir the agent cannot create or write is
 // a clear error (exit 1) naming it.
 func TestE2E_UnwritableDataDir(t *testing.T) {
+	t.Parallel()
 	t.Run("file in place of the directory", func(t *testing.T) {
 		f := newFixture(t)
 		if err := os.WriteFile(f.dataDir, []byte("not a directory"), 0o600); err != nil {
