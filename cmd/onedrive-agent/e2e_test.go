@@ -101,6 +101,22 @@ func TestE2E_RunPollRestart(t *testing.T) {
 	waitUntil(t, 10*time.Second, "delivery of the polled changes", func() bool { return len(f.recv.got()) == 2 })
 	wantEvents(t, f.recv.got(), "UPDATED /Docs/old.txt", "CREATED /Docs/new.txt")
 
+	// A poll that fails exits 1 with the reason; resync reconciles and
+	// reports nothing when nothing differs.
+	f.graph.InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Status: http.StatusForbidden, Message: "no access to this drive"})
+	code, out, errOut := f.cli("poll", "-c", f.cfg, "finance")
+	t.Logf("poll against a 403: %s", strings.TrimSpace(errOut))
+	if code != 1 || !strings.Contains(errOut, "403") || !strings.Contains(errOut, "no access to this drive") {
+		t.Errorf("poll against a 403: exit %d\nstdout: %s\nstderr: %s\nwant exit 1 with Graph's reason", code, out, errOut)
+	}
+	out = f.mustCLI("resync", "-c", f.cfg, "finance")
+	if !strings.Contains(out, "0 events queued") {
+		t.Errorf("resync printed %q, want 0 events", out)
+	}
+	if n := f.status().Instances[0]; n.State != "idle" {
+		t.Errorf("state after a good resync: %q, want idle", n.State)
+	}
+
 	// The receiver fails: events stay queued, also across a stop.
 	f.recv.setStatus(http.StatusServiceUnavailable)
 	for i := range 12 {
@@ -146,7 +162,7 @@ func TestE2E_RunPollRestart(t *testing.T) {
 		t.Fatalf("a second run did not exit within 5s; stderr:\n%s", second.stderr.String())
 	}
 	took := time.Since(start)
-	errOut := second.stderr.String()
+	errOut = second.stderr.String()
 	wantMsg := fmt.Sprintf("database %s is in use by another onedrive-agent (pid %d)", filepath.Join(f.dataDir, dbFile), p2.pid())
 	if code != 1 || !strings.Contains(errOut, wantMsg) {
 		t.Errorf("second run: exit %d after %v, stderr:\n%s\nwant exit 1 and %q", code, took, errOut, wantMsg)
