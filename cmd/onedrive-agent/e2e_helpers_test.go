@@ -5,13 +5,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,101 +92,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// event is what the receiver keeps of one delivered event.
-type event struct {
-	ID, Type, Path string
-}
-
-// testReceiver is the callback endpoint: it answers status and keeps the
-// events of the messages it accepted, in arrival order.
-type testReceiver struct {
-	srv *httptest.Server
-
-	mu       sync.Mutex
-	status   int      // statusHang: hold the request until the test ends
-	messages []string // message ids accepted
-	events   []event
-	refused  int
-	hanging  int
-	release  chan struct{}
-}
-
-// statusHang makes the receiver hold requests without answering.
-const statusHang = 0
-
-func newTestReceiver(t testing.TB) *testReceiver {
-	r := &testReceiver{status: http.StatusNoContent, release: make(chan struct{})}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.srv.Close)
-	t.Cleanup(func() { close(r.release) }) // runs first: lets held requests end
-	return r
-}
-
-func (r *testReceiver) serve(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	r.mu.Lock()
-	if r.status == statusHang {
-		r.hanging++
-		r.mu.Unlock()
-		select {
-		case <-r.release:
-		case <-req.Context().Done():
-		}
-		return
-	}
-	r.mu.Unlock()
-	var m struct {
-		Message struct {
-			EventID string `json:"eventId"`
-			Events  []struct {
-				EventID   string `json:"eventId"`
-				EventType string `json:"eventType"`
-				Path      string `json:"path"`
-			} `json:"events"`
-		} `json:"message"`
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.status/100 != 2 {
-		r.refused++
-		w.WriteHeader(r.status)
-		return
-	}
-	if err := json.Unmarshal(body, &m); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	r.messages = append(r.messages, m.Message.EventID)
-	for _, e := range m.Message.Events {
-		r.events = append(r.events, event{ID: e.EventID, Type: e.EventType, Path: e.Path})
-	}
-	w.WriteHeader(r.status)
-}
-
-func (r *testReceiver) setStatus(s int) {
-	r.mu.Lock()
-	r.status = s
-	r.mu.Unlock()
-}
-
-func (r *testReceiver) got() []event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]event(nil), r.events...)
-}
-
-func (r *testReceiver) held() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.hanging
-}
-
-func (r *testReceiver) refusals() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.refused
-}
-
 // fixture is one agent setup: a fake Graph drive, a receiver, a data_dir
 // and an agent.toml pointing at them.
 type fixture struct {
@@ -211,15 +117,29 @@ func newFixture(t testing.TB, instances ...string) *fixture {
 	if len(instances) == 0 {
 		instances = []string{"finance"}
 	}
+	return newFixtureWith(t, false, instances)
+}
+
+// newFixtureWith is newFixture with a choice of Graph over HTTPS (its
+// certificate given as [network].ca_file), as Microsoft is reached.
+func newFixtureWith(t testing.TB, useTLS bool, instances []string) *fixture {
+	t.Helper()
 	f := &fixture{t: t, bin: agentBinary(t), dir: t.TempDir()}
-	f.graph = graphtest.NewServer(graphtest.Options{})
+	network := ""
+	if useTLS {
+		f.graph = graphtest.NewTLSServer(graphtest.Options{})
+		f.write("graph-ca.pem", serverCertPEM(t, f.graph))
+		network = "\n[network]\nca_file = \"graph-ca.pem\"\n"
+	} else {
+		f.graph = graphtest.NewServer(graphtest.Options{})
+	}
 	t.Cleanup(f.graph.Close)
 	f.graph.AddClient(e2eClientID, e2eSecret, false)
 	f.recv = newTestReceiver(t)
 	f.dataDir = filepath.Join(f.dir, "data")
 	f.admin = freeAddr(t)
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir = %q\n\n[log]\nlevel = \"info\"\n\n[admin]\nlisten = %q\n", f.dataDir, f.admin)
+	fmt.Fprintf(&b, "data_dir = %q\n\n[log]\nlevel = \"info\"\n\n[admin]\nlisten = %q\n%s", f.dataDir, f.admin, network)
 	for _, name := range instances {
 		fmt.Fprintf(&b, `
 [[instance]]
@@ -245,6 +165,19 @@ retry_max = "300ms"
 	f.write("agent.toml", b.String())
 	f.write("secret", e2eSecret+"\n")
 	return f
+}
+
+// serverCertPEM returns the certificate a TLS graphtest server presents.
+func serverCertPEM(t testing.TB, g *graphtest.Server) string {
+	t.Helper()
+	tr := g.Client().Transport.(*http.Transport)
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(g.URL, "https://"), tr.TLSClientConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cert := conn.ConnectionState().PeerCertificates[0]
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
 }
 
 func (f *fixture) write(name, content string) {
