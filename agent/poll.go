@@ -99,7 +99,7 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 	if st.DriveID == "" {
 		id, err := in.client.ResolveDrive(ctx, in.cfg.Drive.Spec)
 		if err != nil {
-			return delta.Result{}, fmt.Errorf("resolve drive %q: %w", in.cfg.Drive.Spec, err)
+			return delta.Result{}, err // the connector names the drive spec
 		}
 		if err := in.a.db.UpdateState(in.cfg.Name, func(s *store.State) error {
 			s.DriveID = id
