@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -64,7 +65,7 @@ func openStore(cfg *config.Config, log *slog.Logger, wait time.Duration) (*store
 func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.Controller, close func(), err error) {
 	var adminErr error
 	admin := func(timeout time.Duration) (agent.Controller, error) {
-		ac := &agent.AdminClient{BaseURL: "http://" + cfg.Admin.Listen}
+		ac := &agent.AdminClient{BaseURL: adminBaseURL(cfg.Admin.Listen)}
 		if adminErr = ac.Ping(ctx, timeout); adminErr != nil {
 			return nil, nil
 		}
@@ -102,4 +103,22 @@ func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.C
 		return nil, nil, err
 	}
 	return a, func() { db.Close() }, nil
+}
+
+// adminBaseURL is the URL commands use to reach an agent listening on
+// listen. An agent listening on every address (":8720", "0.0.0.0:8720",
+// "[::]:8720") is reached on loopback: Windows cannot connect to an
+// unspecified address.
+func adminBaseURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	switch ip := net.ParseIP(host); {
+	case host == "", ip != nil && ip.IsUnspecified() && ip.To4() != nil:
+		host = "127.0.0.1"
+	case ip != nil && ip.IsUnspecified():
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
