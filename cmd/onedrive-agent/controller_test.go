@@ -130,3 +130,21 @@ func TestController_Locked(t *testing.T) {
 		})
 	}
 }
+
+func TestAdminBaseURL(t *testing.T) {
+	tests := []struct{ listen, want string }{
+		{"127.0.0.1:8720", "http://127.0.0.1:8720"},
+		{"localhost:8720", "http://localhost:8720"},
+		{"[::1]:8720", "http://[::1]:8720"},
+		{"10.1.2.3:8720", "http://10.1.2.3:8720"},
+		{":8720", "http://127.0.0.1:8720"},
+		{"0.0.0.0:8720", "http://127.0.0.1:8720"},
+		{"[::]:8720", "http://[::1]:8720"},
+		{"admin.example:9000", "http://admin.example:9000"},
+	}
+	for _, tt := range tests {
+		if got := adminBaseURL(tt.listen); got != tt.want {
+			t.Errorf("adminBaseURL(%q) = %q, want %q", tt.listen, got, tt.want)
+		}
+	}
+}
