@@ -134,6 +134,11 @@ func TestE2E_RunPollRestart(t *testing.T) {
 			off.Running, off.Instances[0].QueuedEvents, off.Instances[0].QueuedMessages, queued.QueuedEvents, queued.QueuedMessages)
 	}
 
+	table := f.mustCLI("status", "-c", f.cfg)
+	if !strings.Contains(table, "not running") || !regexp.MustCompile(`(?m)^finance\s+not_running\s.*\s12\s`).MatchString(table) {
+		t.Errorf("status table without agent:\n%s", table)
+	}
+
 	// A restart with a working receiver delivers them.
 	f.recv.setStatus(http.StatusOK)
 	polls := f.deltaRequests()
