@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/store/record"
+
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -235,11 +237,11 @@ func (db *DB) initSchema() (err error) {
 		if _, err := tx.CreateBucket(bktInstances); err != nil {
 			return err
 		}
-		e := enc{}
-		e.time(time.Now())
+		e := record.NewEncoder(0)
+		e.Time(time.Now())
 		for k, v := range map[string][]byte{
 			string(keySchema): u64key(SchemaVersion), string(keyID): []byte(id),
-			string(keyCreated): e.b, string(keyNextInstID): u64key(1),
+			string(keyCreated): e.Data(), string(keyNextInstID): u64key(1),
 		} {
 			if err := meta.Put([]byte(k), v); err != nil {
 				return err

@@ -1,5 +1,7 @@
 package store
 
+import "github.com/onedrive-agent/onedrive-agent/store/record"
+
 // Format versions of the stored records. A change of layout gets a new
 // version byte and, when old files must be migrated, a new schema version.
 const (
@@ -13,40 +15,40 @@ const (
 )
 
 func encodeInstance(in Instance) []byte {
-	e := enc{b: make([]byte, 0, 32+len(in.Name))}
-	e.byte(fmtInstance)
-	e.uint(uint64(in.ID))
-	e.str(in.Name)
-	e.time(in.Created)
-	return e.b
+	e := record.NewEncoder(32 + len(in.Name))
+	e.Byte(fmtInstance)
+	e.Uint(uint64(in.ID))
+	e.Str(in.Name)
+	e.Time(in.Created)
+	return e.Data()
 }
 
 func decodeInstance(b []byte) (Instance, error) {
-	d := dec{b: b}
-	d.version(fmtInstance)
-	id := d.uint()
+	d := record.NewDecoder(b)
+	d.Version(fmtInstance)
+	id := d.Uint()
 	if id > 1<<32-1 {
-		d.fail(errShort)
+		d.Fail(errShort)
 	}
-	in := Instance{ID: uint32(id), Name: d.str(), Created: d.time()}
-	return in, d.done()
+	in := Instance{ID: uint32(id), Name: d.Str(), Created: d.Time()}
+	return in, d.Done()
 }
 
 func encodeToken(t Token) []byte {
-	e := enc{b: make([]byte, 0, 64+len(t.AccessToken)+len(t.RefreshToken))}
-	e.byte(fmtToken)
-	e.str(t.AccessToken)
-	e.str(t.RefreshToken)
-	e.str(t.TokenType)
-	e.time(t.Expiry)
-	return e.b
+	e := record.NewEncoder(64 + len(t.AccessToken) + len(t.RefreshToken))
+	e.Byte(fmtToken)
+	e.Str(t.AccessToken)
+	e.Str(t.RefreshToken)
+	e.Str(t.TokenType)
+	e.Time(t.Expiry)
+	return e.Data()
 }
 
 func decodeToken(b []byte) (Token, error) {
-	d := dec{b: b}
-	d.version(fmtToken)
-	t := Token{AccessToken: d.str(), RefreshToken: d.str(), TokenType: d.str(), Expiry: d.time()}
-	return t, d.done()
+	d := record.NewDecoder(b)
+	d.Version(fmtToken)
+	t := Token{AccessToken: d.Str(), RefreshToken: d.Str(), TokenType: d.Str(), Expiry: d.Time()}
+	return t, d.Done()
 }
 
 const (
@@ -55,10 +57,10 @@ const (
 )
 
 func encodeState(s State) []byte {
-	e := enc{b: make([]byte, 0, 96+len(s.DriveID)+len(s.Scope)+len(s.LastPollError)+len(s.LastDeliveryError))}
-	e.byte(fmtState)
-	e.str(s.DriveID)
-	e.str(s.Scope)
+	e := record.NewEncoder(96 + len(s.DriveID) + len(s.Scope) + len(s.LastPollError) + len(s.LastDeliveryError))
+	e.Byte(fmtState)
+	e.Str(s.DriveID)
+	e.Str(s.Scope)
 	var f byte
 	if s.Baselined {
 		f |= stateBaselined
@@ -66,33 +68,33 @@ func encodeState(s State) []byte {
 	if s.NeedsLogin {
 		f |= stateNeedsLogin
 	}
-	e.byte(f)
-	e.time(s.LastPoll)
-	e.time(s.LastSuccess)
-	e.str(s.LastPollError)
-	e.str(s.LastDeliveryError)
-	e.uint(s.Resyncs)
-	return e.b
+	e.Byte(f)
+	e.Time(s.LastPoll)
+	e.Time(s.LastSuccess)
+	e.Str(s.LastPollError)
+	e.Str(s.LastDeliveryError)
+	e.Uint(s.Resyncs)
+	return e.Data()
 }
 
 func decodeState(b []byte) (State, error) {
-	d := dec{b: b}
-	d.version(fmtState)
+	d := record.NewDecoder(b)
+	d.Version(fmtState)
 	var s State
-	s.DriveID = d.str()
-	s.Scope = d.str()
-	f := d.byte()
+	s.DriveID = d.Str()
+	s.Scope = d.Str()
+	f := d.Byte()
 	if f&^(stateBaselined|stateNeedsLogin) != 0 {
-		d.fail(errBadFlags)
+		d.Fail(errBadFlags)
 	}
 	s.Baselined = f&stateBaselined != 0
 	s.NeedsLogin = f&stateNeedsLogin != 0
-	s.LastPoll = d.time()
-	s.LastSuccess = d.time()
-	s.LastPollError = d.str()
-	s.LastDeliveryError = d.str()
-	s.Resyncs = d.uint()
-	return s, d.done()
+	s.LastPoll = d.Time()
+	s.LastSuccess = d.Time()
+	s.LastPollError = d.Str()
+	s.LastDeliveryError = d.Str()
+	s.Resyncs = d.Uint()
+	return s, d.Done()
 }
 
 const (
@@ -101,15 +103,15 @@ const (
 )
 
 func encodeItem(it Item) []byte {
-	e := enc{b: make([]byte, 0, 48+len(it.ID)+len(it.ParentID)+len(it.Name)+len(it.ETag)+len(it.CTag)+len(it.Hash))}
-	e.byte(fmtItem)
-	e.str(it.ID)
-	e.str(it.ParentID)
-	e.str(it.Name)
-	e.str(it.ETag)
-	e.str(it.CTag)
-	e.int(it.Size)
-	e.str(it.Hash)
+	e := record.NewEncoder(48 + len(it.ID) + len(it.ParentID) + len(it.Name) + len(it.ETag) + len(it.CTag) + len(it.Hash))
+	e.Byte(fmtItem)
+	e.Str(it.ID)
+	e.Str(it.ParentID)
+	e.Str(it.Name)
+	e.Str(it.ETag)
+	e.Str(it.CTag)
+	e.Int(it.Size)
+	e.Str(it.Hash)
 	var f byte
 	if it.Folder {
 		f |= itemFolder
@@ -117,97 +119,97 @@ func encodeItem(it Item) []byte {
 	if it.Root {
 		f |= itemRoot
 	}
-	e.byte(f)
-	e.time(it.Modified)
-	return e.b
+	e.Byte(f)
+	e.Time(it.Modified)
+	return e.Data()
 }
 
 func decodeItem(b []byte) (Item, error) {
-	d := dec{b: b}
-	d.version(fmtItem)
+	d := record.NewDecoder(b)
+	d.Version(fmtItem)
 	var it Item
-	it.ID = d.str()
-	it.ParentID = d.str()
-	it.Name = d.str()
-	it.ETag = d.str()
-	it.CTag = d.str()
-	it.Size = d.int()
-	it.Hash = d.str()
-	f := d.byte()
+	it.ID = d.Str()
+	it.ParentID = d.Str()
+	it.Name = d.Str()
+	it.ETag = d.Str()
+	it.CTag = d.Str()
+	it.Size = d.Int()
+	it.Hash = d.Str()
+	f := d.Byte()
 	if f&^(itemFolder|itemRoot) != 0 {
-		d.fail(errBadFlags)
+		d.Fail(errBadFlags)
 	}
 	it.Folder = f&itemFolder != 0
 	it.Root = f&itemRoot != 0
-	it.Modified = d.time()
-	return it, d.done()
+	it.Modified = d.Time()
+	return it, d.Done()
 }
 
 // appendMessage writes the fields of m (not its Key, which is the record's
 // key) so that a dead letter can embed them.
-func appendMessage(e *enc, m *Message) {
-	e.str(m.ID)
-	e.uint(uint64(m.Events))
-	e.bytes(m.Body)
-	e.time(m.Created)
-	e.uint(uint64(m.Attempts))
-	e.time(m.NextAttempt)
-	e.str(m.LastError)
+func appendMessage(e *record.Encoder, m *Message) {
+	e.Str(m.ID)
+	e.Uint(uint64(m.Events))
+	e.Bytes(m.Body)
+	e.Time(m.Created)
+	e.Uint(uint64(m.Attempts))
+	e.Time(m.NextAttempt)
+	e.Str(m.LastError)
 }
 
-func readMessage(d *dec, m *Message) {
-	m.ID = d.str()
-	m.Events = d.count("events")
-	m.Body = d.bytes()
-	m.Created = d.time()
-	m.Attempts = d.count("attempts")
-	m.NextAttempt = d.time()
-	m.LastError = d.str()
+func readMessage(d *record.Decoder, m *Message) {
+	m.ID = d.Str()
+	m.Events = d.Count("events")
+	m.Body = d.Bytes()
+	m.Created = d.Time()
+	m.Attempts = d.Count("attempts")
+	m.NextAttempt = d.Time()
+	m.LastError = d.Str()
 }
 
 func encodeMessage(m *Message) []byte {
-	e := enc{b: make([]byte, 0, 48+len(m.ID)+len(m.Body)+len(m.LastError))}
-	e.byte(fmtMessage)
-	appendMessage(&e, m)
-	return e.b
+	e := record.NewEncoder(48 + len(m.ID) + len(m.Body) + len(m.LastError))
+	e.Byte(fmtMessage)
+	appendMessage(e, m)
+	return e.Data()
 }
 
 // decodeMessage decodes a queue record; key is the record's queue key.
 func decodeMessage(key uint64, b []byte) (Message, error) {
-	d := dec{b: b}
-	d.version(fmtMessage)
+	d := record.NewDecoder(b)
+	d.Version(fmtMessage)
 	m := Message{Key: key}
-	readMessage(&d, &m)
-	return m, d.done()
+	readMessage(d, &m)
+	return m, d.Done()
 }
 
 // messageEvents reads only the event count of a queue record, for the
 // counters kept by Ack and Reject, without copying the body.
 func messageEvents(b []byte) (int, error) {
-	d := dec{b: b}
-	d.version(fmtMessage)
-	d.raw() // ID
-	n := d.count("events")
-	return n, d.err
+	d := record.NewDecoder(b)
+	d.Version(fmtMessage)
+	d.Raw() // ID
+	n := d.Count("events")
+	return n, d.Err()
 }
 
 func encodeDead(dl *DeadLetter) []byte {
-	e := enc{b: make([]byte, 0, 64+len(dl.ID)+len(dl.Body)+len(dl.LastError)+len(dl.Reason))}
-	e.byte(fmtDead)
-	appendMessage(&e, &dl.Message)
-	e.str(dl.Reason)
-	e.time(dl.Died)
-	return e.b
+	e := record.NewEncoder(64 + len(dl.ID) + len(dl.Body) + len(dl.LastError) + len(dl.Reason))
+	e.Byte(fmtDead)
+	appendMessage(e, &dl.Message)
+	e.Str(dl.Reason)
+	e.Time(dl.Died)
+	return e.Data()
 }
 
 func decodeDead(key uint64, b []byte) (DeadLetter, error) {
-	d := dec{b: b}
-	d.version(fmtDead)
+	d := record.NewDecoder(b)
+	d.Version(fmtDead)
 	dl := DeadLetter{Message: Message{Key: key}}
-	readMessage(&d, &dl.Message)
-	dl.Reason = d.str()
-	dl.Died = d.time()
-	return dl, d.done()
+	readMessage(d, &dl.Message)
+	dl.Reason = d.Str()
+	dl.Died = d.Time()
+	return dl, d.Done()
 }
 
 // counters is the per-instance bookkeeping record kept in step with the
@@ -228,32 +230,32 @@ const firstKey = 1 << 62
 func newCounters() counters { return counters{Tail: firstKey, Low: firstKey} }
 
 func encodeCounters(c counters) []byte {
-	e := enc{b: make([]byte, 0, 64)}
-	e.byte(fmtCounters)
+	e := record.NewEncoder(64)
+	e.Byte(fmtCounters)
 	for _, v := range []int64{c.QueuedMsgs, c.QueuedEvents, c.DeadMsgs, c.DeadEvents, c.Items, c.Staged} {
-		e.int(v)
+		e.Int(v)
 	}
-	e.uint(c.Seq)
-	e.uint(c.Tail)
-	e.uint(c.Low)
-	return e.b
+	e.Uint(c.Seq)
+	e.Uint(c.Tail)
+	e.Uint(c.Low)
+	return e.Data()
 }
 
 func decodeCounters(b []byte) (counters, error) {
-	d := dec{b: b}
-	d.version(fmtCounters)
+	d := record.NewDecoder(b)
+	d.Version(fmtCounters)
 	var c counters
 	for _, p := range []*int64{&c.QueuedMsgs, &c.QueuedEvents, &c.DeadMsgs, &c.DeadEvents, &c.Items, &c.Staged} {
-		*p = d.int()
+		*p = d.Int()
 		if *p < 0 {
-			d.fail(errNegative)
+			d.Fail(errNegative)
 		}
 	}
-	c.Seq = d.uint()
-	c.Tail = d.uint()
-	c.Low = d.uint()
-	if d.err == nil && (c.Low == 0 || c.Low > c.Tail) {
-		d.fail(errBadKeys)
+	c.Seq = d.Uint()
+	c.Tail = d.Uint()
+	c.Low = d.Uint()
+	if d.Err() == nil && (c.Low == 0 || c.Low > c.Tail) {
+		d.Fail(errBadKeys)
 	}
-	return c, d.done()
+	return c, d.Done()
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/store/record"
+
 	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -68,8 +70,8 @@ func encodeStaged(s *staged) []byte {
 	if s.HasBefore {
 		n += 40 + len(s.B.ParentID) + len(s.B.Name) + len(s.B.ETag) + len(s.B.CTag) + len(s.B.Hash) + len(s.B.Path)
 	}
-	e := enc{b: make([]byte, 0, n)}
-	e.byte(fmtStaged)
+	e := record.NewEncoder(n)
+	e.Byte(fmtStaged)
 	var f uint64
 	flag(&f, sFolder, s.Folder)
 	flag(&f, sRoot, s.Root)
@@ -81,32 +83,32 @@ func encodeStaged(s *staged) []byte {
 	flag(&f, sBRoot, s.B.Root)
 	flag(&f, sBPathOK, s.B.PathOK)
 	flag(&f, sBInScope, s.B.InScope)
-	e.uint(f)
-	e.str(s.Name)
-	e.str(s.ParentID)
-	e.str(s.ETag)
-	e.str(s.CTag)
-	e.str(s.Hash)
-	e.int(s.Size)
-	e.time(s.Modified)
-	e.bytes(s.Raw)
+	e.Uint(f)
+	e.Str(s.Name)
+	e.Str(s.ParentID)
+	e.Str(s.ETag)
+	e.Str(s.CTag)
+	e.Str(s.Hash)
+	e.Int(s.Size)
+	e.Time(s.Modified)
+	e.Bytes(s.Raw)
 	if s.HasBefore {
-		e.str(s.B.ParentID)
-		e.str(s.B.Name)
-		e.str(s.B.ETag)
-		e.str(s.B.CTag)
-		e.str(s.B.Hash)
-		e.int(s.B.Size)
-		e.time(s.B.Modified)
-		e.str(s.B.Path)
+		e.Str(s.B.ParentID)
+		e.Str(s.B.Name)
+		e.Str(s.B.ETag)
+		e.Str(s.B.CTag)
+		e.Str(s.B.Hash)
+		e.Int(s.B.Size)
+		e.Time(s.B.Modified)
+		e.Str(s.B.Path)
 	}
-	return e.b
+	return e.Data()
 }
 
 func decodeStaged(id string, b []byte) (staged, error) {
-	d := dec{b: b}
-	d.version(fmtStaged)
-	f := d.uint()
+	d := record.NewDecoder(b)
+	d.Version(fmtStaged)
+	f := d.Uint()
 	s := staged{
 		ID:        id,
 		Folder:    f&sFolder != 0,
@@ -115,14 +117,14 @@ func decodeStaged(id string, b []byte) (staged, error) {
 		Inferred:  f&sInferred != 0,
 		HasBefore: f&sHasBefore != 0,
 	}
-	s.Name = d.str()
-	s.ParentID = d.str()
-	s.ETag = d.str()
-	s.CTag = d.str()
-	s.Hash = d.str()
-	s.Size = d.int()
-	s.Modified = d.time()
-	s.Raw = d.bytes()
+	s.Name = d.Str()
+	s.ParentID = d.Str()
+	s.ETag = d.Str()
+	s.CTag = d.Str()
+	s.Hash = d.Str()
+	s.Size = d.Int()
+	s.Modified = d.Time()
+	s.Raw = d.Bytes()
 	if s.HasBefore {
 		s.B = before{
 			Existed: f&sBExisted != 0,
@@ -131,16 +133,16 @@ func decodeStaged(id string, b []byte) (staged, error) {
 			PathOK:  f&sBPathOK != 0,
 			InScope: f&sBInScope != 0,
 		}
-		s.B.ParentID = d.str()
-		s.B.Name = d.str()
-		s.B.ETag = d.str()
-		s.B.CTag = d.str()
-		s.B.Hash = d.str()
-		s.B.Size = d.int()
-		s.B.Modified = d.time()
-		s.B.Path = d.str()
+		s.B.ParentID = d.Str()
+		s.B.Name = d.Str()
+		s.B.ETag = d.Str()
+		s.B.CTag = d.Str()
+		s.B.Hash = d.Str()
+		s.B.Size = d.Int()
+		s.B.Modified = d.Time()
+		s.B.Path = d.Str()
 	}
-	if err := d.done(); err != nil {
+	if err := d.Done(); err != nil {
 		return staged{}, fmt.Errorf("decode staged record of item %q: %w", id, err)
 	}
 	return s, nil
@@ -292,49 +294,49 @@ func changeList(f uint64) []string {
 var eventTypes = [...]string{Created, Updated, Deleted}
 
 func encodeEvent(ev *Event) []byte {
-	e := enc{b: make([]byte, 0, 48+len(ev.ItemID)+len(ev.ParentID)+len(ev.Name)+len(ev.Path)+len(ev.OldPath)+len(ev.Raw))}
-	e.byte(fmtEvent)
+	e := record.NewEncoder(48 + len(ev.ItemID) + len(ev.ParentID) + len(ev.Name) + len(ev.Path) + len(ev.OldPath) + len(ev.Raw))
+	e.Byte(fmtEvent)
 	var t byte
 	for i, n := range eventTypes {
 		if ev.Type == n {
 			t = byte(i)
 		}
 	}
-	e.byte(t)
+	e.Byte(t)
 	var folder byte
 	if ev.Folder {
 		folder = 1
 	}
-	e.byte(folder)
-	e.str(ev.ItemID)
-	e.str(ev.ParentID)
-	e.str(ev.Name)
-	e.str(ev.Path)
-	e.str(ev.OldPath)
-	e.uint(changeBits(ev.Changes))
-	e.time(ev.Date)
-	e.bytes(ev.Raw)
-	return e.b
+	e.Byte(folder)
+	e.Str(ev.ItemID)
+	e.Str(ev.ParentID)
+	e.Str(ev.Name)
+	e.Str(ev.Path)
+	e.Str(ev.OldPath)
+	e.Uint(changeBits(ev.Changes))
+	e.Time(ev.Date)
+	e.Bytes(ev.Raw)
+	return e.Data()
 }
 
 func decodeEvent(b []byte) (Event, error) {
-	d := dec{b: b}
-	d.version(fmtEvent)
-	t := d.byte()
+	d := record.NewDecoder(b)
+	d.Version(fmtEvent)
+	t := d.Byte()
 	if int(t) >= len(eventTypes) {
-		d.fail()
+		d.Fail(errBadField)
 		t = 0
 	}
-	ev := Event{Type: eventTypes[t], Folder: d.byte() == 1}
-	ev.ItemID = d.str()
-	ev.ParentID = d.str()
-	ev.Name = d.str()
-	ev.Path = d.str()
-	ev.OldPath = d.str()
-	ev.Changes = changeList(d.uint())
-	ev.Date = d.time()
-	ev.Raw = d.bytes()
-	if err := d.done(); err != nil {
+	ev := Event{Type: eventTypes[t], Folder: d.Byte() == 1}
+	ev.ItemID = d.Str()
+	ev.ParentID = d.Str()
+	ev.Name = d.Str()
+	ev.Path = d.Str()
+	ev.OldPath = d.Str()
+	ev.Changes = changeList(d.Uint())
+	ev.Date = d.Time()
+	ev.Raw = d.Bytes()
+	if err := d.Done(); err != nil {
 		return Event{}, fmt.Errorf("decode pending event: %w", err)
 	}
 	return ev, nil
@@ -352,8 +354,8 @@ type work struct {
 }
 
 func encodeWork(w *work) []byte {
-	e := enc{b: make([]byte, 0, 16+len(w.Folder)+len(w.OldPath)+len(w.NewPath))}
-	e.byte(fmtWork)
+	e := record.NewEncoder(16 + len(w.Folder) + len(w.OldPath) + len(w.NewPath))
+	e.Byte(fmtWork)
 	var ok byte
 	if w.OldOK {
 		ok |= 1
@@ -361,24 +363,24 @@ func encodeWork(w *work) []byte {
 	if w.NewOK {
 		ok |= 2
 	}
-	e.byte(ok)
-	e.str(w.Folder)
-	e.str(w.OldPath)
-	e.str(w.NewPath)
-	e.uint(w.Offset)
-	return e.b
+	e.Byte(ok)
+	e.Str(w.Folder)
+	e.Str(w.OldPath)
+	e.Str(w.NewPath)
+	e.Uint(w.Offset)
+	return e.Data()
 }
 
 func decodeWork(b []byte) (work, error) {
-	d := dec{b: b}
-	d.version(fmtWork)
-	ok := d.byte()
+	d := record.NewDecoder(b)
+	d.Version(fmtWork)
+	ok := d.Byte()
 	w := work{OldOK: ok&1 != 0, NewOK: ok&2 != 0}
-	w.Folder = d.str()
-	w.OldPath = d.str()
-	w.NewPath = d.str()
-	w.Offset = d.uint()
-	if err := d.done(); err != nil {
+	w.Folder = d.Str()
+	w.OldPath = d.Str()
+	w.NewPath = d.Str()
+	w.Offset = d.Uint()
+	if err := d.Done(); err != nil {
 		return work{}, fmt.Errorf("decode work item: %w", err)
 	}
 	return w, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/store/record"
 )
 
 // phase is the step of a round recorded in the round state.
@@ -104,11 +106,11 @@ func (s *roundState) remember(link string) {
 }
 
 func encodeRound(s *roundState) []byte {
-	e := enc{b: make([]byte, 0, 128+len(s.Next)+len(s.Delta)+len(s.Pos)+len(s.DriveID)+8*len(s.Recent))}
-	e.byte(fmtRound)
-	e.uint(s.ID)
-	e.byte(byte(s.Phase))
-	e.byte(byte(s.Mode))
+	e := record.NewEncoder(128 + len(s.Next) + len(s.Delta) + len(s.Pos) + len(s.DriveID) + 8*len(s.Recent))
+	e.Byte(fmtRound)
+	e.Uint(s.ID)
+	e.Byte(byte(s.Phase))
+	e.Byte(byte(s.Mode))
 	var f byte
 	if s.Resync {
 		f |= 1
@@ -116,51 +118,50 @@ func encodeRound(s *roundState) []byte {
 	if s.ResyncNext {
 		f |= 2
 	}
-	e.byte(f)
-	e.str(s.Next)
-	e.str(s.Delta)
-	e.uint(uint64(len(s.Recent)))
+	e.Byte(f)
+	e.Str(s.Next)
+	e.Str(s.Delta)
+	e.Uint(uint64(len(s.Recent)))
 	for _, r := range s.Recent {
-		e.b = binary.BigEndian.AppendUint64(e.b, r)
+		e.Fixed64(r)
 	}
-	e.int(s.Pages)
-	e.int(s.Items)
-	e.time(s.Seen)
-	e.str(s.Pos)
-	e.uint(s.Seq)
-	e.int(s.Events)
-	e.int(s.Emitted)
-	e.str(s.DriveID)
-	return e.b
+	e.Int(s.Pages)
+	e.Int(s.Items)
+	e.Time(s.Seen)
+	e.Str(s.Pos)
+	e.Uint(s.Seq)
+	e.Int(s.Events)
+	e.Int(s.Emitted)
+	e.Str(s.DriveID)
+	return e.Data()
 }
 
 func decodeRound(b []byte) (*roundState, error) {
-	d := dec{b: b}
-	d.version(fmtRound)
-	s := &roundState{ID: d.uint(), Phase: phase(d.byte()), Mode: mode(d.byte())}
-	f := d.byte()
+	d := record.NewDecoder(b)
+	d.Version(fmtRound)
+	s := &roundState{ID: d.Uint(), Phase: phase(d.Byte()), Mode: mode(d.Byte())}
+	f := d.Byte()
 	s.Resync = f&1 != 0
 	s.ResyncNext = f&2 != 0
-	s.Next = d.str()
-	s.Delta = d.str()
-	n := d.uint()
-	if n > recentLinks || int(n)*8 > len(d.b) {
-		d.fail()
+	s.Next = d.Str()
+	s.Delta = d.Str()
+	n := d.Uint()
+	if n > recentLinks {
+		d.Fail(fmt.Errorf("%d recent links", n))
 		n = 0
 	}
-	for i := uint64(0); i < n; i++ {
-		s.Recent = append(s.Recent, binary.BigEndian.Uint64(d.b))
-		d.b = d.b[8:]
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		s.Recent = append(s.Recent, d.Fixed64())
 	}
-	s.Pages = d.int()
-	s.Items = d.int()
-	s.Seen = d.time()
-	s.Pos = d.str()
-	s.Seq = d.uint()
-	s.Events = d.int()
-	s.Emitted = d.int()
-	s.DriveID = d.str()
-	if err := d.done(); err != nil {
+	s.Pages = d.Int()
+	s.Items = d.Int()
+	s.Seen = d.Time()
+	s.Pos = d.Str()
+	s.Seq = d.Uint()
+	s.Events = d.Int()
+	s.Emitted = d.Int()
+	s.DriveID = d.Str()
+	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("decode round state: %w", err)
 	}
 	if s.Phase > phaseEmit || s.Mode > modeReconcile {
