@@ -149,18 +149,20 @@ func (in *instance) runDispatcher(ctx context.Context) error {
 	}
 }
 
-// runPoller polls on the instance's schedule until ctx is cancelled. At
-// start it polls at once when the instance never polled or its last
-// successful poll is older than its interval.
+// runPoller polls on the instance's schedule until ctx is cancelled, and
+// returns nil then: a failing instance never stops the others. At start it
+// polls at once when the instance never polled or missed a planned poll.
 func (in *instance) runPoller(ctx context.Context) error {
 	sched := in.cfg.Poll.Schedule
+	// A failure here is this instance's alone: log it and poll at once,
+	// which reports the problem through the normal path.
 	st, err := in.a.db.State(in.cfg.Name)
 	if err != nil {
-		return fmt.Errorf("instance %s: %w", in.cfg.Name, err)
+		in.log.Error("reading the instance state failed", "err", err)
 	}
 	now := in.a.now()
 	var next time.Time
-	if st.LastSuccess.IsZero() || sched.Due(st.LastSuccess, now) {
+	if err != nil || st.LastSuccess.IsZero() || sched.Due(st.LastSuccess, now) {
 		next = now
 	} else {
 		next = sched.Next(now)
