@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent"
@@ -132,6 +133,7 @@ func cmdDead(env *cmdEnv, args []string) error {
 		return err
 	}
 	defer done()
+	touched := 0
 	for _, name := range names {
 		switch action {
 		case "list":
@@ -150,14 +152,19 @@ func cmdDead(env *cmdEnv, args []string) error {
 			if err != nil {
 				return err
 			}
+			touched += n
 			fmt.Fprintf(env.stdout, "%s: %d messages back at the head of the queue\n", name, n)
 		case "purge":
 			n, err := c.Purge(env.ctx, name, ids)
 			if err != nil {
 				return err
 			}
+			touched += n
 			fmt.Fprintf(env.stdout, "%s: %d dead letters purged\n", name, n)
 		}
+	}
+	if action != "list" && len(ids) > 0 && touched == 0 {
+		return fmt.Errorf("dead %s: no dead letter has the id %s (see `onedrive-agent dead list`)", action, strings.Join(ids, ", "))
 	}
 	return nil
 }
