@@ -53,7 +53,23 @@ func (e *HTTPError) Error() string {
 	if e.RequestID != "" {
 		b.WriteString(" (request-id " + e.RequestID + ")")
 	}
+	if h := e.hint(); h != "" {
+		b.WriteString("; " + h)
+	}
 	return b.String()
+}
+
+// hint says what an operator can do about the common permanent failures.
+func (e *HTTPError) hint() string {
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return "the sign-in was refused: run `onedrive-agent login INSTANCE` (or check client_secret for client_credentials)"
+	case http.StatusForbidden:
+		return "the app lacks permission for this drive: grant Files.Read.All or Sites.Read.All (application permissions need admin consent)"
+	case http.StatusNotFound:
+		return "the drive was not found: check [instance.drive].drive (a drive id, user:<upn> or site:<site id>)"
+	}
+	return ""
 }
 
 // ResyncError is returned by Page when Graph says the delta link can no longer be used.
