@@ -74,7 +74,7 @@ func TestDecodeTokenError(t *testing.T) {
 
 func TestHTTPError_Error(t *testing.T) {
 	e := &HTTPError{Status: 404, Code: "itemNotFound", InnerCodes: []string{"a"}, Message: "gone", RequestID: "r1"}
-	if got, want := e.Error(), "graph: HTTP 404 Not Found: itemNotFound/a: gone (request-id r1)"; got != want {
+	if got, want := e.Error(), "graph: HTTP 404 Not Found: itemNotFound/a: gone (request-id r1); the drive was not found: check [instance.drive].drive (a drive id, user:<upn> or site:<site id>)"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	re := &ResyncError{Status: 410, Code: "resyncRequired"}
