@@ -89,7 +89,7 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 		Timeout:       ic.Callback.Timeout,
 		RetryInitial:  ic.Callback.RetryInitial,
 		RetryMax:      ic.Callback.RetryMax,
-	}, callback.StoreQueue(a.db, ic.Name), cbHTTP, in.deliveryObserver(), a.log)
+	}, callback.StoreQueue(a.db, ic.Name), cbHTTP, in.deliveryObserver(), in.log)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ const demoInstance = "demo"
 // demo is one run of the demo: a simulated drive, a receiver, and the agent.
 type demo struct {
 	out     io.Writer
+	errOut  io.Writer // the agent's own log lines (warnings and worse)
 	drive   *graphtest.Server
 	recv    *demoReceiver
 	agent   *agent.Agent
@@ -49,7 +50,7 @@ func cmdDemo(env *cmdEnv, args []string) error {
 	if !*keep {
 		defer os.RemoveAll(dir)
 	}
-	d := &demo{out: env.stdout}
+	d := &demo{out: env.stdout, errOut: env.stderr}
 	return d.run(env.ctx, dir, *dur)
 }
 
@@ -105,7 +106,7 @@ retry_max = "1s"
 	if err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(d.errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile), store.Options{Logger: log})
 	if err != nil {
 		return err
