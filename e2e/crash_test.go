@@ -6,14 +6,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 )
 
 // TestCrash is scenario 3: the agent is killed with SIGKILL at random
 // moments while the drive changes all the time (now and then by thousands
 // of items at once, so rounds are staged and applied in chunks), polls come
-// from the schedule and from the admin API, and the receiver flaps between
-// accepting, 5xx, hanging past the timeout, 429 with Retry-After and lost
-// responses. After the last restart nothing may be missing, the order per
+// from the schedule and from the admin API, Graph answers now and then with
+// 410 (also mid-round), 401, 5xx, 429/503 with Retry-After, hang-ups and
+// truncated pages, and the receiver flaps between accepting, 5xx, hanging
+// past the timeout, 429 with Retry-After and lost responses. After the last restart nothing may be missing, the order per
 // instance holds, and every duplicate repeats the same ids and bytes.
 func TestCrash(t *testing.T) {
 	e := NewEnv(t, Setup{Populate: P.CrashPopulate, Seed: 3, Instance: InstanceConfig{
@@ -24,7 +27,7 @@ func TestCrash(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var mu sync.Mutex // serializes the mutator's bulk work with the final snapshot
-	wg.Add(3)
+	wg.Add(4)
 	go func() { // the user
 		defer wg.Done()
 		m := NewMutator(e.Graph, 33)
@@ -32,7 +35,7 @@ func TestCrash(t *testing.T) {
 		for i := 1; ctx.Err() == nil; i++ {
 			mu.Lock()
 			switch {
-			case i%400 == 0:
+			case i%P.CrashBurstEvery == 0:
 				e.Graph.Populate(P.CrashBurst, int64(1000+i))
 			case i%50 == 0:
 				snap = e.Graph.Tree()
@@ -53,6 +56,28 @@ func TestCrash(t *testing.T) {
 			sleepCtx(ctx, time.Duration(100+r.IntN(600))*time.Millisecond)
 		}
 		e.Recv.Set(Accept)
+	}()
+	go func() { // Microsoft on a bad day
+		defer wg.Done()
+		r := rand.New(rand.NewPCG(3, 33333))
+		faults := []func(){
+			func() { e.Graph.InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Status: 410, NextLinkOnly: true}) },
+			e.Graph.ExpireAccessTokens,
+			func() { e.Graph.InjectFault(graphtest.ClassGraph, 1, graphtest.Fault{Status: 500}) },
+			func() { e.Graph.InjectFault(graphtest.ClassGraph, 1, graphtest.Fault{Status: 429, RetryAfter: time.Second}) },
+			func() { e.Graph.InjectFault(graphtest.ClassGraph, 1, graphtest.Fault{Status: 503, RetryAfter: time.Second}) },
+			func() { e.Graph.InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Hangup: true}) },
+			func() { e.Graph.InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Truncate: true}) },
+		}
+		for i := 0; ctx.Err() == nil; i++ {
+			sleepCtx(ctx, time.Duration(1000+r.IntN(2000))*time.Millisecond)
+			if i%10 == 9 {
+				e.Graph.ExpireTokens() // the next round is a full resync
+			} else {
+				faults[r.IntN(len(faults))]()
+			}
+		}
+		e.Graph.ClearFaults()
 	}()
 	go func() { // an operator asking for polls
 		defer wg.Done()
@@ -96,8 +121,11 @@ func TestCrash(t *testing.T) {
 		t.Errorf("agent exit status %d after SIGTERM, want 0", code)
 	}
 	log := e.Recv.Log()
-	t.Logf("FIGURE %s: %d SIGKILLs (longest run %v), %d starts, %d callback requests (%d kept), %d distinct events, %d duplicate events, duplicate rate %.4f",
-		t.Name(), e.Agent.Kills, longest.Round(time.Millisecond), e.Agent.Starts, len(log), s.Requests, len(s.Events), s.Duplicates, s.DuplicateRate())
+	g := e.Graph
+	t.Logf("FIGURE %s: %d SIGKILLs (longest run %v), %d starts, %d callback requests (%d kept), %d distinct events, %d duplicate events, duplicate rate %.4f; Graph answered %d delta requests with %d 410, %d 401, %d 429/503, %d 500",
+		t.Name(), e.Agent.Kills, longest.Round(time.Millisecond), e.Agent.Starts, len(log), s.Requests, len(s.Events), s.Duplicates, s.DuplicateRate(),
+		g.Count(graphtest.ClassDelta, 0), g.Count(graphtest.ClassDelta, 410), g.Count(graphtest.ClassGraph, 401),
+		g.Count(graphtest.ClassGraph, 429)+g.Count(graphtest.ClassGraph, 503), g.Count(graphtest.ClassGraph, 500))
 }
 
 // sleepCtx sleeps for d or until ctx ends.

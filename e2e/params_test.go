@@ -22,6 +22,9 @@ type Params struct {
 	CrashPopulate int
 	CrashMaxUp    time.Duration
 	CrashBurst    int
+	// CrashBurstEvery is how many single changes come between two bulk
+	// creations.
+	CrashBurstEvery int
 	// Microsoft misbehaving: polls per ordering variant, throttles without
 	// Retry-After (each costs about 5 s of backoff), delegated refresh
 	// token rotations (each with a kill).

@@ -33,6 +33,8 @@ type Agent struct {
 	waited error
 	Starts int
 	Kills  int
+	// KillTimes are the moments of every SIGKILL.
+	KillTimes []time.Time
 }
 
 // NewAgent prepares (does not start) an agent for the configuration at
@@ -142,6 +144,7 @@ func (a *Agent) Kill() {
 	a.cmd.Process.Kill()
 	<-a.done
 	a.Kills++
+	a.KillTimes = append(a.KillTimes, time.Now())
 }
 
 // Stop asks the process to stop (SIGTERM) and returns its exit status; the
