@@ -64,8 +64,12 @@ func TestCrash(t *testing.T) {
 			func() { e.Graph.InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Status: 410, NextLinkOnly: true}) },
 			e.Graph.ExpireAccessTokens,
 			func() { e.Graph.InjectFault(graphtest.ClassGraph, 1, graphtest.Fault{Status: 500}) },
-			func() { e.Graph.InjectFault(graphtest.ClassGraph, 1, graphtest.Fault{Status: 429, RetryAfter: time.Second}) },
-			func() { e.Graph.InjectFault(graphtest.ClassGraph, 1, graphtest.Fault{Status: 503, RetryAfter: time.Second}) },
+			func() {
+				e.Graph.InjectFault(graphtest.ClassGraph, 1, graphtest.Fault{Status: 429, RetryAfter: time.Second})
+			},
+			func() {
+				e.Graph.InjectFault(graphtest.ClassGraph, 1, graphtest.Fault{Status: 503, RetryAfter: time.Second})
+			},
 			func() { e.Graph.InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Hangup: true}) },
 			func() { e.Graph.InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Truncate: true}) },
 		}
