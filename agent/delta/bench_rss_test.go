@@ -97,5 +97,12 @@ func sampleUint(s metrics.Sample) uint64 {
 	return 0
 }
 
+// gcCycles is the number of completed GC cycles so far.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return sampleUint(s[0])
+}
+
 // mib converts bytes to MiB.
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }

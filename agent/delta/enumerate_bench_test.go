@@ -26,19 +26,26 @@ import (
 // DeltaURL with its $select and $top=500) → delta.Round.Run → the real
 // store, durable commits, on a temporary folder.
 //
-// In the same iteration, after the agent's round, it fetches and decodes the
-// same pages from the same server with the same page size (a loop over the
-// nextLinks with connector.DecodePage and a keep-alive client): the limit
-// the agent is compared with. It reports
+// In the same iteration, once before and once after the agent's round, it
+// fetches and decodes the same pages from the same server with the same page
+// size (a loop over the nextLinks with connector.DecodePage and a keep-alive
+// client): the limit the agent is compared with. It reports
 //
 //	items/s           the agent's rate (items of the enumeration per second)
-//	ref-items/s       the fetch-and-decode rate
+//	ref-items/s       the fetch-and-decode rate (mean of the two runs)
 //	ratio             items/s ÷ ref-items/s (goal ≥ 0.5 for the baseline)
 //	peak-RssAnon-MiB  the peak RssAnon of this process during the round,
 //	                  sampled every 5 ms (goal ≤ 150 MiB); the server's tree
 //	                  lives in the child and does not count
 //	base-RssAnon-MiB  RssAnon just before the round (test binary, runtime)
 //	graph-RssAnon-MiB the child server's RssAnon after populating (context)
+//	cpu-us/item       CPU time of this process per item during the round
+//	ref-cpu-us/item   the same for fetch-and-decode: unlike the rates, these
+//	                  two hardly move when other work loads the machine
+//	events/s          backfill only: CREATED events queued per second
+//
+// The log adds where the round's wall time went (in Fetch, in transaction
+// work and in commits, per phase) and when the memory peak happened.
 //
 // Sub-benchmarks: baseline (Initial: delta.Baseline, the drive is indexed
 // silently) and backfill (Initial: delta.Backfill: every item but the root
@@ -72,7 +79,6 @@ func BenchmarkEnumerate(b *testing.B) {
 }
 
 func benchEnumerate(b *testing.B, g *benchGraph, initial delta.InitialMode) {
-	ctx := context.Background()
 	auth := connector.AuthConfig{
 		Flow: connector.FlowClientCredentials, Tenant: "contoso.onmicrosoft.com",
 		ClientID: "bench-" + strconv.Itoa(os.Getpid()), ClientSecret: "bench-secret",
@@ -82,9 +88,8 @@ func benchEnumerate(b *testing.B, g *benchGraph, initial delta.InitialMode) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var agentTime, refTime time.Duration
-	var items, events, peak, base, heapAtPeak uint64
-	var serverCPU time.Duration
+	var agent, ref usage
+	var items, events, peak, base, heapAtPeak, gcs uint64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -102,40 +107,47 @@ func benchEnumerate(b *testing.B, g *benchGraph, initial delta.InitialMode) {
 			b.Fatal(err)
 		}
 		meta := callback.Meta{DBID: db.ID(), InstanceID: in.ID, Name: in.Name, MaxEvents: 10}
+		times := newRoundTimes()
 		r := &delta.Round{
-			Fetch:   client.Page,
+			Fetch:   times.wrapFetch(client.Page),
 			Emit:    func(tx delta.Tx, evs []delta.Event) error { return queueCallbackMessages(tx, meta, evs) },
 			Initial: initial,
 			DriveID: g.info.DriveID,
 		}
 		link := client.DeltaURL(g.info.DriveID)
-		cpu0, _ := g.stats()
+
+		// The limit, before and after the agent's round so that a change of
+		// the machine's load during the run weighs on both alike.
+		refItems := measureReference(b, g, refClient, link, &ref)
+
 		runtime.GC()
 		debug.FreeOSMemory()
 		before := procRSSAnon(0, make([]byte, 8<<10))
 		sampler := startRSSSampler(5 * time.Millisecond)
-		b.StartTimer()
-
-		start := time.Now()
+		gc0 := gcCycles()
 		var res delta.Result
-		pprof.Do(ctx, pprof.Labels("phase", "agent"), func(ctx context.Context) {
-			res, err = r.Run(ctx, delta.StoreDB(db, in.Name), link)
+		b.StartTimer()
+		u := measure(g, "agent", func(ctx context.Context) {
+			res, err = r.Run(ctx, timedDB{DB: delta.StoreDB(db, in.Name), t: times}, link)
 		})
-		agentTime += time.Since(start)
 		b.StopTimer()
 		sampler.Stop()
+		agent.add(u)
+		gcs += gcCycles() - gc0
 		if err != nil || !res.Done {
 			b.Fatalf("Run: %+v, %v", res, err)
 		}
-		cpu1, _ := g.stats()
-		serverCPU += cpu1.CPU - cpu0.CPU
 		if sampler.peak > peak {
 			peak, base, heapAtPeak = sampler.peak, before, sampler.heapAtPeak
-			b.Logf("peak RssAnon %.1f MiB at %v (of %v), Go heap objects %.1f MiB, live after last GC %.1f MiB; %d samples",
-				mib(sampler.peak), sampler.peakElapsed.Round(time.Millisecond), time.Since(start).Round(time.Millisecond),
-				mib(sampler.heapAtPeak), mib(sampler.liveAtPeak), sampler.samples)
 		}
+		b.Logf("round %v: %s", u.wall.Round(time.Millisecond), times)
+		b.Logf("peak RssAnon %.1f MiB at %v, Go heap objects then %.1f MiB, live after the last GC %.1f MiB (%d samples)",
+			mib(sampler.peak), sampler.peakElapsed.Round(time.Millisecond),
+			mib(sampler.heapAtPeak), mib(sampler.liveAtPeak), sampler.samples)
 		checkEnumerated(b, db, in.Name, initial, g.info.Items, res)
+		if refItems != res.Items {
+			b.Fatalf("reference fetched %d items, the round %d", refItems, res.Items)
+		}
 		items += uint64(res.Items)
 		events += uint64(res.Events)
 		if fi, err := os.Stat(filepath.Join(dir, "agent.db")); err == nil {
@@ -146,36 +158,69 @@ func benchEnumerate(b *testing.B, g *benchGraph, initial delta.InitialMode) {
 		}
 		_ = os.RemoveAll(dir) // a 1M-item backfill leaves a large file: do not pile them up
 
-		// The limit: fetch and decode the same pages, same server, same page size.
-		start = time.Now()
-		var got int
-		pprof.Do(ctx, pprof.Labels("phase", "reference"), func(ctx context.Context) {
-			got, err = fetchDecodeAll(ctx, refClient, link, g.info.AppToken)
-		})
-		refTime += time.Since(start)
-		if err != nil {
-			b.Fatalf("reference fetch: %v", err)
-		}
-		if got != res.Items {
-			b.Fatalf("reference fetched %d items, the round %d", got, res.Items)
-		}
-		b.StartTimer()
+		measureReference(b, g, refClient, link, &ref)
 	}
-	rate := float64(items) / agentTime.Seconds()
-	ref := float64(items) / refTime.Seconds()
+	ref.scale(0.5) // two reference runs per iteration
+	rate := float64(items) / agent.wall.Seconds()
+	refRate := float64(items) / ref.wall.Seconds()
+	perItem := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(items) }
 	b.ReportMetric(rate, "items/s")
-	b.ReportMetric(ref, "ref-items/s")
-	b.ReportMetric(rate/ref, "ratio")
+	b.ReportMetric(refRate, "ref-items/s")
+	b.ReportMetric(rate/refRate, "ratio")
 	b.ReportMetric(mib(peak), "peak-RssAnon-MiB")
 	b.ReportMetric(mib(base), "base-RssAnon-MiB")
 	b.ReportMetric(mib(g.info.RSSAnon), "graph-RssAnon-MiB")
+	b.ReportMetric(perItem(agent.cpu), "cpu-us/item")
+	b.ReportMetric(perItem(ref.cpu), "ref-cpu-us/item")
 	if events > 0 {
-		b.ReportMetric(float64(events)/agentTime.Seconds(), "events/s")
+		b.ReportMetric(float64(events)/agent.wall.Seconds(), "events/s")
 	}
 	b.Logf("%s of %d items: agent %.0f items/s, fetch+decode %.0f items/s, ratio %.2f; peak RssAnon %.1f MiB "+
-		"(%.1f MiB before the round, Go heap objects at the peak %.1f MiB); server CPU %.0f%% of the agent's wall time",
-		modeName(initial), g.info.Items, rate, ref, rate/ref, mib(peak), mib(base), mib(heapAtPeak),
-		100*serverCPU.Seconds()/agentTime.Seconds())
+		"(%.1f MiB before the round, Go heap objects at the peak %.1f MiB)",
+		modeName(initial), g.info.Items, rate, refRate, rate/refRate, mib(peak), mib(base), mib(heapAtPeak))
+	b.Logf("CPU per item: agent %.2f µs (server %.2f µs), fetch+decode %.2f µs (server %.2f µs); "+
+		"CPU per wall second: agent %.2f, fetch+decode %.2f; %d GC cycles during the rounds",
+		perItem(agent.cpu), perItem(agent.serverCPU), perItem(ref.cpu), perItem(ref.serverCPU),
+		agent.cpu.Seconds()/agent.wall.Seconds(), ref.cpu.Seconds()/ref.wall.Seconds(), gcs)
+}
+
+// usage is the wall time and CPU time of a measured step, with the graph
+// server's CPU time during it.
+type usage struct{ wall, cpu, serverCPU time.Duration }
+
+func (u *usage) add(v usage) { u.wall += v.wall; u.cpu += v.cpu; u.serverCPU += v.serverCPU }
+
+func (u *usage) scale(f float64) {
+	u.wall = time.Duration(float64(u.wall) * f)
+	u.cpu = time.Duration(float64(u.cpu) * f)
+	u.serverCPU = time.Duration(float64(u.serverCPU) * f)
+}
+
+// measure runs fn with the pprof label phase=<label> and returns its usage.
+func measure(g *benchGraph, label string, fn func(ctx context.Context)) usage {
+	s0, _ := g.stats()
+	cpu0 := processCPU()
+	start := time.Now()
+	pprof.Do(context.Background(), pprof.Labels("phase", label), fn)
+	u := usage{wall: time.Since(start), cpu: processCPU() - cpu0}
+	s1, _ := g.stats()
+	u.serverCPU = s1.CPU - s0.CPU
+	return u
+}
+
+// measureReference fetches and decodes the whole enumeration once, adds its
+// usage to ref and returns the number of items.
+func measureReference(b *testing.B, g *benchGraph, hc *http.Client, link string, ref *usage) int {
+	b.Helper()
+	var got int
+	var err error
+	ref.add(measure(g, "reference", func(ctx context.Context) {
+		got, err = fetchDecodeAll(ctx, hc, link, g.info.AppToken)
+	}))
+	if err != nil {
+		b.Fatalf("reference fetch: %v", err)
+	}
+	return got
 }
 
 func modeName(m delta.InitialMode) string {
@@ -192,12 +237,7 @@ func queueCallbackMessages(tx delta.Tx, meta callback.Meta, events []delta.Event
 	if !ok {
 		return fmt.Errorf("emit: unexpected transaction type %T", tx)
 	}
-	evs := make([]callback.Event, len(events))
-	for i, e := range events {
-		evs[i] = callback.Event{Type: e.Type, ItemID: e.ItemID, ParentID: e.ParentID, Name: e.Name, Folder: e.Folder,
-			Path: e.Path, OldPath: e.OldPath, Changes: e.Changes, Date: e.Date, Raw: e.Raw}
-	}
-	msgs, err := callback.Build(stx, meta, evs, time.Now())
+	msgs, err := callback.Build(stx, meta, events, time.Now())
 	if err != nil {
 		return err
 	}
