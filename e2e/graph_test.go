@@ -56,8 +56,8 @@ func testOrderings(t *testing.T) {
 	}
 }
 
-// step is one round of a scripted test: changes, an optional fault, a
-// poll whose events must equal the changes.
+// stepper drives a scripted test: each step makes changes, runs an optional
+// fault, and polls; the events of every poll must equal the changes.
 type stepper struct {
 	t    *testing.T
 	e    *Env

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,6 +208,11 @@ func (e *Env) Verify(k int) Stream {
 	if v := e.Recvs[k].RetryAfterViolations(); len(v) > 0 {
 		t.Errorf("%d callbacks inside the receiver's Retry-After window, first: %s", len(v), v[0])
 	}
+	if s.Duplicates > 0 && len(e.Agent.KillTimes) == 0 {
+		// Without a kill, a duplicate must follow a lost response (here: a
+		// callback timeout on a loaded machine). Show the evidence.
+		t.Logf("%s: %d duplicate events without a kill:\n%s", e.Names[k], s.Duplicates, e.resends(k))
+	}
 	t.Logf("FIGURE %s %s: loss=%d (missing seqs %d, tree differences %d, replay anomalies %d) events=%d messages=%d requests=%d duplicates=%d duplicate_rate=%.4f items=%d stale_old_paths=%d",
 		t.Name(), e.Names[k], len(s.Missing)+len(diff), len(s.Missing), len(diff), len(m.Anomalies),
 		len(s.Events), s.Messages, s.Requests, s.Duplicates, s.DuplicateRate(), m.Len(), m.StaleOldPaths)
@@ -255,4 +262,42 @@ func graphViolations(log []graphtest.Request, kills []time.Time) []graphtest.Req
 		}
 	}
 	return out
+}
+
+// resends describes the messages instance k's receiver kept more than once
+// (arrival times of every attempt) and the agent's log lines about failed
+// deliveries.
+func (e *Env) resends(k int) string {
+	var b strings.Builder
+	attempts := map[string][]Delivery{}
+	var order []string
+	for _, d := range e.Recvs[k].Log() {
+		if len(attempts[d.MessageID]) == 0 {
+			order = append(order, d.MessageID)
+		}
+		attempts[d.MessageID] = append(attempts[d.MessageID], d)
+	}
+	for _, id := range order {
+		kept := 0
+		for _, d := range attempts[id] {
+			if d.Kept {
+				kept++
+			}
+		}
+		if kept < 2 {
+			continue
+		}
+		fmt.Fprintf(&b, "  message %s:", id)
+		for _, d := range attempts[id] {
+			fmt.Fprintf(&b, " %s (status %d, kept %v)", d.At.Format("15:04:05.000"), d.Status, d.Kept)
+		}
+		b.WriteByte('\n')
+	}
+	logText, _ := os.ReadFile(e.Agent.logPath)
+	for _, l := range strings.Split(string(logText), "\n") {
+		if strings.Contains(l, "deliver") || strings.Contains(l, "callback") {
+			fmt.Fprintf(&b, "  agent: %s\n", l)
+		}
+	}
+	return b.String()
 }

@@ -29,7 +29,15 @@ func NewMutator(g *graphtest.Server, seed uint64) *Mutator {
 // Batch makes k changes. snap is a recent snapshot of the drive to pick
 // items from; it may be stale (a pick that is no longer possible is skipped).
 func (m *Mutator) Batch(k int, snap map[string]graphtest.Entry) {
-	var files, folders []graphtest.Entry
+	files, folders := Split(snap)
+	for i := 0; i < k; i++ {
+		m.Step(files, folders)
+	}
+}
+
+// Split sorts a snapshot's items into files and folders, by id (map order
+// is random: sorted, a seed gives the same run).
+func Split(snap map[string]graphtest.Entry) (files, folders []graphtest.Entry) {
 	for _, e := range snap {
 		if e.Folder {
 			folders = append(folders, e)
@@ -37,12 +45,9 @@ func (m *Mutator) Batch(k int, snap map[string]graphtest.Entry) {
 			files = append(files, e)
 		}
 	}
-	// Map order is random: sort so that a seed gives the same run.
 	sort.Slice(files, func(i, j int) bool { return files[i].ID < files[j].ID })
 	sort.Slice(folders, func(i, j int) bool { return folders[i].ID < folders[j].ID })
-	for i := 0; i < k; i++ {
-		m.Step(files, folders)
-	}
+	return files, folders
 }
 
 // Step makes one change.
