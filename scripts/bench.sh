@@ -137,7 +137,8 @@ verdict() {
 	fi
 	awk -v v="$v" -v op="$op" -v t="$th" 'BEGIN {
 		ok = (op == "<=") ? (v <= t) : (v >= t)
-		print ok ? "met" : "**GAP**"
+		if (ok) print "met"
+		else printf "**GAP**: %.3g, goal %s %.3g\n", v, op == "<=" ? "≤" : "≥", t
 	}'
 }
 
@@ -283,9 +284,15 @@ row "callback: Build, message bodies (events/s)" "$(fmtv rate "$a")" "$(fmtv rat
 
 # cmd/onedrive-agent: the idle agent.
 v=$(metric cmd BenchmarkIdle peak-RSS-MiB)
-row "agent binary: peak RSS (VmHWM), two idle instances" "$(fmtv mib "$v")" \
-	"8.8 MiB (idle Go process with bbolt + HTTP, limits.md)" "$(fmtv ratio "$(ratio "$v" 8.8)")" "≤ 24 MiB" \
-	"$(verdict cmd "$v" "<=" 24)"
+f=$(metric cmd BenchmarkIdle floor-peak-RSS-MiB)
+if [ -n "$f" ]; then
+	lim="$(fmtv mib "$f") (the binary with no instance, same run)"
+else
+	lim="8.8 MiB (idle Go process with bbolt + HTTP, limits.md)"
+	f=8.8
+fi
+row "agent binary: peak RSS (VmHWM), two idle instances" "$(fmtv mib "$v")" "$lim" \
+	"$(fmtv ratio "$(ratio "$v" "$f")")" "≤ 24 MiB" "$(verdict cmd "$v" "<=" 24)"
 v=$(metric cmd BenchmarkIdle idle-CPU-s/h)
 row "agent binary: idle CPU per hour${IDLE:+ (window $IDLE)}" "$(fmtv s/h "$v")" \
 	"0.50 s/h (8.4 ms per minute, limits.md)" "$(fmtv ratio "$(ratio "$v" 0.504)")" "≤ 1 s/h" \
@@ -324,7 +331,8 @@ Causes of the gap, largest first:
    each page body from 512 bytes in `connector.(*Client).send` (1.9 KB/item), a bbolt `Cursor`
    and its stack per Get/Put, about 7 per item (1.1 KB), dirty page buffers (0.7 KB), leaf inode
    growth (0.7 KB), encode/decode copies of staged records and items (about 1 KB). With a live heap
-   of 5 to 10 MB the collector runs every few MB, about 700 cycles per 1M items, and the write
+   of 5 to 10 MB the collector runs every few MB, over 2,000 cycles per 1M items (the benchmark
+   logs the count), and the write
    barriers it turns on make bbolt's inode shifts (3.) slower still. The same build with GOGC=400:
    14.8 → 8.4 µs per item, peak RssAnon 24 → 67 MiB.
 3. **bbolt shifts leaf entries while staging.** `delta.stage` puts the items in page order;
@@ -373,7 +381,10 @@ EOF
 `callback.Build` (max_events 10, the default) and queued in the round's transactions, as the
 runtime does. It is slower than the baseline because it keeps Graph's raw item in each staged
 record (larger staging commits), and adds the events and emit phases (one pending record and one
-queued event per item). No goal is set for it; the baseline's causes 1 to 4 apply here too.
+queued event per item). No goal is set for it; the baseline's causes 1 to 4 apply here too, and
+its transactions are larger: the store file reaches about 4.4 GB for 1M items (the queued messages,
+about 1.3 KB per event, plus the staged records and pending events with their raw items, whose
+pages are free after the round but stay in the file until it is compacted).
 EOF
 		;;
 	note-enqueue)
@@ -422,6 +433,14 @@ fs=$(df -PT "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $2 " (" $1 ")" 
 	echo "|---|---:|---:|---:|---|---|"
 	printf '%s\n' "${ROWS[@]}"
 	echo
+	if awk -v l="${LOAD_START%% *}" -v e="${LOAD_END%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n || e > n) }'; then
+		echo "**The machine was loaded during this run** (load average above its $(nproc) cores, see"
+		echo "Machine): other processes took CPU and disk time, so wall-clock rates and latencies are"
+		echo "lower than on an idle machine, and more so for the benchmarks that fsync or fetch and"
+		echo "commit in turn (the delta enumeration, the store drain, the agent's startup). CPU per item"
+		echo "moves much less with load than wall time."
+		echo
+	fi
 	echo "\"info\" rows have no goal in the issues or the benchmark's documentation; they are reported"
 	echo "for comparison. \"no figure\" means the benchmark did not run or did not report the metric: its"
 	echo "log is at the end."
