@@ -47,6 +47,7 @@ type Agent struct {
 
 	instances map[string]*instance
 	order     []string
+	gc        *gcBoost
 
 	mu      sync.Mutex
 	running bool
@@ -69,6 +70,7 @@ func New(opts Options) (*Agent, error) {
 	a := &Agent{
 		cfg: opts.Config, db: opts.DB, log: log, version: opts.Version, now: opts.Now,
 		adminLn: opts.AdminListener, instances: map[string]*instance{},
+		gc: newGCBoost(400, 96<<20),
 	}
 	if a.now == nil {
 		a.now = time.Now

@@ -132,6 +132,12 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 		Now:      in.a.now,
 		Logger:   in.log,
 	}
+	if full, err := in.fullEnumeration(); err != nil {
+		return delta.Result{}, err
+	} else if full {
+		in.a.gc.acquire()
+		defer in.a.gc.release()
+	}
 	db := &countingDB{DB: in.db, in: in}
 	return r.Run(ctx, db, in.client.DeltaURL(st.DriveID))
 }
@@ -216,4 +222,20 @@ func (c *countingDB) Update(fn func(delta.Tx) error) error {
 type countingTx struct {
 	delta.Tx
 	c *countingDB
+}
+
+// fullEnumeration reports whether the next round lists the whole drive: no
+// cursor yet, or a resync started or asked for.
+func (in *instance) fullEnumeration() (full bool, err error) {
+	err = in.db.View(func(tx delta.Tx) error {
+		cursor, err := tx.Cursor()
+		if err != nil || cursor == "" {
+			full = err == nil
+			return err
+		}
+		p, ok, err := delta.InProgress(tx)
+		full = ok && (p.Resync || p.Mode != "incremental")
+		return err
+	})
+	return full, err
 }

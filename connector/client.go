@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -65,6 +66,9 @@ type Client struct {
 	retryMax  time.Duration
 	throttMax time.Duration
 	now       func() time.Time
+	// lastBody is the size of the last page read: the buffer for the next
+	// one starts there when the server does not send Content-Length.
+	lastBody atomic.Int64
 }
 
 // NewClient validates the configuration and returns a Client. It does no network I/O.

@@ -185,13 +185,20 @@ func (c *Client) send(ctx context.Context, op, link string, tok *oauth2.Token) (
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		limit = maxPageBytes + 1
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	hint := resp.ContentLength
+	if hint <= 0 {
+		hint = c.lastBody.Load() * 5 / 4
+	}
+	body, err := readBody(io.LimitReader(resp.Body, limit), min(hint, limit))
 	if err != nil {
 		info.Err = err
 		return response{}, fmt.Errorf("graph %s: read response: %w", op, err)
 	}
 	if int64(len(body)) > maxPageBytes {
 		return response{}, fmt.Errorf("graph %s: response larger than %d MiB", op, maxPageBytes>>20)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		c.lastBody.Store(int64(len(body)))
 	}
 	return response{status: resp.StatusCode, header: resp.Header, body: body, pause: pause}, nil
 }
@@ -217,5 +224,25 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// readBody reads r to the end into a buffer that starts at sizeHint bytes,
+// so a page is not copied through a dozen doublings the way io.ReadAll
+// grows from 512 bytes.
+func readBody(r io.Reader, sizeHint int64) ([]byte, error) {
+	b := make([]byte, 0, max(sizeHint, 512)+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
 	}
 }

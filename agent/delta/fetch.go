@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/onedrive-agent/onedrive-agent/connector"
 )
@@ -167,6 +169,11 @@ func verify(tx Tx, base *roundState, persisted bool, cursor string) error {
 
 // stage records the items by id; the last occurrence wins.
 func stage(tx Tx, items []connector.Item, keepRaw bool) error {
+	// Put in key order: bbolt then appends to its in-memory leaves instead
+	// of shifting every entry after each insert (Graph lists a folder's
+	// children in no useful order). The sort is stable, so the last
+	// occurrence of a repeated id is still put last and wins.
+	slices.SortStableFunc(items, func(a, b connector.Item) int { return strings.Compare(a.ID, b.ID) })
 	for i := range items {
 		s := stagedFromGraph(&items[i], keepRaw)
 		if err := tx.PutStaged(s.ID, encodeStaged(&s)); err != nil {

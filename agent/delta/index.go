@@ -27,21 +27,29 @@ func (a *applier) index() (bool, error) {
 			}
 			continue
 		}
-		ids, err := a.nextStaged(1)
+		// Read staged records in batches (one cursor per batch, not per
+		// record), but leave the batch as soon as a record queued a
+		// cascade: cascades run before the next record.
+		recs, err := a.nextStaged(min(a.budget, 512))
 		if err != nil {
 			return false, err
 		}
-		if len(ids) == 0 {
+		if len(recs) == 0 {
 			return true, nil
 		}
-		a.budget--
-		a.st.Pos = ids[0].id
-		s, err := decodeStaged(ids[0].id, ids[0].rec)
-		if err != nil {
-			return false, err
-		}
-		if err := a.applyStaged(&s); err != nil {
-			return false, err
+		for _, r := range recs {
+			a.budget--
+			a.st.Pos = r.id
+			s, err := decodeStaged(r.id, r.rec)
+			if err != nil {
+				return false, err
+			}
+			if err := a.applyStaged(&s); err != nil {
+				return false, err
+			}
+			if a.workMaybe || a.budget <= 0 {
+				break
+			}
 		}
 	}
 	return false, nil
