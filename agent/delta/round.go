@@ -25,7 +25,8 @@ const (
 type Limits struct {
 	// BufferItems is how many delta items are held in memory before they
 	// are staged in the store. A round that ends within this many items is
-	// staged, applied and committed in one transaction (default 2,000).
+	// staged, applied and committed in one transaction (default 5,000:
+	// about 2.5 MB of page bodies; fewer, larger staging commits).
 	BufferItems int
 	// ChunkUnits is the work done per apply transaction: one unit per staged
 	// record per phase, per cascaded or walked descendant, per event emitted
@@ -43,7 +44,7 @@ type Limits struct {
 
 func (l Limits) withDefaults() Limits {
 	if l.BufferItems <= 0 {
-		l.BufferItems = 2000
+		l.BufferItems = 5000
 	}
 	if l.ChunkUnits <= 0 {
 		l.ChunkUnits = 10000
