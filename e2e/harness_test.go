@@ -179,7 +179,7 @@ func (e *Env) PollCLI(name string) int {
 func (e *Env) Verify(k int) Stream {
 	e.t.Helper()
 	t := e.t
-	s := Analyze(e.Recvs[k].Log(), e.maxEvents(k))
+	s := Analyze(e.Recvs[k].Log(), e.maxEvents(k), e.Cfg.Instances[k].SignatureKey)
 	for _, p := range s.Problems {
 		t.Errorf("%s: %s", e.Names[k], p)
 	}

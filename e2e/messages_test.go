@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -111,8 +114,10 @@ func idSeq(id string) (string, uint64, bool) {
 // message and event ids strictly increasing per instance once duplicates
 // are removed; and no sequence number missing between 1 and the highest
 // seen per instance (every message takes one number, then each of its
-// events one), so a lost message shows in Missing.
-func Analyze(log []Delivery, maxEvents int) Stream {
+// events one), so a lost message shows in Missing. Every request must carry
+// Content-Type application/json, a User-Agent onedrive-agent/<version> and,
+// when key is not "", the Elements-Webhook-Signature of its body.
+func Analyze(log []Delivery, maxEvents int, key string) Stream {
 	var s Stream
 	bodies := map[string][]byte{}   // message id -> body
 	eventMsg := map[string]string{} // event id -> message id
@@ -125,6 +130,9 @@ func Analyze(log []Delivery, maxEvents int) Stream {
 	}
 	seen := map[string]bool{} // message ids kept already
 	for _, d := range log {
+		if msg := checkHeaders(d, key); msg != "" {
+			problem("message %s: %s", d.MessageID, msg)
+		}
 		if prev, ok := bodies[d.MessageID]; !ok {
 			bodies[d.MessageID] = d.Body
 		} else if !bytes.Equal(prev, d.Body) {
@@ -230,6 +238,25 @@ func checkEventFields(e Event) string {
 		return "changes on a " + e.EventType
 	case e.EventType == "UPDATED" && len(e.Changes) == 0:
 		return "UPDATED without changes"
+	}
+	return ""
+}
+
+// checkHeaders checks the headers every callback request carries.
+func checkHeaders(d Delivery, key string) string {
+	if ct := d.Header.Get("Content-Type"); ct != "application/json" {
+		return "Content-Type " + ct
+	}
+	if ua := d.Header.Get("User-Agent"); !strings.HasPrefix(ua, "onedrive-agent/") {
+		return "User-Agent " + ua
+	}
+	if key != "" {
+		mac := hmac.New(sha256.New, []byte(key))
+		mac.Write(d.Body)
+		want := "sha256=" + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		if got := d.Header.Get("Elements-Webhook-Signature"); !hmac.Equal([]byte(got), []byte(want)) {
+			return fmt.Sprintf("Elements-Webhook-Signature %q, want %q", got, want)
+		}
 	}
 	return ""
 }

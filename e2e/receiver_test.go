@@ -33,6 +33,7 @@ var Accept = Behaviour{}
 type Delivery struct {
 	At        time.Time // arrival
 	MessageID string    // Elements-Webhook-Id header
+	Header    http.Header
 	Body      []byte
 	Status    int  // answered; 0 when no answer was given (hang, lost response)
 	Kept      bool // the receiver processed the message (2xx or lost response)
@@ -181,7 +182,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 	now := time.Now()
 	r.mu.Lock()
 	b := r.behave
-	d := Delivery{At: now, MessageID: req.Header.Get("Elements-Webhook-Id"), Body: body, Epoch: r.epoch}
+	d := Delivery{At: now, MessageID: req.Header.Get("Elements-Webhook-Id"), Header: req.Header.Clone(), Body: body, Epoch: r.epoch}
 	if now.Before(r.blockUntil) && r.blockEpoch == r.epoch {
 		r.violations = append(r.violations, fmt.Sprintf("message %s at %s, %v before the end of its Retry-After window",
 			d.MessageID, now.Format("15:04:05.000"), r.blockUntil.Sub(now)))
