@@ -81,12 +81,27 @@ func Expected(prev, cur map[string]graphtest.Entry) []Want {
 		}
 		w := Want{Type: "UPDATED", ID: id, ItemType: itemType(c), Path: c.Path, Changes: ch}
 		if p.ParentID != c.ParentID || p.Name != c.Name {
-			w.OldPath = p.Path
+			w.OldPath = oldPathAsSeen(p, c, cur)
 		}
 		out = append(out, w)
 	}
 	sort.Slice(out, func(i, j int) bool { return wantLess(out[i], out[j]) })
 	return out
+}
+
+// oldPathAsSeen is the old path as a receiver that applies the round's
+// events in order knows it: when the old parent now sits shallower than the
+// item, its move or rename (and its ancestors') came first, so the old path
+// is the parent's new path plus the item's old name.
+func oldPathAsSeen(p, c graphtest.Entry, cur map[string]graphtest.Entry) string {
+	parent, ok := cur[p.ParentID]
+	if !ok || strings.Count(parent.Path, "/") >= strings.Count(c.Path, "/") {
+		return p.Path
+	}
+	if parent.Path == "/" {
+		return "/" + p.Name
+	}
+	return parent.Path + "/" + p.Name
 }
 
 func itemType(e graphtest.Entry) string {

@@ -83,7 +83,7 @@ func (a *applier) eventsFor(s *staged) error {
 			ev.Type = Updated
 			ev.Changes = changeList(f)
 			if f&(cParent|cName) != 0 && b.PathOK {
-				ev.OldPath = b.Path
+				ev.OldPath = a.oldPathAsSeen(b, newPath)
 			}
 			if err := a.record(ev); err != nil {
 				return err
@@ -224,4 +224,23 @@ func (a *applier) record(ev *Event) error {
 	}
 	a.st.Events++
 	return nil
+}
+
+// oldPathAsSeen is the path a receiver that keys by path knows a moved or
+// renamed item by when its event arrives. Events come shallower first, so
+// the receiver has already applied the moves and renames of every folder
+// shallower than the item's new place, rewriting the prefixes under them:
+// when the item's old parent now sits higher than the item, the old path is
+// the parent's new path plus the item's old name (after /A was renamed to
+// /A2, the folder once at /A/B is at /A2/B). Otherwise the parent's own
+// event, if any, comes later and the path from before the round holds.
+func (a *applier) oldPathAsSeen(b *before, newPath string) string {
+	parent, ok, err := a.paths.folder(b.ParentID)
+	if err != nil || !ok || pathDepth(parent) >= pathDepth(newPath) {
+		return b.Path
+	}
+	if parent == "/" {
+		return "/" + b.Name
+	}
+	return parent + "/" + b.Name
 }

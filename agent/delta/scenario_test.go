@@ -214,7 +214,7 @@ func scenarioWant() [][]string {
 	}
 	r2 = append(r2, "DELETED F0-S0 /F0/S0", "DELETED F0-S1 /F0/S1", "DELETED F0-S2 /F0/S2", "DELETED F3-S0 /F3/S0",
 		"DELETED F0 /F0", "UPDATED F1 /F1x <- /F1 [name]", "CREATED F9-S0 /F2/S0",
-		"UPDATED F1-S1-0 /F1x/S2/moved.txt <- /F1/S1/file0.txt [parent,name]")
+		"UPDATED F1-S1-0 /F1x/S2/moved.txt <- /F1x/S1/file0.txt [parent,name]")
 	for _, id := range []string{"F8-S0-0", "F8-S0-1", "F8-S0-3", "F8-S0-4", "F8-S1-1", "F8-S1-2", "F8-S1-4", "F8-S2-0", "F8-S2-2", "F8-S2-3"} {
 		r2 = append(r2, "UPDATED "+id+" "+scenarioPath(id)+" [content]")
 	}

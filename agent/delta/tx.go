@@ -99,8 +99,10 @@ type Event struct {
 	// Path is the item's path from the drive root ("/a/b.txt") after the
 	// change, or the last path the index knew for Deleted.
 	Path string
-	// OldPath is the path before the change; set only on Updated events
-	// whose changes include "parent" or "name" (moves and renames).
+	// OldPath is the path before the change, as a receiver that applies
+	// the round's events in order (rewriting path prefixes on folder moves)
+	// knows it at this event; set only on Updated events whose changes
+	// include "parent" or "name" (moves and renames).
 	OldPath string
 	// Changes is set on Updated only: a subset of "parent", "name",
 	// "content", "metadata" in that order.
