@@ -25,10 +25,13 @@ func TestOutage(t *testing.T) {
 	start := time.Now()
 	const step = 500 * time.Millisecond
 	perStep := max(1, P.OutageBacklog/int(P.OutageFor/step))
-	seed := int64(100)
-	for time.Since(start) < P.OutageFor {
+	seed, created := int64(100), 0
+	// Until the outage has lasted long enough and the backlog is built (a
+	// loaded machine takes longer per step); never beyond three times as long.
+	for (time.Since(start) < P.OutageFor || created < P.OutageBacklog) && time.Since(start) < 3*P.OutageFor {
 		seed++
 		e.Graph.Populate(perStep, seed)
+		created += perStep
 		m.Batch(20, e.Graph.Tree())
 		for _, name := range e.Names {
 			e.PollOK(name)
