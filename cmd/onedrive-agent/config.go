@@ -22,7 +22,7 @@ const dbFile = "onedrive-agent.db"
 
 // lockWait is how long a command waits for a database another process
 // holds; the contract allows 5 s in all.
-const lockWait = 3 * time.Second
+const lockWait = 2 * time.Second
 
 // configFlag adds -c to fs.
 func configFlag(fs *flag.FlagSet) *string {
