@@ -132,11 +132,27 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 		Now:      in.a.now,
 		Logger:   in.log,
 	}
-	if full, err := in.fullEnumeration(); err != nil {
+	full, err := in.fullEnumeration()
+	if err != nil {
 		return delta.Result{}, err
-	} else if full {
-		in.a.gc.acquire()
-		defer in.a.gc.release()
+	}
+	if full {
+		// Boost the collector only once the enumeration proves large: a
+		// small drive's first round should not raise the idle footprint.
+		fetch, seen, boosted := r.Fetch, 0, false
+		r.Fetch = func(ctx context.Context, link string) (connector.Page, error) {
+			p, err := fetch(ctx, link)
+			if seen += len(p.Items); !boosted && seen >= boostAfterItems {
+				in.a.gc.acquire()
+				boosted = true
+			}
+			return p, err
+		}
+		defer func() {
+			if boosted {
+				in.a.gc.release()
+			}
+		}()
 	}
 	db := &countingDB{DB: in.db, in: in}
 	return r.Run(ctx, db, in.client.DeltaURL(st.DriveID))
@@ -223,6 +239,10 @@ type countingTx struct {
 	delta.Tx
 	c *countingDB
 }
+
+// boostAfterItems is how many items a full enumeration lists before the
+// garbage collector is tuned for it (agent/gcboost.go).
+const boostAfterItems = 10000
 
 // fullEnumeration reports whether the next round lists the whole drive: no
 // cursor yet, or a resync started or asked for.
