@@ -20,12 +20,6 @@ var (
 	// written by a newer onedrive-agent than this one.
 	ErrNewerSchema = errors.New("database was written by a newer onedrive-agent")
 
-	// ErrQueueFull is the sentinel for "an instance's queue is at its
-	// max_queue limit". The store enforces no limit itself: the round logic
-	// compares Tx.QueuedEvents with its configured limit and returns (a
-	// wrapped) ErrQueueFull from its transaction, which rolls it back.
-	ErrQueueFull = errors.New("queue is full")
-
 	// ErrNotFound is matched by errors about a queue key, dead letter or
 	// instance that does not exist (write operations on an instance need
 	// EnsureInstance first).
