@@ -253,7 +253,7 @@ func (a *Agent) Replay(ctx context.Context, name string, ids []string) (int, err
 	}
 	n, err := a.db.Replay(name, ids...)
 	if err == nil && n > 0 {
-		in.disp.Notify()
+		in.loop.Notify()
 		a.log.Info("dead letters replayed", "instance", name, "messages", n)
 	}
 	return n, err

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
-	"github.com/onedrive-agent/onedrive-agent/agent/delta"
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
+	"github.com/onedrive-agent/onedrive-agent/agent/instore"
 	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -21,9 +21,9 @@ type instance struct {
 	a      *Agent
 	cfg    config.Instance
 	info   store.Instance
-	db     delta.DB
+	store  *instore.Handle
 	client *connector.Client
-	disp   *callback.Dispatcher
+	loop   *deliver.Loop
 	log    *slog.Logger
 
 	// roundMu serializes rounds: the schedule and poll/resync requests
@@ -44,7 +44,7 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
 	}
 	in := &instance{
-		a: a, cfg: ic, info: info, db: delta.StoreDB(a.db, ic.Name),
+		a: a, cfg: ic, info: info,
 		log:     a.log.With("instance", ic.Name),
 		state:   StateIdle,
 		drained: make(chan struct{}, 1),
@@ -52,9 +52,10 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	if !ic.Enabled {
 		in.state = StateDisabled
 	}
+	in.store = instore.New(a.db, ic.Name, in.countEvents)
 	in.client, err = connector.NewClient(connector.ClientOptions{
 		Auth:       authConfig(ic.Auth),
-		Store:      tokenStore{db: a.db, name: ic.Name},
+		Store:      in.store,
 		HTTPClient: graphHTTP,
 		Throttle:   throttle,
 		Version:    a.version,
@@ -64,35 +65,17 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	if err != nil {
 		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
 	}
-	cbHTTP := graphHTTP
-	if ic.Callback.CAFile != "" {
-		// A private PKI for the receiver: its CA file replaces [network].ca_file
-		// for callbacks (the system roots stay trusted).
-		cbHTTP, err = connector.NewHTTPClient(connector.HTTPOptions{
-			Proxy: proxyString(a.cfg), CAFile: ic.Callback.CAFile, Timeout: ic.Callback.Timeout,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("instance %s: callback: %w", ic.Name, err)
-		}
-	}
-	headers := map[string]string{}
-	for k := range ic.Callback.Headers {
-		headers[k] = ic.Callback.Headers.Get(k)
-	}
-	in.disp, err = callback.New(callback.Config{
-		Instance:      ic.Name,
-		URL:           ic.Callback.URL,
-		SignatureKey:  ic.Callback.SignatureKey,
-		WebhookSecret: ic.Callback.WebhookSecret,
-		Headers:       headers,
-		Version:       a.version,
-		Timeout:       ic.Callback.Timeout,
-		RetryInitial:  ic.Callback.RetryInitial,
-		RetryMax:      ic.Callback.RetryMax,
-	}, callback.StoreQueue(a.db, ic.Name), cbHTTP, in.deliveryObserver(), in.log)
+	sender, sinkName, err := in.newSender(graphHTTP)
 	if err != nil {
 		return nil, err
 	}
+	in.loop = deliver.New(deliver.Config{
+		Instance:     ic.Name,
+		Sink:         sinkName,
+		RetryInitial: ic.Callback.RetryInitial,
+		RetryMax:     ic.Callback.RetryMax,
+		Observer:     in.observeDelivery,
+	}, in.store, sender, in.log)
 	return in, nil
 }
 
@@ -117,26 +100,38 @@ func (in *instance) observeGraph(ri connector.RequestInfo) {
 	}
 }
 
-func (in *instance) deliveryObserver() callback.Observer {
+// observeDelivery counts every delivery attempt and wakes a round waiting
+// for room in a full queue.
+func (in *instance) observeDelivery(a deliver.Attempt) {
 	m, name := in.a.metrics, in.cfg.Name
-	return callback.Observer{
-		Delivered: func(events int, took time.Duration) {
-			m.deliveries.WithLabelValues(name, "delivered").Inc()
-			m.deliverySeconds.WithLabelValues(name).Observe(took.Seconds())
-			select {
-			case in.drained <- struct{}{}:
-			default:
-			}
-		},
-		Failed:       func(int, error) { m.deliveries.WithLabelValues(name, "retry").Inc() },
-		DeadLettered: func(int) { m.deliveries.WithLabelValues(name, "dead").Inc() },
-		Split:        func(int) { m.deliveries.WithLabelValues(name, "split").Inc() },
+	switch a.Outcome {
+	case deliver.Delivered:
+		m.deliveries.WithLabelValues(name, "delivered").Inc()
+		m.deliverySeconds.WithLabelValues(name).Observe(a.Took.Seconds())
+		select {
+		case in.drained <- struct{}{}:
+		default:
+		}
+	case deliver.Reject:
+		m.deliveries.WithLabelValues(name, "dead").Inc()
+	case deliver.Split:
+		m.deliveries.WithLabelValues(name, "split").Inc()
+	default:
+		m.deliveries.WithLabelValues(name, "retry").Inc()
+	}
+}
+
+// countEvents adds the events of a committed round transaction to the
+// events metric.
+func (in *instance) countEvents(events map[string]int) {
+	for typ, n := range events {
+		in.a.metrics.events.WithLabelValues(in.cfg.Name, typ).Add(float64(n))
 	}
 }
 
 func (in *instance) runDispatcher(ctx context.Context) error {
 	for {
-		err := in.disp.Run(ctx)
+		err := in.loop.Run(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -25,7 +25,7 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 		DeadMessages: q.DeadMessages, DeadEvents: q.DeadEvents, LastDeliveryError: st.LastDeliveryError,
 		Resyncs: st.Resyncs,
 	}
-	err = in.db.View(func(tx delta.Tx) error {
+	err = in.store.View(func(tx delta.Tx) error {
 		p, ok, err := delta.InProgress(tx)
 		if ok {
 			is.Round = &Round{Mode: p.Mode, Phase: p.Phase, Pages: p.Pages, Items: p.Items, Events: p.Events, Started: timePtr(p.Started)}
