@@ -24,6 +24,7 @@ type instance struct {
 	store  *instore.Handle
 	client *connector.Client
 	loop   *deliver.Loop
+	sender deliver.Sender
 	log    *slog.Logger
 
 	// roundMu serializes rounds: the schedule and poll/resync requests
@@ -69,6 +70,7 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	if err != nil {
 		return nil, err
 	}
+	in.sender = sender
 	in.loop = deliver.New(deliver.Config{
 		Instance:     ic.Name,
 		Sink:         sinkName,
@@ -130,6 +132,7 @@ func (in *instance) countEvents(events map[string]int) {
 }
 
 func (in *instance) runDispatcher(ctx context.Context) error {
+	defer closeSender(in.sender)
 	for {
 		err := in.loop.Run(ctx)
 		if ctx.Err() != nil {

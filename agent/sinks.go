@@ -1,42 +1,124 @@
 package agent
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
+	"os"
+	"sync/atomic"
 
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/sink/kafka"
+	"github.com/onedrive-agent/onedrive-agent/sink/nats"
 	"github.com/onedrive-agent/onedrive-agent/sink/webhook"
 )
 
-// newSender returns the sink of the instance's callback URL and its name
-// (the sink label of the delivery metrics). httpClient carries [network];
-// a callback ca_file gets its own client.
-func (in *instance) newSender(httpClient *http.Client) (deliver.Sender, string, error) {
-	ic := in.cfg
-	if ic.Callback.CAFile != "" {
+// Prober is a sink that can test its receiver for real: a Kafka metadata
+// request for the topic, a NATS stream lookup for the subject.
+type Prober interface {
+	Probe(ctx context.Context) error
+}
+
+// NewSender returns the sink of ic's callback URL (by its scheme) and the
+// sink's name, the sink label of the delivery metrics. httpClient carries
+// [network]; a callback ca_file gets its own client. driveID returns the
+// resolved drive id (the CloudEvents source). A Kafka or NATS sender has a
+// Close method and implements Prober; callers close it when done.
+func NewSender(cfg *config.Config, ic config.Instance, version string, httpClient *http.Client, driveID func() string) (deliver.Sender, string, error) {
+	cb := ic.Callback
+	switch cb.Sink {
+	case config.SinkKafka, config.SinkNATS:
+		var tc *tls.Config
+		if cb.TLS {
+			var err error
+			if tc, err = tlsConfig(cb.CAFile); err != nil {
+				return nil, "", fmt.Errorf("instance %s: callback: %w", ic.Name, err)
+			}
+		}
+		if cb.Sink == config.SinkKafka {
+			s, err := kafka.New(kafka.Config{Instance: ic.Name, Brokers: cb.Servers, Topic: cb.Topic, Username: cb.Username,
+				Password: cb.Password, SASL: cb.SASL, TLS: tc, Timeout: cb.Timeout, Version: version})
+			return s, cb.Sink, err
+		}
+		s, err := nats.New(nats.Config{Instance: ic.Name, Servers: cb.Servers, Subject: cb.Topic, Username: cb.Username,
+			Password: cb.Password, TLS: tc, Timeout: cb.Timeout, Version: version})
+		return s, cb.Sink, err
+	}
+	if cb.CAFile != "" {
 		// A private PKI for the receiver: its CA file replaces [network].ca_file
 		// for callbacks (the system roots stay trusted).
 		var err error
 		httpClient, err = connector.NewHTTPClient(connector.HTTPOptions{
-			Proxy: proxyString(in.a.cfg), CAFile: ic.Callback.CAFile, Timeout: ic.Callback.Timeout,
+			Proxy: proxyString(cfg), CAFile: cb.CAFile, Timeout: cb.Timeout,
 		})
 		if err != nil {
 			return nil, "", fmt.Errorf("instance %s: callback: %w", ic.Name, err)
 		}
 	}
 	headers := map[string]string{}
-	for k := range ic.Callback.Headers {
-		headers[k] = ic.Callback.Headers.Get(k)
+	for k := range cb.Headers {
+		headers[k] = cb.Headers.Get(k)
 	}
 	s, err := webhook.New(webhook.Config{
 		Instance:      ic.Name,
-		URL:           ic.Callback.URL,
-		SignatureKey:  ic.Callback.SignatureKey,
-		WebhookSecret: ic.Callback.WebhookSecret,
+		URL:           cb.URL,
+		SignatureKey:  cb.SignatureKey,
+		WebhookSecret: cb.WebhookSecret,
 		Headers:       headers,
-		Version:       in.a.version,
-		Timeout:       ic.Callback.Timeout,
+		Version:       version,
+		Timeout:       cb.Timeout,
+		Format:        cb.Format,
+		DriveID:       driveID,
 	}, httpClient)
-	return s, "webhook", err
+	return s, config.SinkWebhook, err
+}
+
+// tlsConfig trusts the system roots and the certificates of caFile.
+func tlsConfig(caFile string) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return tc, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s holds no PEM certificate", caFile)
+	}
+	tc.RootCAs = pool
+	return tc, nil
+}
+
+// newSender returns the instance's sink. The CloudEvents source is the
+// drive id of the instance's state, read once it is known.
+func (in *instance) newSender(httpClient *http.Client) (deliver.Sender, string, error) {
+	var drive atomic.Pointer[string]
+	driveID := func() string {
+		if p := drive.Load(); p != nil {
+			return *p
+		}
+		st, err := in.store.State()
+		if err != nil || st.DriveID == "" {
+			return ""
+		}
+		drive.Store(&st.DriveID)
+		return st.DriveID
+	}
+	return NewSender(in.a.cfg, in.cfg, in.a.version, httpClient, driveID)
+}
+
+// closeSender releases a broker sink's connections.
+func closeSender(s deliver.Sender) {
+	if c, ok := s.(interface{ Close() }); ok {
+		c.Close()
+	}
 }

@@ -106,8 +106,11 @@ type Pipeliner interface {
 	Window() int
 	// Start begins delivering m and returns a function that waits for its
 	// Result. Messages are started in queue order; the loop calls every
-	// returned wait exactly once, in order.
-	Start(ctx context.Context, m *Message) (wait func() Result)
+	// returned wait exactly once, in order. started is false when the
+	// attempt failed before all of m was handed to the transport: the loop
+	// then starts no later message before it has m's result, so that no
+	// later message overtakes what m did not send.
+	Start(ctx context.Context, m *Message) (wait func() Result, started bool)
 }
 
 // Attempt describes one delivery attempt, for an Observer.

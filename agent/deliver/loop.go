@@ -255,7 +255,11 @@ func (l *Loop) start(ctx context.Context, batch []Message, i int) []started {
 		if k > i && m.NextAttempt.After(now) && !l.okSinceFailure {
 			break
 		}
-		out = append(out, started{m: m, start: l.now(), wait: l.pipe.Start(ctx, m)})
+		wait, ok := l.pipe.Start(ctx, m)
+		out = append(out, started{m: m, start: l.now(), wait: wait})
+		if !ok {
+			break
+		}
 	}
 	return out
 }

@@ -88,9 +88,12 @@ type pipeSender struct {
 
 func (p *pipeSender) Window() int { return p.window }
 
-func (p *pipeSender) Send(ctx context.Context, m *Message) Result { return p.Start(ctx, m)() }
+func (p *pipeSender) Send(ctx context.Context, m *Message) Result {
+	wait, _ := p.Start(ctx, m)
+	return wait()
+}
 
-func (p *pipeSender) Start(_ context.Context, m *Message) func() Result {
+func (p *pipeSender) Start(_ context.Context, m *Message) (func() Result, bool) {
 	p.mu.Lock()
 	n := 0
 	for _, id := range p.sent {
@@ -101,7 +104,7 @@ func (p *pipeSender) Start(_ context.Context, m *Message) func() Result {
 	p.sent = append(p.sent, m.ID)
 	p.mu.Unlock()
 	r := p.answer(m.ID, n)
-	return func() Result { return r }
+	return func() Result { return r }, true
 }
 
 func (p *pipeSender) ids() []string {

@@ -29,6 +29,12 @@ type Config struct {
 	Version       string            // agent version for User-Agent: onedrive-agent/<version>
 	Timeout       time.Duration     // per request; default 30s
 	Now           func() time.Time  // clock of the webhook-timestamp; nil = time.Now
+	// Format is FormatOpenCon (default), FormatCloudEvents or
+	// FormatCloudEventsBinary.
+	Format string
+	// DriveID returns the id of the instance's drive as Graph returned it,
+	// the CloudEvents source /drives/{id}; nil or "" gives /drives/unknown.
+	DriveID func() string
 }
 
 // Sender delivers messages to one callback URL; it implements
@@ -42,6 +48,8 @@ type Sender struct {
 	header  http.Header
 	timeout time.Duration
 	now     func() time.Time
+	format  string
+	drive   func() string
 }
 
 // New returns the sender for cfg. client may be shared with other instances
@@ -65,6 +73,15 @@ func New(cfg Config, client *http.Client) (*Sender, error) {
 		timeout: cfg.Timeout,
 		now:     time.Now,
 	}
+	switch cfg.Format {
+	case "", FormatOpenCon:
+		s.format = FormatOpenCon
+	case FormatCloudEvents, FormatCloudEventsBinary:
+		s.format = cfg.Format
+	default:
+		return nil, fmt.Errorf("instance %s: unknown callback format %q", cfg.Instance, cfg.Format)
+	}
+	s.drive = cfg.DriveID
 	if cfg.Now != nil {
 		s.now = cfg.Now
 	}
@@ -100,9 +117,21 @@ func noRedirects(c *http.Client) *http.Client {
 	return &cp
 }
 
-// Send POSTs m's body once. A 413 for several events comes back as Split
-// with the two halves (opencon.Split).
+func (s *Sender) driveID() string {
+	if s.drive != nil {
+		if id := s.drive(); id != "" {
+			return id
+		}
+	}
+	return "unknown"
+}
+
+// Send POSTs m's body once, or each of its events as a CloudEvent. A 413 for
+// several events comes back as Split with the two halves (opencon.Split).
 func (s *Sender) Send(ctx context.Context, m *deliver.Message) deliver.Result {
+	if s.format != FormatOpenCon {
+		return s.sendEvents(ctx, m)
+	}
 	r := s.post(ctx, request{id: m.ID, body: m.Body, events: m.Events})
 	if r.Outcome == deliver.Split {
 		parts, err := opencon.Split(m.ID, m.Body)
