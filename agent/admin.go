@@ -132,10 +132,7 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 			h(w, r)
 		}
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { serveHealth(c, w, r) })
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}

@@ -91,7 +91,7 @@ func New(opts Options) (*Agent, error) {
 			return nil, err
 		}
 		a.instances[ic.Name] = in
-		a.metrics.AddInstance(ic.Name)
+		a.metrics.AddInstance(ic.Name, in.sink)
 		a.order = append(a.order, ic.Name)
 	}
 	return a, nil

@@ -25,6 +25,7 @@ type instance struct {
 	client *connector.Client
 	loop   *deliver.Loop
 	sender deliver.Sender
+	sink   string // webhook, kafka or nats
 	log    *slog.Logger
 
 	// roundMu serializes rounds: the schedule and poll/resync requests
@@ -72,12 +73,14 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	}
 	in.sender = sender
 	in.loop = deliver.New(deliver.Config{
-		Instance:     ic.Name,
-		Sink:         sinkName,
-		RetryInitial: ic.Callback.RetryInitial,
-		RetryMax:     ic.Callback.RetryMax,
-		Observer:     in.observeDelivery,
+		Instance:       ic.Name,
+		Sink:           sinkName,
+		RetryInitial:   ic.Callback.RetryInitial,
+		RetryMax:       ic.Callback.RetryMax,
+		Observer:       in.observeDelivery,
+		DeliveredLevel: in.a.cfg.Log.Deliveries,
 	}, in.store, sender, in.log)
+	in.sink = sinkName
 	return in, nil
 }
 
@@ -105,21 +108,21 @@ func (in *instance) observeGraph(ri connector.RequestInfo) {
 // observeDelivery counts every delivery attempt and wakes a round waiting
 // for room in a full queue.
 func (in *instance) observeDelivery(a deliver.Attempt) {
-	m, name := in.a.metrics, in.cfg.Name
+	m, name, sink := in.a.metrics, in.cfg.Name, a.Sink
 	switch a.Outcome {
 	case deliver.Delivered:
-		m.deliveries.WithLabelValues(name, "delivered").Inc()
+		m.deliveries.WithLabelValues(name, sink, "delivered").Inc()
 		m.deliverySeconds.WithLabelValues(name).Observe(a.Took.Seconds())
 		select {
 		case in.drained <- struct{}{}:
 		default:
 		}
 	case deliver.Reject:
-		m.deliveries.WithLabelValues(name, "dead").Inc()
+		m.deliveries.WithLabelValues(name, sink, "dead").Inc()
 	case deliver.Split:
-		m.deliveries.WithLabelValues(name, "split").Inc()
+		m.deliveries.WithLabelValues(name, sink, "split").Inc()
 	default:
-		m.deliveries.WithLabelValues(name, "retry").Inc()
+		m.deliveries.WithLabelValues(name, sink, "retry").Inc()
 	}
 }
 

@@ -83,8 +83,9 @@ type Config struct {
 
 // Log is [log].
 type Log struct {
-	Level  slog.Level // debug, info, warn, error
-	Format string     // "text" or "json"
+	Level      slog.Level // debug, info, warn, error
+	Format     string     // "text" or "json"
+	Deliveries slog.Level // level of the line logged per delivered message: info (default) or debug
 }
 
 // Admin is [admin].

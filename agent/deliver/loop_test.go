@@ -1,10 +1,14 @@
 package deliver
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -236,4 +240,38 @@ func TestLoop_Status(t *testing.T) {
 	if st.Attempts != 0 || !st.FailingSince.IsZero() || st.LastError != "" || st.LastDelivered.IsZero() {
 		t.Errorf("after recovery: %+v", st)
 	}
+}
+
+// TestLoop_DeliveredLine: one line per delivered message, with id, events,
+// status and took, at the configured level.
+func TestLoop_DeliveredLine(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		var buf bytes.Buffer
+		var mu sync.Mutex
+		log := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		q := &memQueue{}
+		q.add(2)
+		s := &pipeSender{window: 1, answer: func(string, int) Result { return Result{Outcome: Delivered, Code: 204} }}
+		stop := runLoop(t, New(Config{Instance: "t", Sink: "webhook", DeliveredLevel: level}, q, s, log))
+		waitFor(t, "the queue to drain", func() bool { return q.len() == 0 })
+		stop()
+		mu.Lock()
+		out := buf.String()
+		mu.Unlock()
+		want := "level=" + level.String() + " msg=delivered component=delivery sink=webhook message=m1 events=1 status=204 took="
+		if !strings.Contains(out, want) || strings.Count(out, "msg=delivered") != 2 {
+			t.Errorf("level %v: log\n%s\nwant two lines like %q", level, out, want)
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
