@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
@@ -121,4 +122,26 @@ func closeSender(s deliver.Sender) {
 	if c, ok := s.(interface{ Close() }); ok {
 		c.Close()
 	}
+}
+
+// ProbeSink tests a Kafka or NATS callback for real, as check --online
+// does: a metadata request for the Kafka topic, a lookup of the stream that
+// captures the NATS subject. It returns nil for other sinks (the HTTP
+// callback is tested with a request). ctx bounds the test; without a
+// deadline it is given 15 s.
+func ProbeSink(ctx context.Context, ic config.Instance, version string) error {
+	if ic.Callback.Sink != config.SinkKafka && ic.Callback.Sink != config.SinkNATS {
+		return nil
+	}
+	s, _, err := NewSender(&config.Config{}, ic, version, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer closeSender(s)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+	}
+	return s.(Prober).Probe(ctx)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/agent"
 	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/connector"
@@ -97,6 +98,9 @@ func checkGraph(ctx context.Context, cfg *config.Config, ic config.Instance) err
 
 // checkCallback POSTs a message without events; any 2xx passes.
 func checkCallback(ctx context.Context, ic config.Instance) error {
+	if ic.Callback.Sink == config.SinkKafka || ic.Callback.Sink == config.SinkNATS {
+		return agent.ProbeSink(ctx, ic, agentVersion())
+	}
 	hc, err := connector.NewHTTPClient(connector.HTTPOptions{CAFile: ic.Callback.CAFile, Timeout: ic.Callback.Timeout})
 	if err != nil {
 		return err
