@@ -61,7 +61,7 @@ func backlog(b *testing.B) (*store.DB, *instore.Handle, []opencon.Event) {
 				item := "item" + strconv.Itoa(seq)
 				evs[i] = delta.Event{Type: delta.Created, ItemID: item, ParentID: "root", Path: "/docs/" + item + ".pdf",
 					Date: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
-					Raw: json.RawMessage(`{"id":"` + item + `","name":"` + item + `.pdf","size":12345,"file":{"mimeType":"application/pdf"},"parentReference":{"id":"root","driveId":"b!drive"}}`)}
+					Raw:  json.RawMessage(`{"id":"` + item + `","name":"` + item + `.pdf","size":12345,"file":{"mimeType":"application/pdf"},"parentReference":{"id":"root","driveId":"b!drive"}}`)}
 			}
 			msgs, err := callback.Build(tx, meta, evs, time.Now())
 			if err != nil {
