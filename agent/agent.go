@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -30,6 +31,10 @@ type Options struct {
 	// AdminListener, if set, is used instead of listening on
 	// Config.Admin.Listen (tests pass a listener on a free port).
 	AdminListener net.Listener
+	// ObserveDelivery, if set, is called on every delivery attempt of every
+	// instance (after the metrics are counted), from that instance's
+	// delivery goroutine; it must not block.
+	ObserveDelivery deliver.Observer
 }
 
 // Agent is the runtime: one poller and one dispatcher per enabled instance,
@@ -37,6 +42,7 @@ type Options struct {
 // backlog has drained.) It implements
 // Controller, so the admin API and the command line act on it directly.
 type Agent struct {
+	observe deliver.Observer // Options.ObserveDelivery
 	cfg     *config.Config
 	db      *store.DB
 	log     *slog.Logger
@@ -69,7 +75,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{
 		cfg: opts.Config, db: opts.DB, log: log, version: opts.Version, now: opts.Now,
-		adminLn: opts.AdminListener, instances: map[string]*instance{},
+		adminLn: opts.AdminListener, instances: map[string]*instance{}, observe: opts.ObserveDelivery,
 		gc: newGCBoost(400, 96<<20),
 	}
 	if a.now == nil {

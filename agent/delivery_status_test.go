@@ -6,8 +6,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 )
 
 // TestAgent_DeliveryStatusAndHealth: while the receiver fails, status shows
@@ -21,7 +24,10 @@ func TestAgent_DeliveryStatusAndHealth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln})
+	var mu sync.Mutex
+	var seen []deliver.Attempt
+	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln,
+		ObserveDelivery: func(at deliver.Attempt) { mu.Lock(); seen = append(seen, at); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +97,13 @@ func TestAgent_DeliveryStatusAndHealth(t *testing.T) {
 	}
 	if code, body := health("?maxDeliveryFailing=10ms"); code != 200 {
 		t.Errorf("after recovery: /healthz = %d %s", code, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(seen); n < 3 || seen[0].Outcome != deliver.Retry || seen[0].Code != 503 || seen[0].Instance != "finance" ||
+		seen[0].Sink != "webhook" || !strings.HasPrefix(seen[0].Err, "HTTP 503") || seen[n-1].Outcome != deliver.Delivered ||
+		seen[n-1].Code != 200 || seen[n-1].Message != seen[0].Message || seen[n-1].Events != 1 {
+		t.Errorf("observed attempts %+v", seen)
 	}
 }
 

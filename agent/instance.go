@@ -124,6 +124,9 @@ func (in *instance) observeDelivery(a deliver.Attempt) {
 	default:
 		m.deliveries.WithLabelValues(name, sink, "retry").Inc()
 	}
+	if in.a.observe != nil {
+		in.a.observe(a)
+	}
 }
 
 // countEvents adds the events of a committed round transaction to the

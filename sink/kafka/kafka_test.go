@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 	"github.com/onedrive-agent/onedrive-agent/sink/opencon"
@@ -193,5 +194,21 @@ func TestSender_SASL(t *testing.T) {
 				t.Error("wrong password: probe passed")
 			}
 		})
+	}
+}
+
+// TestSender_AuthorizationRefused: a user the topic refuses writes to gets
+// its message rejected with the broker's reason.
+func TestSender_AuthorizationRefused(t *testing.T) {
+	c := newCluster(t, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser("PLAIN", "admin", "pw"),
+		kfake.User("PLAIN", "reader", "pw", kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: topic,
+			Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationDescribe, Allow: true},
+			kfake.ACL{Resource: kmsg.ACLResourceTypeCluster, Name: "kafka-cluster",
+				Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationIdempotentWrite, Allow: true}))
+	s := newSender(t, c.ListenAddrs(), func(c *Config) { c.Username, c.Password, c.SASL = "reader", "pw", "plain" })
+	one := sinktest.Messages(1, 2, 2)[0]
+	r := s.Send(context.Background(), &one)
+	if r.Outcome != deliver.Reject || !strings.Contains(r.Err.Error(), "AUTHORIZATION_FAILED") {
+		t.Errorf("got %v: %v", r.Outcome, r.Err)
 	}
 }
