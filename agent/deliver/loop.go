@@ -241,29 +241,6 @@ type started struct {
 	start time.Time
 }
 
-// start begins delivering batch[i:j]: one message, or up to the window of
-// a Pipeliner, stopping before a message whose retry is not due.
-func (l *Loop) start(ctx context.Context, batch []Message, i int) []started {
-	now := l.now()
-	if l.pipe == nil {
-		m := &batch[i]
-		return []started{{m: m, start: now, wait: func() Result { return l.sender.Send(ctx, m) }}}
-	}
-	var out []started
-	for k := i; k < len(batch) && len(out) < l.window; k++ {
-		m := &batch[k]
-		if k > i && m.NextAttempt.After(now) && !l.okSinceFailure {
-			break
-		}
-		wait, ok := l.pipe.Start(ctx, m)
-		out = append(out, started{m: m, start: l.now(), wait: wait})
-		if !ok {
-			break
-		}
-	}
-	return out
-}
-
 // deliver sends batch in order. It returns early, without error, when ctx
 // ends or the head of the queue may have changed (a split, or a Notify while
 // waiting for a retry).
@@ -286,38 +263,61 @@ func (l *Loop) deliver(ctx context.Context, batch []Message) error {
 			}
 		})
 		actx, done := l.attemptCtx(ctx)
-		flight := l.start(actx, batch, i)
-		stop, restart, err := l.results(ctx, flight)
+		next, stop, err := l.flight(actx, ctx, batch, i)
 		done()
 		if err != nil || stop {
 			return err
 		}
-		if restart >= 0 {
-			i += restart // retry the failed message, and those after it, from there
-			continue
-		}
-		i += len(flight)
-		if len(l.acks) > 0 && l.now().Sub(l.firstAck) >= ackInterval {
-			l.handoff()
-		}
+		i = next
 	}
 	return nil
 }
 
-// results takes the results of flight in order. stop: return to Run (shutdown
-// or a split changed the queue); restart >= 0: the message at that offset
-// failed and is retried, with every later one in flight.
-func (l *Loop) results(ctx context.Context, flight []started) (stop bool, restart int, err error) {
-	restart = -1
-	for k, f := range flight {
+// flight delivers batch from i on with up to the sender's window of
+// messages in flight (one for a plain Sender), taking the results in order
+// and starting the next message as each one is settled. It returns the
+// index to go on from: after the last message sent, or the message that
+// failed and is retried (with every later one, sent again after it). It
+// stops before a message whose retry is not due, so the caller waits for
+// it. stop: return to Run (shutdown, or a split changed the queue).
+func (l *Loop) flight(actx, ctx context.Context, batch []Message, i int) (next int, stop bool, err error) {
+	var fl []started
+	k := i        // next message to start
+	blocked := -1 // a message whose start failed: start no later one before its result
+	startMore := func() {
+		now := l.now()
+		for k < len(batch) && len(fl) < l.window && blocked < 0 && ctx.Err() == nil {
+			m := &batch[k]
+			if k > i && m.NextAttempt.After(now) && !l.okSinceFailure {
+				return
+			}
+			f := started{m: m, start: l.now()}
+			if l.pipe == nil {
+				f.wait = func() Result { return l.sender.Send(actx, m) }
+			} else {
+				var ok bool
+				if f.wait, ok = l.pipe.Start(actx, m); !ok {
+					blocked = k
+				}
+			}
+			fl = append(fl, f)
+			k++
+		}
+	}
+	drain := func() {
+		for _, f := range fl {
+			f.wait() // in flight behind a failure: sent again after it
+		}
+	}
+	startMore()
+	for n := i; len(fl) > 0; n++ {
+		f := fl[0]
+		fl = fl[1:]
 		r := f.wait()
 		took := l.now().Sub(f.start)
-		if stop || restart >= 0 {
-			continue // in flight behind a failure: sent again after it
-		}
 		if r.Outcome != Delivered && r.Outcome != Reject && ctx.Err() != nil {
-			stop = true // cut short by shutdown: nothing to record
-			continue
+			drain()
+			return n, true, nil // cut short by shutdown: nothing to record
 		}
 		switch r.Outcome {
 		case Delivered:
@@ -325,15 +325,25 @@ func (l *Loop) results(ctx context.Context, flight []started) (stop bool, restar
 		case Reject:
 			err = l.reject(f.m, r, took)
 		case Split:
-			err, stop = l.split(f.m, r, took), true
+			drain()
+			return n, true, l.split(f.m, r, took)
 		default:
-			err, restart = l.retry(f.m, r, took), k
+			drain()
+			return n, false, l.retry(f.m, r, took)
 		}
 		if err != nil {
-			stop = true
+			drain()
+			return n, true, err
 		}
+		if len(l.acks) > 0 && l.now().Sub(l.firstAck) >= ackInterval {
+			l.handoff()
+		}
+		if n == blocked {
+			blocked = -1
+		}
+		startMore()
 	}
-	return stop, restart, err
+	return k, false, nil
 }
 
 // handoff passes the acks held in memory to the background committer.

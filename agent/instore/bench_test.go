@@ -118,8 +118,8 @@ func drain(b *testing.B, db *store.DB, h *instore.Handle, s deliver.Sender) time
 }
 
 func report(b *testing.B, agent, bare time.Duration) {
-	b.ReportMetric(float64(backlogEvents)/agent.Seconds(), "agent-events/s")
-	b.ReportMetric(float64(backlogEvents)/bare.Seconds(), "bare-events/s")
+	b.ReportMetric(float64(b.N*backlogEvents)/agent.Seconds(), "agent-events/s")
+	b.ReportMetric(float64(b.N*backlogEvents)/bare.Seconds(), "bare-events/s")
 	b.ReportMetric(bare.Seconds()/agent.Seconds(), "ratio(goal>=0.5)")
 }
 

@@ -42,9 +42,13 @@ type Config struct {
 	TLS      *tls.Config   // nil = plaintext
 	Timeout  time.Duration // longest wait for a message's acknowledgements; default 30s
 	Version  string        // agent version, sent as the client software version
-	// Window is the most messages in flight; default 64.
+	// Window is the most messages in flight; default DefaultWindow.
 	Window int
 }
+
+// DefaultWindow is how many messages the sink keeps in flight by default:
+// enough records for the producer to fill its batches.
+const DefaultWindow = 256
 
 // Sender produces messages to a topic; it implements deliver.Pipeliner.
 type Sender struct {
@@ -65,7 +69,7 @@ func New(cfg Config) (*Sender, error) {
 		s.timeout = 30 * time.Second
 	}
 	if s.window <= 0 {
-		s.window = 64
+		s.window = DefaultWindow
 	}
 	version := cfg.Version
 	if version == "" {

@@ -132,27 +132,65 @@ type Message struct {
 
 // Read decodes a body into its events, in order.
 func Read(body []byte) (Message, error) {
-	w, err := decode(body)
-	if err != nil {
-		return Message{}, err
-	}
-	m := Message{ID: w.Message.EventID, InstanceName: w.Message.InstanceName, Events: make([]Event, len(w.Message.Events))}
-	for i, raw := range w.Message.Events {
-		var f struct {
-			EventID   string `json:"eventId"`
-			EventType string `json:"eventType"`
-			ObjectID  string `json:"objectId"`
-			Path      string `json:"path"`
-			Date      string `json:"date"`
+	var (
+		m               Message
+		changes, events [][]byte
+		err             error
+	)
+	err = eachMember(body, func(key, val []byte) error {
+		if !keyIs(key, "message") {
+			return nil
 		}
-		if err := json.Unmarshal(raw, &f); err != nil {
+		return eachMember(val, func(key, val []byte) error {
+			var err error
+			switch {
+			case keyIs(key, "eventId"):
+				m.ID, err = str(val)
+			case keyIs(key, "instanceName"):
+				m.InstanceName, err = str(val)
+			case keyIs(key, "events"):
+				events, err = elements(val)
+			case keyIs(key, "raw"):
+				err = eachMember(val, func(key, val []byte) error {
+					var err error
+					if keyIs(key, "changes") {
+						changes, err = elements(val)
+					}
+					return err
+				})
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("decode body: %w", err)
+	}
+	if len(changes) != len(events) {
+		return Message{}, fmt.Errorf("%d raw items for %d events", len(changes), len(events))
+	}
+	m.Events = make([]Event, len(events))
+	for i, ev := range events {
+		e := &m.Events[i]
+		err := eachMember(ev, func(key, val []byte) error {
+			var err error
+			switch {
+			case keyIs(key, "eventId"):
+				e.ID, err = str(val)
+			case keyIs(key, "eventType"):
+				e.Type, err = str(val)
+			case keyIs(key, "objectId"):
+				e.ObjectID, err = str(val)
+			case keyIs(key, "path"):
+				e.Path, err = str(val)
+			case keyIs(key, "date"):
+				e.Date, err = str(val)
+			}
+			return err
+		})
+		if err != nil {
 			return Message{}, fmt.Errorf("decode event %d: %w", i, err)
 		}
-		ev := bytes.TrimSpace(raw)
-		if len(ev) < 2 || ev[len(ev)-1] != '}' {
-			return Message{}, fmt.Errorf("event %d is not an object", i)
-		}
-		item := w.Message.Raw.Changes[i]
+		item := changes[i]
 		data := make([]byte, 0, len(ev)+len(item)+8)
 		data = append(data, ev[:len(ev)-1]...)
 		if len(bytes.TrimSpace(ev[1:len(ev)-1])) > 0 {
@@ -161,7 +199,7 @@ func Read(body []byte) (Message, error) {
 		data = append(data, `"raw":`...)
 		data = append(data, item...)
 		data = append(data, '}')
-		m.Events[i] = Event{ID: f.EventID, Type: f.EventType, ObjectID: f.ObjectID, Path: f.Path, Date: f.Date, Data: data}
+		e.Data = data
 	}
 	return m, nil
 }
