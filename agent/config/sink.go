@@ -109,6 +109,9 @@ func (b *builder) sinkKeys(v values, c *Callback) {
 			line, key := b.at(v, "callback", "username")
 			p.errf(line, key, "required with password")
 		}
+		if f, ok := v.get("ca_file"); ok && !c.TLS && c.CAFile != "" {
+			p.errf(f.line, f.key, "is used for the brokers' TLS: set tls = true")
+		}
 		if c.Sink == SinkNATS {
 			not("sasl", "applies to kafka:// URLs only")
 			break

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -37,6 +39,10 @@ func TestParse_Sinks(t *testing.T) {
 			})
 		}
 	})
+	caPath := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caPath, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("errors", func(t *testing.T) {
 		for _, tc := range []struct{ name, toml, msg string }{
 			{"scheme", with("ftp://h/x", ""), "scheme must be http, https, kafka or nats"},
@@ -56,6 +62,7 @@ func TestParse_Sinks(t *testing.T) {
 			{"sasl with nats", with("nats://n:4222/s", "username = \"u\"\npassword = \"p\"\nsasl = \"plain\""), "sasl: applies to kafka:// URLs only"},
 			{"bad sasl", with("kafka://k:9092/t", "username = \"u\"\npassword = \"p\"\nsasl = \"gssapi\""), "must be plain, scram-sha-256 or scram-sha-512"},
 			{"password missing", with("kafka://k:9092/t", `username = "u"`), "required with username"},
+			{"ca_file without tls", with("kafka://k:9092/t", `ca_file = "`+caPath+`"`), "set tls = true"},
 			{"username missing", with("nats://n:4222/s", `password = "p"`), "required with password"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
