@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -54,18 +55,20 @@ type RequestInfo struct {
 // Client talks to Graph for one instance. Create it with NewClient; it is safe for
 // concurrent use.
 type Client struct {
-	auth      AuthConfig
-	graph     string
-	http      *http.Client
-	tokens    *tokenSource
-	gate      *Gate
-	userAgent string
-	observe   func(RequestInfo)
-	log       *slog.Logger
-	retryInit time.Duration
-	retryMax  time.Duration
-	throttMax time.Duration
-	now       func() time.Time
+	auth  AuthConfig
+	graph string
+	// graphScheme and graphHost are those of graph: the only place links are followed to.
+	graphScheme, graphHost string
+	http                   *http.Client
+	tokens                 *tokenSource
+	gate                   *Gate
+	userAgent              string
+	observe                func(RequestInfo)
+	log                    *slog.Logger
+	retryInit              time.Duration
+	retryMax               time.Duration
+	throttMax              time.Duration
+	now                    func() time.Time
 	// lastBody is the size of the last page read: the buffer for the next
 	// one starts there when the server does not send Content-Length.
 	lastBody atomic.Int64
@@ -102,18 +105,24 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if version == "" {
 		version = "dev"
 	}
+	gu, err := url.Parse(opts.Auth.GraphRoot())
+	if err != nil {
+		return nil, fmt.Errorf("%w: graph_url: %v", ErrBadConfig, err)
+	}
 	c := &Client{
-		auth:      opts.Auth,
-		graph:     opts.Auth.GraphRoot(),
-		http:      hc,
-		gate:      th.Gate(opts.Auth.AccountKey()),
-		userAgent: "onedrive-agent/" + version,
-		observe:   opts.Observe,
-		log:       log.With("component", "connector"),
-		retryInit: durationOr(opts.RetryInitial, time.Second),
-		retryMax:  durationOr(opts.RetryMaxElapsed, time.Minute),
-		throttMax: durationOr(opts.ThrottleMaxWait, 15*time.Minute),
-		now:       th.opts.Now,
+		auth:        opts.Auth,
+		graph:       opts.Auth.GraphRoot(),
+		graphScheme: strings.ToLower(gu.Scheme),
+		graphHost:   strings.ToLower(gu.Host),
+		http:        hc,
+		gate:        th.Gate(opts.Auth.AccountKey()),
+		userAgent:   "onedrive-agent/" + version,
+		observe:     opts.Observe,
+		log:         log.With("component", "connector"),
+		retryInit:   durationOr(opts.RetryInitial, time.Second),
+		retryMax:    durationOr(opts.RetryMaxElapsed, time.Minute),
+		throttMax:   durationOr(opts.ThrottleMaxWait, 15*time.Minute),
+		now:         th.opts.Now,
 	}
 	// Refreshes outlive any one request: they run on a context of their own that carries the
 	// HTTP client for x/oauth2.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -263,4 +264,16 @@ func cleanText(s string, max int) string {
 		n++
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// maxQuoted bounds server-supplied text (ids, links) quoted in an error.
+const maxQuoted = 200
+
+// shortText quotes server-supplied text for an error message, cut to max bytes, so a huge
+// value in a response cannot make a huge error, log line or status field.
+func shortText(s string, max int) string {
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "…"
+	}
+	return strconv.Quote(s)
 }
