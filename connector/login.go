@@ -166,7 +166,7 @@ func postToken(ctx context.Context, tokenURL string, form url.Values) (Token, er
 		return Token{}, err
 	}
 	defer drain(resp.Body)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if err != nil {
 		return Token{}, fmt.Errorf("read token response: %w", err)
 	}
