@@ -23,7 +23,9 @@ type ClientOptions struct {
 	// client_credentials (nil keeps the app-only token in memory).
 	Store TokenStore
 	// HTTPClient sends every request (Graph and token endpoint); nil uses NewHTTPClient with
-	// defaults. Its Timeout bounds each request.
+	// defaults. Its Timeout bounds each request. Its Transport is used; its redirect policy
+	// and cookie jar are not: Graph redirects are followed only to the Graph host over
+	// https, token endpoint redirects never.
 	HTTPClient *http.Client
 	// Throttle is shared between the Clients of a process so that Clients of one account
 	// pause together; nil gives this Client a registry of its own.
@@ -127,9 +129,12 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	// Refreshes outlive any one request: they run on a context of their own that carries the
 	// HTTP client for x/oauth2.
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{
-		Transport: userAgentTransport{base: transportOf(hc), ua: c.userAgent},
-		Timeout:   hc.Timeout,
+		Transport:     userAgentTransport{base: transportOf(hc), ua: c.userAgent},
+		Timeout:       hc.Timeout,
+		CheckRedirect: noRedirect,
 	})
+	// Graph requests follow redirects only where checkLink lets the token go.
+	c.http = &http.Client{Transport: hc.Transport, Timeout: hc.Timeout, CheckRedirect: c.checkRedirect}
 	c.tokens = &tokenSource{ctx: ctx, auth: opts.Auth, store: store, now: c.now}
 	return c, nil
 }

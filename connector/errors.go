@@ -197,6 +197,9 @@ func (e *TokenError) hint() string {
 	case "AADSTS50196":
 		return "too many sign-in requests: wait a few minutes"
 	}
+	if e.Status >= 300 && e.Status < 400 {
+		return "the sign-in endpoint answered with a redirect, which is never followed: login_url must name the identity platform itself"
+	}
 	switch e.Code {
 	case "invalid_grant":
 		return "run `onedrive-agent login` again"

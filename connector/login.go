@@ -80,7 +80,7 @@ func (o LoginOptions) context(ctx context.Context) (context.Context, error) {
 	if version == "" {
 		version = "dev"
 	}
-	hc = &http.Client{Transport: userAgentTransport{base: transportOf(hc), ua: "onedrive-agent/" + version}, Timeout: hc.Timeout}
+	hc = &http.Client{Transport: userAgentTransport{base: transportOf(hc), ua: "onedrive-agent/" + version}, Timeout: hc.Timeout, CheckRedirect: noRedirect}
 	return context.WithValue(ctx, oauth2.HTTPClient, hc), nil
 }
 

@@ -68,6 +68,15 @@ func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
+			if errors.Is(err, ErrForeignLink) {
+				// A refused redirect: the same answer would come again. The *url.Error
+				// around it would repeat the whole link; keep only the reason.
+				var ue *url.Error
+				if errors.As(err, &ue) {
+					err = fmt.Errorf("graph %s: %w", op, ue.Err)
+				}
+				return nil, err
+			}
 			if err := transient(err); err != nil {
 				return nil, err
 			}
