@@ -280,3 +280,58 @@ func shortText(s string, max int) string {
 	}
 	return strconv.Quote(s)
 }
+
+// TerminalText makes server text safe to print on a terminal: escape sequences (CSI, OSC and
+// other ESC sequences, C1 controls) are removed, other control characters and bidirectional
+// overrides become spaces, runs of spaces collapse, and the result is cut to max runes.
+func TerminalText(s string, max int) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case r == 0x1b || r == 0x9b || r == 0x9d || r == 0x90 || r == 0x9e || r == 0x9f:
+			i = skipEscape(rs, i)
+		case unicode.Is(unicode.Bidi_Control, r) || r == unicode.ReplacementChar:
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return cleanText(b.String(), max)
+}
+
+// skipEscape returns the index of the last rune of the escape sequence that starts at i.
+func skipEscape(rs []rune, i int) int {
+	r := rs[i]
+	kind := rune(0)
+	switch {
+	case r == 0x9b:
+		kind = '['
+	case r == 0x9d || r == 0x90 || r == 0x9e || r == 0x9f:
+		kind = ']'
+	case i+1 < len(rs):
+		i++
+		kind = rs[i]
+	}
+	switch kind {
+	case '[': // CSI: parameters and intermediates up to a final byte 0x40-0x7e
+		for i+1 < len(rs) {
+			i++
+			if rs[i] >= 0x40 && rs[i] <= 0x7e {
+				return i
+			}
+		}
+	case ']', 'P', 'X', '^', '_': // strings ended by BEL, ST (ESC \) or 0x9c
+		for i+1 < len(rs) {
+			i++
+			switch {
+			case rs[i] == 0x07 || rs[i] == 0x9c:
+				return i
+			case rs[i] == 0x1b && i+1 < len(rs) && rs[i+1] == '\\':
+				return i + 1
+			}
+		}
+	}
+	return i // a two-character escape (or a lone ESC at the end)
+}
