@@ -149,7 +149,7 @@ func (a *applier) walk(key []byte, w *work) error {
 		if staged {
 			continue // it has its own record, and walks its own subtree
 		}
-		oldPath, newPath := w.OldPath+"/"+c.Name, w.NewPath+"/"+c.Name
+		oldPath, newPath := w.OldPath+"/"+segment(c.Name), w.NewPath+"/"+segment(c.Name)
 		oldIn := w.OldOK && a.r.inScope(oldPath)
 		newIn := w.NewOK && a.r.inScope(newPath)
 		switch {
@@ -240,7 +240,7 @@ func (a *applier) oldPathAsSeen(b *before, newPath string) string {
 		return b.Path
 	}
 	if parent == "/" {
-		return "/" + b.Name
+		return "/" + segment(b.Name)
 	}
-	return parent + "/" + b.Name
+	return parent + "/" + segment(b.Name)
 }

@@ -154,7 +154,7 @@ func (a *applier) cascade(key []byte, w *work) error {
 				err = a.remove(c.ID, s.B.Path, s.B.PathOK)
 			}
 		default:
-			old := w.OldPath + "/" + c.Name
+			old := w.OldPath + "/" + segment(c.Name)
 			s = stagedFromIndex(c)
 			s.HasBefore = true
 			s.B = beforeOf(c, old, w.OldOK, w.OldOK && a.r.inScope(old))
