@@ -1,8 +1,8 @@
 // Package connector talks to Microsoft Graph and the Microsoft identity platform for one
 // OneDrive or SharePoint drive: it signs in (device code, authorization code with PKCE on a
-// loopback redirect, an authorization code obtained elsewhere, client credentials), keeps the
-// rotating refresh token persisted through a TokenStore, resolves the drive to poll, and fetches
-// driveItem delta pages.
+// loopback redirect, an authorization code obtained elsewhere, client credentials with a
+// secret or a certificate), keeps the rotating refresh token persisted through a TokenStore,
+// resolves the drive to poll, and fetches driveItem delta pages.
 //
 // Guarantees:
 //   - Every token obtained by a refresh is saved through TokenStore.SaveToken before any request

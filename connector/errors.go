@@ -184,6 +184,8 @@ func (e *TokenError) hint() string {
 		return "the app registration needs \"Allow public client flows\" enabled, or set client_secret"
 	case "AADSTS7000215", "AADSTS7000222":
 		return "client_secret is wrong or expired: create a new secret in the app registration"
+	case "AADSTS700027":
+		return "the certificate in client_certificate_file is not the one uploaded to the app registration (Certificates & secrets), or it expired"
 	case "AADSTS700016":
 		return "check client_id and tenant: the app is not registered in that tenant"
 	case "AADSTS90002", "AADSTS900023", "AADSTS90023":
