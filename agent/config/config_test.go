@@ -346,3 +346,17 @@ func TestParse_ClientCertificate(t *testing.T) {
 		}
 	}
 }
+
+func TestParse_SharePointDrives(t *testing.T) {
+	for _, spec := range []string{
+		"https://contoso.sharepoint.com/sites/Finance/Shared%20Documents",
+		"https://contoso.sharepoint.com/sites/Finance/Shared%20Documents/Forms/AllItems.aspx",
+		"site:contoso.sharepoint.com:/sites/Finance",
+		"site:contoso.sharepoint.com,2C712604-1370-44E7-A1F5-426573FDA80A,2D2244C3-251A-49EA-93A8-39E1C3A060FE",
+	} {
+		cfg := mustParse(t, "agent.toml", minimal+"[instance.drive]\ndrive = \""+spec+"\"\n", nil)
+		if got := cfg.Instances[0].Drive.Spec; got != spec {
+			t.Errorf("drive = %q, want %q", got, spec)
+		}
+	}
+}

@@ -33,6 +33,7 @@ type Server struct {
 	auth   authState
 	certs  map[string][]*x509.Certificate // client id → certificate credentials
 	jtis   map[string]bool                // client assertion ids already redeemed
+	sites  []*site                        // SharePoint sites added with AddSite
 
 	logMu sync.Mutex
 	log   []Request
