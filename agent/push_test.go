@@ -3,8 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
