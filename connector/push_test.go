@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -307,9 +308,16 @@ func TestPush_Faults(t *testing.T) {
 			waitFor(t, 5*time.Second, "connected", func() bool { return rec.get().connects == 1 })
 			tt.fault(s)
 			waitFor(t, 5*time.Second, "connected again", func() bool { return rec.get().connects >= 2 && rec.last() == PushConnected })
-			before := rec.get().notifications
-			s.CreateFile(s.Root(), "after-fault.txt", []byte("x"))
-			waitFor(t, 5*time.Second, "a notification after the fault", func() bool { return rec.get().notifications > before })
+			// A change made between two links is announced by neither (the agent polls after
+			// each connect for that); change the drive until one is announced.
+			before, n, last := rec.get().notifications, 0, time.Time{}
+			waitFor(t, 5*time.Second, "a notification after the fault", func() bool {
+				if time.Since(last) > 300*time.Millisecond {
+					s.CreateFile(s.Root(), fmt.Sprintf("after-fault-%d.txt", n), []byte("x"))
+					n, last = n+1, time.Now()
+				}
+				return rec.get().notifications > before
+			})
 			tt.check(t, s, rec.get())
 		})
 	}
