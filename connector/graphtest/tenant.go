@@ -48,7 +48,8 @@ type Tenant struct {
 	users   []*tenantUser
 	sites   []*tenantSite
 	drives  map[string]*tenantDrive // by lower-case drive id
-	seconds map[int64]int           // Graph requests per clock second (Unix)
+	faults  []*tenantFault
+	seconds map[int64]int // Graph requests per clock second (Unix)
 
 	logMu sync.Mutex
 	log   []TenantRequest
@@ -64,6 +65,9 @@ type TenantOptions struct {
 	// the request has no $top (Graph: 100 users, 200 sites). Default 100; $top
 	// overrides it, capped at 999.
 	PageSize int
+	// MaxTop is the largest page a $top gets. Default 999, as Graph; set it low
+	// to make clients follow nextLinks.
+	MaxTop int
 	// RequestsPerSecond, when > 0, is the tenant's throttle: a Graph request
 	// arriving when that many have already arrived in the same second of the
 	// clock gets 429 with Retry-After (it still counts).
@@ -133,20 +137,34 @@ type tenantDrive struct {
 	removed   bool
 }
 
+type tenantFault struct {
+	prefix string
+	left   int
+	fault  Fault
+}
+
 const maxListPage = 999
+
+func (o TenantOptions) withDefaults() TenantOptions {
+	if o.PageSize <= 0 {
+		o.PageSize = 100
+	}
+	if o.MaxTop <= 0 || o.MaxTop > maxListPage {
+		o.MaxTop = maxListPage
+	}
+	o.PageSize = min(o.PageSize, o.MaxTop)
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = time.Second
+	}
+	return o
+}
 
 // NewTenant starts an empty fake tenant. Close it when done.
 func NewTenant(opts TenantOptions) *Tenant {
 	if opts.Domain == "" {
 		opts.Domain = "contoso"
 	}
-	if opts.PageSize <= 0 {
-		opts.PageSize = 100
-	}
-	opts.PageSize = min(opts.PageSize, maxListPage)
-	if opts.RetryAfter <= 0 {
-		opts.RetryAfter = time.Second
-	}
+	opts = opts.withDefaults()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -192,15 +210,39 @@ func (t *Tenant) Configure(fn func(*TenantOptions)) {
 	defer t.mu.Unlock()
 	o := t.opts
 	fn(&o)
-	if o.PageSize <= 0 {
-		o.PageSize = 100
-	}
-	o.PageSize = min(o.PageSize, maxListPage)
-	if o.RetryAfter <= 0 {
-		o.RetryAfter = time.Second
-	}
 	o.Domain, o.Now = t.opts.Domain, t.opts.Now
-	t.opts = o
+	t.opts = o.withDefaults()
+}
+
+// InjectFault makes the next n Graph requests that the tenant answers itself
+// (listings and drive resources, not the routes below a drive, which take
+// the drive's own faults) and whose path after /v1.0 starts with prefix, e.g.
+// "/users" or "/sites/", fail with f. Status 0 faults only delay or hang up.
+func (t *Tenant) InjectFault(prefix string, n int, f Fault) {
+	if n <= 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.faults = append(t.faults, &tenantFault{prefix: prefix, left: n, fault: f})
+}
+
+// takeFault pops the first fault whose prefix matches path (after /v1.0).
+func (t *Tenant) takeFault(path string) *Fault {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, q := range t.faults {
+		if !strings.HasPrefix(path, q.prefix) {
+			continue
+		}
+		f := q.fault
+		q.left--
+		if q.left <= 0 {
+			t.faults = append(t.faults[:k:k], t.faults[k+1:]...)
+		}
+		return &f
+	}
+	return nil
 }
 
 // AddUser adds a user and returns its id. A user with a drive also gets a

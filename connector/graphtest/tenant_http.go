@@ -59,6 +59,10 @@ func (t *Tenant) serveGraph(w http.ResponseWriter, r *http.Request, entry *Tenan
 		return
 	}
 	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1.0/"), "/")
+	below := len(segs) > 2 && segs[0] == "drives" || len(segs) > 3 && (segs[0] == "users" || segs[0] == "sites") && segs[2] == "drive"
+	if !below && t.fault(w, r) {
+		return
+	}
 	switch {
 	case len(segs) == 1 && segs[0] == "users":
 		t.listUsers(w, r)
@@ -76,6 +80,28 @@ func (t *Tenant) serveGraph(w http.ResponseWriter, r *http.Request, entry *Tenan
 	default:
 		t.fail(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+segs[0]+"'.")
 	}
+}
+
+// fault applies an injected fault to a request the tenant answers itself and
+// reports whether the request is answered.
+func (t *Tenant) fault(w http.ResponseWriter, r *http.Request) bool {
+	f := t.takeFault(strings.TrimPrefix(r.URL.Path, "/v1.0"))
+	if f == nil {
+		return false
+	}
+	if b, ok := w.(*buffered); ok {
+		b.apply(f)
+	}
+	if f.Hangup {
+		return true
+	}
+	if f.Status == 0 {
+		return false
+	}
+	t.front.mu.Lock()
+	defer t.front.mu.Unlock()
+	t.front.writeFault(w, r, route{prefix: r.URL.Path}, *f)
+	return true
 }
 
 // Options returns the options in force.
@@ -343,12 +369,13 @@ func (t *Tenant) listSites(w http.ResponseWriter, r *http.Request) {
 }
 
 // writePaged writes one page of a listing: $top (or PageSize) values from
-// the offset in $skiptoken, with an @odata.nextLink that keeps the query.
+// the offset in $skiptoken (a $top above MaxTop gets MaxTop), with an @odata.nextLink that keeps the query.
 func (t *Tenant) writePaged(w http.ResponseWriter, r *http.Request, entity string, vals []any) {
 	q := r.URL.Query()
-	size := t.Options().PageSize
+	o := t.Options()
+	size := o.PageSize
 	if top, err := strconv.Atoi(q.Get("$top")); err == nil && top > 0 {
-		size = min(top, maxListPage)
+		size = min(top, o.MaxTop)
 	}
 	off := 0
 	if tok := q.Get("$skiptoken"); tok != "" {
