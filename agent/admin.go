@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
 // Controller is what the admin API and the command line act on: the running
@@ -75,38 +77,54 @@ var ErrUnknownInstance = errors.New("unknown instance")
 // AdminTokenFile is the name of the bearer token file in data_dir.
 const AdminTokenFile = "admin.token"
 
+// maxAdminTokenFile caps what is read of admin.token.
+const maxAdminTokenFile = 4096
+
 // EnsureAdminToken returns the admin bearer token kept in dataDir, creating
-// it (mode 0600) when missing.
+// it (mode 0600, written under a random temporary name and renamed) when
+// missing or empty. dataDir and the file must belong to this user and not
+// be writable by others, and the file must not be a link (see safefile).
 func EnsureAdminToken(dataDir string) (string, error) {
-	path := filepath.Join(dataDir, AdminTokenFile)
-	if b, err := os.ReadFile(path); err == nil {
-		if tok := strings.TrimSpace(string(b)); tok != "" {
-			return tok, nil
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read admin token: %w", err)
+	if err := safefile.MkdirPrivate(dataDir, "data_dir"); err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
 	}
+	tok, err := ReadAdminToken(dataDir)
+	switch {
+	case err == nil && tok != "":
+		return tok, nil
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return "", err
+	}
+	return writeAdminToken(dataDir)
+}
+
+// RotateAdminToken replaces the admin token in dataDir with a new random
+// one and returns it. A running agent takes the new token for its next
+// request (it reads the file again when it changes); the old one stops
+// working at once.
+func RotateAdminToken(dataDir string) (string, error) {
+	if err := safefile.MkdirPrivate(dataDir, "data_dir"); err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	return writeAdminToken(dataDir)
+}
+
+func writeAdminToken(dataDir string) (string, error) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", err
 	}
 	tok := hex.EncodeToString(raw[:])
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return "", fmt.Errorf("create data_dir: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write admin token: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dataDir, AdminTokenFile), []byte(tok+"\n")); err != nil {
 		return "", fmt.Errorf("write admin token: %w", err)
 	}
 	return tok, nil
 }
 
-// ReadAdminToken reads the admin bearer token from dataDir.
+// ReadAdminToken reads the admin bearer token from dataDir (without
+// following a link; the file must belong to this user).
 func ReadAdminToken(dataDir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, AdminTokenFile))
+	b, err := safefile.ReadFile(filepath.Join(dataDir, AdminTokenFile), "admin token", maxAdminTokenFile)
 	if err != nil {
 		return "", fmt.Errorf("read admin token: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/agent"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/service"
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
@@ -52,7 +53,8 @@ func newLogger(cfg *config.Config, env *cmdEnv) *slog.Logger {
 func openStore(cfg *config.Config, log *slog.Logger, wait time.Duration) (*store.DB, error) {
 	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile), store.Options{Timeout: wait, Logger: log})
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrNewerSchema) {
+		if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrNewerSchema) ||
+			errors.Is(err, safefile.ErrUnsafe) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w (data_dir %s must be a directory this user can create and write: fix data_dir in %s or the directory's owner and permissions)", err, cfg.DataDir, cfg.File)
