@@ -131,10 +131,16 @@ func ReadAdminToken(dataDir string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// AdminHandler serves the admin API of CONTRACT section 7. GET /healthz,
-// /metrics and /v1/status are open (the listener is loopback by default);
-// everything that changes state needs the bearer token.
+// AdminHandler serves the admin API. GET /healthz, /metrics, /v1/status and
+// /v1/challenge are open (the listener is loopback by default); everything
+// that changes state needs the bearer token.
 func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog.Logger) http.Handler {
+	return adminHandler(c, metrics, func() string { return token }, logger)
+}
+
+// adminHandler is AdminHandler with the token in force read from token on
+// every request (it changes when the token is rotated).
+func adminHandler(c Controller, metrics http.Handler, token func() string, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -142,7 +148,8 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 	authed := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			want := token()
+			if !ok || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="onedrive-agent"`)
 				writeJSONError(w, http.StatusUnauthorized, "missing or wrong bearer token (see data_dir/admin.token)")
 				return
@@ -154,6 +161,7 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("GET "+challengePath, serveChallenge(token))
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}
@@ -162,10 +170,12 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 		respond(w, s, err)
 	})
 	mux.HandleFunc("POST /v1/instances/{name}/poll", authed(func(w http.ResponseWriter, r *http.Request) {
+		liftWriteDeadline(w)
 		res, err := c.Poll(r.Context(), r.PathValue("name"))
 		respond(w, res, err)
 	}))
 	mux.HandleFunc("POST /v1/instances/{name}/resync", authed(func(w http.ResponseWriter, r *http.Request) {
+		liftWriteDeadline(w)
 		res, err := c.Resync(r.Context(), r.PathValue("name"))
 		respond(w, res, err)
 	}))
@@ -195,6 +205,12 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 		respond(w, map[string]int{"purged": n}, err)
 	}))
 	return mux
+}
+
+// liftWriteDeadline lets a request that waits for a whole round answer
+// after the server's write timeout.
+func liftWriteDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 }
 
 func respond(w http.ResponseWriter, v any, err error) {
