@@ -72,10 +72,12 @@ const lockRetry = 200 * time.Millisecond
 // The database lock decides which: when it is free, no agent runs and the
 // command opens the database and never contacts the admin port. When it is
 // held, the lock file names the holder's admin address (see
-// agent.LockNote); the command talks only to that address, and only after
-// the listener there proved it knows the admin token (agent.NewAdminClient)
-// does the token leave. A holder that names no admin address (another
-// command, or an agent that is starting) is waited for up to lockWait.
+// agent.LockNote); the command talks only to that address, when it is the
+// port this configuration's [admin].listen names, and only after the
+// listener there proved it knows the admin token (agent.NewAdminClient)
+// does the token leave. A holder that names no such address (another
+// command, an agent that is starting, or one run with another
+// configuration) is waited for up to lockWait.
 func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.Controller, close func(), err error) {
 	log := slog.New(slog.DiscardHandler)
 	deadline := time.Now().Add(lockWait)
@@ -95,7 +97,7 @@ func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.C
 		if !errors.As(err, &le) {
 			return nil, nil, err
 		}
-		if addr := agent.AdminAddrFromLockNote(le.Note); addr != "" {
+		if addr := agent.AdminAddrFromLockNote(le.Note); addr != "" && samePort(cfg.Admin.Listen, addr) {
 			ac, err := connectAdmin(ctx, cfg, addr)
 			if err == nil {
 				return ac, func() {}, nil
@@ -138,6 +140,17 @@ func connectAdmin(ctx context.Context, cfg *config.Config, addr string) (*agent.
 		return nil, err
 	}
 	return ac, nil
+}
+
+// samePort reports whether the agent's admin address addr is on the port
+// the configured listen address names (a configured port 0 matches any).
+func samePort(listen, addr string) bool {
+	if listen == "" {
+		return false
+	}
+	_, lp, err1 := net.SplitHostPort(listen)
+	_, ap, err2 := net.SplitHostPort(addr)
+	return err1 == nil && err2 == nil && (lp == ap || lp == "0")
 }
 
 // adminBaseURL is the URL commands use to reach an agent listening on
