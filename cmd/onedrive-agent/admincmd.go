@@ -32,7 +32,7 @@ func cmdRotateToken(env *cmdEnv, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("admin rotate-token: unexpected argument %q", pos[0])
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
 		return err
 	}

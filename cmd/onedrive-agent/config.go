@@ -30,9 +30,23 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("c", "", "config file (default: $ONEDRIVE_AGENT_CONFIG, ./agent.toml, or the platform default)")
 }
 
-// loadConfig resolves and loads the configuration; its errors are usage
-// errors (exit status 2) that name file, line and key.
-func loadConfig(flagPath string) (*config.Config, error) {
+// loadConfig resolves and loads the configuration and prints its warnings
+// (among them: a configuration or secret file another user could have
+// written) on stderr; its errors are usage errors (exit status 2) that name
+// file, line and key.
+func loadConfig(env *cmdEnv, flagPath string) (*config.Config, error) {
+	cfg, err := readConfig(flagPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(env.stderr, "warning:", w)
+	}
+	return cfg, nil
+}
+
+// readConfig is loadConfig without printing the warnings (run logs them).
+func readConfig(flagPath string) (*config.Config, error) {
 	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
 	cfg, err := config.Load(path)
 	if err != nil {

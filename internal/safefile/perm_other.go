@@ -18,3 +18,5 @@ var (
 func checkOwnerMode(string, string, fs.FileInfo) error { return nil }
 
 func mkdirPrivate(dir, _ string) error { return os.MkdirAll(dir, 0o700) }
+
+func trustProblem(fs.FileInfo) string { return "" }

@@ -65,3 +65,22 @@ func mkdirPrivate(dir, what string) error {
 	}
 	return Check(dir, what, fi)
 }
+
+func trustProblem(fi fs.FileInfo) string {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	return judgeTrust(fi.Mode(), int(st.Uid), os.Geteuid(), userName)
+}
+
+// judgeTrust is trustProblem on plain values.
+func judgeTrust(mode fs.FileMode, owner, euid int, name func(int) string) string {
+	switch {
+	case mode.Perm()&0o022 != 0:
+		return fmt.Sprintf("is writable by group or others (mode %s)", mode.Perm())
+	case owner != euid && owner != 0:
+		return fmt.Sprintf("is owned by %s, another user", name(owner))
+	}
+	return ""
+}

@@ -119,3 +119,25 @@ func TestWriteFile_ExclusiveRandomNames(t *testing.T) {
 		t.Errorf("left behind: %v", entries)
 	}
 }
+
+func TestJudgeTrust(t *testing.T) {
+	names := func(uid int) string { return map[int]string{0: "root", 1000: "alice", 1001: "mallory"}[uid] }
+	tests := []struct {
+		mode        fs.FileMode
+		owner, euid int
+		want        string
+	}{
+		{0o600, 0, 0, ""},
+		{0o644, 0, 1000, ""}, // root's file read by a user
+		{0o644, 1000, 0, "is owned by alice, another user"},
+		{0o600, 1001, 1000, "is owned by mallory, another user"},
+		{0o664, 0, 0, "is writable by group or others (mode -rw-rw-r--)"},
+		{0o646, 1000, 1000, "is writable by group or others"},
+	}
+	for _, tt := range tests {
+		got := judgeTrust(tt.mode, tt.owner, tt.euid, names)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("judgeTrust(%v, owner %d, euid %d) = %q, want %q", tt.mode, tt.owner, tt.euid, got, tt.want)
+		}
+	}
+}
