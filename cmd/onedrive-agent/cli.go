@@ -60,6 +60,7 @@ const usageText = `usage: onedrive-agent <command> [flags]
   resync  [-c FILE] INSTANCE              forget the delta cursor and reconcile the whole drive
   dead    [-c FILE] list|replay|purge [INSTANCE] [--id ID]
   import  FILE.json                       print an [[instance]] table for an Open Connectors instance JSON
+  admin   rotate-token [-c FILE]          replace the admin token (data_dir/admin.token); a running agent takes it at once
   install [-c FILE]                       install as a system service
   uninstall | start | stop | restart      manage the system service
   version                                 print the version and the commit (also --version)
@@ -119,6 +120,8 @@ func lookupCommand(name string) (func(*cmdEnv, []string) error, bool) {
 		return cmdDead, true
 	case "import":
 		return cmdImport, true
+	case "admin":
+		return cmdAdmin, true
 	case "install":
 		return cmdInstall, true
 	case "uninstall", "start", "stop", "restart":
