@@ -175,11 +175,40 @@ func stage(tx Tx, items []connector.Item, keepRaw bool) error {
 	// occurrence of a repeated id is still put last and wins.
 	slices.SortStableFunc(items, func(a, b connector.Item) int { return strings.Compare(a.ID, b.ID) })
 	for i := range items {
+		if err := recogniseRoot(tx, &items[i]); err != nil {
+			return err
+		}
 		s := stagedFromGraph(&items[i], keepRaw)
 		if err := tx.PutStaged(s.ID, encodeStaged(&s)); err != nil {
 			return fmt.Errorf("stage item %q: %w", s.ID, err)
 		}
 	}
+	return nil
+}
+
+// recogniseRoot sets Root on the drive's root when Graph sent it without the
+// root facet, which it does when it drops selected properties (seen with
+// OneDrive for Business and SharePoint delta; see the tests). The root is
+// known by its id once indexed; before that (a first enumeration), a
+// parentless item named "root" that is not deleted is taken for it. Any other
+// parentless item (Graph also sends stray items of other drives without a
+// parent id) stays a parentless item whose path is unknown, so it is never
+// reported.
+func recogniseRoot(tx Tx, it *connector.Item) error {
+	if it.Root || it.ParentID != "" || it.Deleted {
+		return nil
+	}
+	cur, ok, err := tx.Item(it.ID)
+	if err != nil {
+		return fmt.Errorf("read item %q: %w", it.ID, err)
+	}
+	switch {
+	case ok && cur.Root:
+	case !ok && it.Name == "root":
+	default:
+		return nil
+	}
+	it.Root, it.Folder, it.File = true, true, false
 	return nil
 }
 
