@@ -117,4 +117,8 @@ type Event struct {
 	// send (a cascade, a move into or out of scope, a resync sweep) a minimal
 	// item built from the index.
 	Raw json.RawMessage
+
+	// rawStaged: Raw is the item's staged record's raw item, so the
+	// pending event does not keep a copy of it.
+	rawStaged bool
 }
