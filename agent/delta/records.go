@@ -105,6 +105,17 @@ func encodeStaged(s *staged) []byte {
 	return e.Data()
 }
 
+// shared returns a field of a record without copying it (nil when empty):
+// the records decoded here are the transaction's copies, owned by the caller
+// and never changed, so the field may share their memory.
+func shared(p []byte) []byte {
+	if len(p) == 0 {
+		return nil
+	}
+	return p
+}
+
+// decodeStaged decodes a staged record; Raw shares b's memory.
 func decodeStaged(id string, b []byte) (staged, error) {
 	d := record.NewDecoder(b)
 	d.Version(fmtStaged)
@@ -124,7 +135,7 @@ func decodeStaged(id string, b []byte) (staged, error) {
 	s.Hash = d.Str()
 	s.Size = d.Int()
 	s.Modified = d.Time()
-	s.Raw = d.Bytes()
+	s.Raw = shared(d.Raw())
 	if s.HasBefore {
 		s.B = before{
 			Existed: f&sBExisted != 0,
@@ -327,8 +338,9 @@ func encodeEvent(ev *Event) []byte {
 	return e.Data()
 }
 
-// decodeEvent reads a pending event; when rawStaged is set on it, Raw is
-// to be read from the item's staged record (stagedRaw).
+// decodeEvent reads a pending event; Raw shares b's memory. When
+// rawStaged is set on it, Raw is to be read from the item's staged record
+// (stagedRaw).
 func decodeEvent(b []byte) (Event, error) {
 	d := record.NewDecoder(b)
 	v := d.Byte()
@@ -351,7 +363,7 @@ func decodeEvent(b []byte) (Event, error) {
 	if v == fmtEvent {
 		ev.rawStaged = d.Bool()
 	}
-	ev.Raw = d.Bytes()
+	ev.Raw = shared(d.Raw())
 	if err := d.Done(); err != nil {
 		return Event{}, fmt.Errorf("decode pending event: %w", err)
 	}
