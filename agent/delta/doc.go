@@ -16,6 +16,10 @@
 // duplicates and replays collapse. A round is applied only once every page
 // is in; until then the index and the cursor are untouched.
 //
+// The next pages are fetched while a page is staged, up to
+// Limits.FetchAhead pages ahead; a page fetched ahead is only staged in turn,
+// so a crash or an error loses nothing but the request.
+//
 // Up to Limits.BufferItems items are held in memory. A round that ends within
 // that buffer is staged, applied and committed (index, events, new cursor) in
 // one transaction. A longer round is staged buffer by buffer, each flush one

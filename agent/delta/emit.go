@@ -26,6 +26,12 @@ func (a *applier) emit() (finished, paused bool, err error) {
 			if err != nil {
 				return err
 			}
+			if ev.rawStaged {
+				if ev.Raw, err = a.rawOf(ev.ItemID); err != nil {
+					return err
+				}
+				ev.rawStaged = false
+			}
 			keys = append(keys, bytes.Clone(k))
 			events = append(events, ev)
 			if len(events) >= n {
@@ -63,6 +69,22 @@ func (a *applier) emit() (finished, paused bool, err error) {
 		a.res.Events += len(events)
 	}
 	return false, false, nil
+}
+
+// rawOf reads the raw item of an event from the item's staged record.
+func (a *applier) rawOf(id string) ([]byte, error) {
+	rec, ok, err := a.tx.Staged(id)
+	if err != nil {
+		return nil, fmt.Errorf("read staged item %q: %w", id, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("pending event of item %q has no staged record: %w", id, errDamaged)
+	}
+	raw, err := stagedRaw(id, rec)
+	if err == nil && len(raw) == 0 {
+		err = fmt.Errorf("staged record of item %q has no raw item for its event: %w", id, errDamaged)
+	}
+	return raw, err
 }
 
 // rawRef is the parentReference of a minimal raw item.

@@ -61,7 +61,10 @@ func (a *applier) eventsFor(s *staged) error {
 	}
 	if !inIdx {
 		if b.Existed && b.InScope {
-			return a.record(a.deleted(s.ID, b, s.Raw, s.Deleted && !s.Inferred))
+			graphSent := s.Deleted && !s.Inferred
+			ev := a.deleted(s.ID, b, s.Raw, graphSent)
+			ev.rawStaged = graphSent && s.Raw != nil
+			return a.record(ev)
 		}
 		return nil
 	}
@@ -75,12 +78,15 @@ func (a *applier) eventsFor(s *staged) error {
 	newIn := newOK && a.r.inScope(newPath)
 	switch {
 	case newIn && (!b.Existed || !b.InScope):
-		if err := a.record(a.created(cur, newPath, s.Raw)); err != nil {
+		ev := a.created(cur, newPath, s.Raw)
+		ev.rawStaged = s.Raw != nil
+		if err := a.record(ev); err != nil {
 			return err
 		}
 	case newIn:
 		if f := changes(b, &cur); f != 0 {
 			ev := a.created(cur, newPath, s.Raw)
+			ev.rawStaged = s.Raw != nil
 			ev.Type = Updated
 			ev.Changes = changeList(f)
 			if f&(cParent|cName) != 0 && b.PathOK {
