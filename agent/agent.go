@@ -137,6 +137,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		enabled++
 		g.Go(func() error { return in.runPoller(ctx) })
 		g.Go(func() error { return in.runDispatcher(ctx) })
+		if in.pushWanted() {
+			g.Go(func() error { return in.runPush(ctx) })
+			g.Go(func() error { return in.runPushPoller(ctx) })
+		}
 	}
 	a.log.Info("agent running", "version", a.version, "instances", enabled, "database", a.db.Path(), "pid", os.Getpid())
 	err := g.Wait()

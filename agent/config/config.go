@@ -29,6 +29,9 @@ const (
 	DefaultTimezone     = "UTC"
 	DefaultInitial      = InitialBaseline
 	DefaultMaxQueue     = 1000000
+	DefaultPush         = PushAuto
+	DefaultDebounce     = time.Second
+	MaxDebounce         = 5 * time.Minute
 	DefaultMaxEvents    = 10
 	MaxMaxEvents        = 1000
 	DefaultTimeout      = 30 * time.Second
@@ -48,6 +51,12 @@ const (
 const (
 	InitialBaseline = "baseline" // index the drive silently, report later changes
 	InitialBackfill = "backfill" // report every existing item as CREATED
+)
+
+// Push modes (poll.push).
+const (
+	PushAuto = "auto" // Graph's socket.io notifications where the sign-in allows it
+	PushOff  = "off"  // poll only
 )
 
 // Config is a validated agent.toml. Every field holds its effective value (defaults applied).
@@ -118,6 +127,8 @@ type Poll struct {
 	Schedule    *schedule.Schedule // built from the four fields above
 	Initial     string             // InitialBaseline or InitialBackfill
 	MaxQueue    int64              // queued events at which polling pauses, >= 1
+	Push        string             // PushAuto or PushOff
+	Debounce    time.Duration      // notifications within this window lead to one poll, 0..MaxDebounce
 }
 
 // Callback is [instance.callback].

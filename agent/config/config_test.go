@@ -45,7 +45,8 @@ func TestParse_Defaults(t *testing.T) {
 	}
 	p := in.Poll
 	if p.Interval != 5*time.Minute || p.Cron != "" || p.Location != time.UTC || p.ActiveHours != nil ||
-		p.Initial != "baseline" || p.MaxQueue != 1000000 || p.Schedule == nil || p.Schedule.Interval() != 5*time.Minute {
+		p.Initial != "baseline" || p.MaxQueue != 1000000 || p.Schedule == nil || p.Schedule.Interval() != 5*time.Minute ||
+		p.Push != PushAuto || p.Debounce != time.Second {
 		t.Errorf("poll = %+v", p)
 	}
 	c := in.Callback
@@ -98,6 +99,8 @@ timezone = "America/New_York"
 active_hours = ["Mon-Fri 06:00-21:00"]
 initial = "backfill"
 max_queue = 5
+push = "off"
+debounce = "250ms"
 [instance.callback]
 url = "http://hooks.internal:8080/hr?x=1"
 signature_key = "k"
@@ -128,7 +131,8 @@ retry_max = "2s"
 		t.Errorf("drive: %+v", in.Drive)
 	}
 	p := in.Poll
-	if p.Interval != 0 || p.Cron != "*/10 6-20 * * 1-5" || p.Location.String() != "America/New_York" || p.Initial != "backfill" || p.MaxQueue != 5 {
+	if p.Interval != 0 || p.Cron != "*/10 6-20 * * 1-5" || p.Location.String() != "America/New_York" || p.Initial != "backfill" || p.MaxQueue != 5 ||
+		p.Push != PushOff || p.Debounce != 250*time.Millisecond {
 		t.Errorf("poll: %+v", p)
 	}
 	ny, _ := time.LoadLocation("America/New_York")
