@@ -25,6 +25,8 @@ type Options struct {
 	DB      *store.DB
 	Logger  *slog.Logger
 	Version string
+	// Commit is the commit the binary was built from ("" means unknown).
+	Commit string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// AdminListener, if set, is used instead of listening on
@@ -79,6 +81,7 @@ func New(opts Options) (*Agent, error) {
 		a.version = "dev"
 	}
 	a.metrics = NewMetrics(a.snapshots)
+	a.metrics.SetBuildInfo(a.version, opts.Commit)
 
 	graphHTTP, err := connector.NewHTTPClient(connector.HTTPOptions{Proxy: proxyString(opts.Config), CAFile: opts.Config.Network.CAFile})
 	if err != nil {

@@ -108,7 +108,7 @@ func (s *scanner) link(dst *string) error {
 	if v != "" {
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			return fmt.Errorf("link %q is not an absolute http(s) URL", v)
+			return fmt.Errorf("link %s is not an absolute http(s) URL", shortText(v, maxQuoted))
 		}
 	}
 	*dst = v
@@ -271,7 +271,7 @@ func (s *scanner) item() (Item, error) {
 	})
 	if err != nil {
 		if it.ID != "" {
-			return Item{}, fmt.Errorf("id %q: %w", it.ID, err)
+			return Item{}, fmt.Errorf("id %s: %w", shortText(it.ID, maxQuoted), err)
 		}
 		return Item{}, err
 	}
@@ -290,7 +290,7 @@ func (s *scanner) item() (Item, error) {
 	if modified != "" {
 		t, err := parseTime(modified)
 		if err != nil {
-			return Item{}, fmt.Errorf("id %q: lastModifiedDateTime %q: not an RFC 3339 time", it.ID, modified)
+			return Item{}, fmt.Errorf("id %s: lastModifiedDateTime %s: not an RFC 3339 time", shortText(it.ID, maxQuoted), shortText(modified, 64))
 		}
 		it.Modified = t
 	}

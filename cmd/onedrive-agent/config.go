@@ -97,7 +97,7 @@ func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.C
 		}
 		return nil, nil, err
 	}
-	a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: newLogger(cfg, env), Version: agentVersion()})
+	a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: newLogger(cfg, env), Version: agentVersion(), Commit: agentCommit()})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -1,6 +1,7 @@
 // Package graphtest is a fake Microsoft Graph drive API and Microsoft
 // identity platform for tests, built on net/http/httptest. It imports only
-// the standard library, so any package (connector included) can use it.
+// the standard library and coder/websocket (for the notification channel),
+// so any package (connector included) can use it.
 //
 // A Server holds one drive: a mutable tree of folders and files that tests
 // change with CreateFolder, CreateFile, Modify, Touch, Rename, Move,
@@ -17,6 +18,7 @@
 //	GET /drives/{id} | /me/drive | /users/{id}/drive | /sites/{id}/drive | /groups/{id}/drive
 //	GET <drive>/root, <drive>/items/{item-id}
 //	GET <drive>/root/delta[?token=…|(token='…')], <drive>/items/{root-id}/delta
+//	GET <drive>/root/subscriptions/socketIo  and the socket.io channel at /socket.io/ (push.go)
 //
 // They need "Authorization: Bearer <token>" with a token this server issued
 // (IssueToken, IssueAppToken, or the token endpoint), unless
