@@ -1,7 +1,10 @@
 package graphtest
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -49,6 +52,7 @@ type Tenant struct {
 	sites   []*tenantSite
 	drives  map[string]*tenantDrive // by lower-case drive id
 	faults  []*tenantFault
+	rng     *rand.Rand    // ids when Seed is set
 	seconds map[int64]int // Graph requests per clock second (Unix)
 
 	logMu sync.Mutex
@@ -79,6 +83,9 @@ type TenantOptions struct {
 	// AllowAnonymous are set by the tenant); its identity options (token
 	// lifetimes, ClientSecret, StrictClients) configure the tenant's sign-in.
 	Drive Options
+	// Seed, when not 0, makes the ids of users, sites and drives the same on
+	// every run (they are random otherwise).
+	Seed int64
 	// Now is the clock of the tenant, its sign-in and (unless Drive.Now is set)
 	// its drives. Default time.Now. It must not call the Tenant.
 	Now func() time.Time
@@ -172,6 +179,9 @@ func NewTenant(opts TenantOptions) *Tenant {
 		opts.Drive.Now = opts.Now
 	}
 	t := &Tenant{opts: opts, drives: map[string]*tenantDrive{}, seconds: map[int64]int{}}
+	if opts.Seed != 0 {
+		t.rng = rand.New(rand.NewPCG(uint64(opts.Seed), 0x7e1a47))
+	}
 	frontOpts := opts.Drive
 	frontOpts.AllowAnonymous = false
 	t.front = newServer(frontOpts)
@@ -251,7 +261,7 @@ func (t *Tenant) AddUser(u TenantUser) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.seq++
-	tu := &tenantUser{id: randomGUID(), upn: u.UPN, name: u.DisplayName, guest: u.Guest, disabled: u.Disabled}
+	tu := &tenantUser{id: t.guidLocked(), upn: u.UPN, name: u.DisplayName, guest: u.Guest, disabled: u.Disabled}
 	if tu.upn == "" {
 		tu.upn = fmt.Sprintf("user%d@%s.onmicrosoft.com", t.seq, t.opts.Domain)
 	}
@@ -403,13 +413,30 @@ func (t *Tenant) siteLocked(op, id string) *tenantSite {
 }
 
 func (t *Tenant) siteIDLocked(host string) string {
-	return host + "," + randomGUID() + "," + randomGUID()
+	return host + "," + t.guidLocked() + "," + t.guidLocked()
+}
+
+// bytesLocked returns n random bytes, from the seeded source when Seed is set.
+func (t *Tenant) bytesLocked(n int) []byte {
+	if t.rng == nil {
+		return randomBytes(n)
+	}
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(t.rng.Uint32())
+	}
+	return b
+}
+
+func (t *Tenant) guidLocked() string {
+	h := hex.EncodeToString(t.bytesLocked(16))
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 // newDriveLocked creates a drive Server that answers through the tenant.
 func (t *Tenant) newDriveLocked(name, webURL, driveType, owner, ownerName string, user bool) *tenantDrive {
 	o := t.opts.Drive
-	o.DriveID = "b!" + randomToken(48)
+	o.DriveID = "b!" + base64.RawURLEncoding.EncodeToString(t.bytesLocked(48))
 	o.Personal = false
 	o.AllowAnonymous = true
 	s := newServer(o)

@@ -257,3 +257,20 @@ func TestTenantRetryAfterOnOneDrive(t *testing.T) {
 		t.Error("drive b alone saw no throttling; its own log must not report one")
 	}
 }
+
+func TestTenantSeed(t *testing.T) {
+	build := func(seed int64) []string {
+		tn := NewTenant(TenantOptions{Seed: seed})
+		defer tn.Close()
+		u := tn.AddUser(TenantUser{})
+		s := tn.AddSite("/sites/a", "", "Documents")
+		return append([]string{u, s}, tn.DriveIDs()...)
+	}
+	a, b, c := build(7), build(7), build(8)
+	if strings.Join(a, " ") != strings.Join(b, " ") {
+		t.Errorf("the same seed gave %v and %v", a, b)
+	}
+	if strings.Join(a, " ") == strings.Join(c, " ") {
+		t.Error("different seeds gave the same ids")
+	}
+}
