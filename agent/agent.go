@@ -25,6 +25,8 @@ type Options struct {
 	DB      *store.DB
 	Logger  *slog.Logger
 	Version string
+	// Commit is the commit the binary was built from ("" means unknown).
+	Commit string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// AdminListener, if set, is used instead of listening on
@@ -79,6 +81,7 @@ func New(opts Options) (*Agent, error) {
 		a.version = "dev"
 	}
 	a.metrics = NewMetrics(a.snapshots)
+	a.metrics.SetBuildInfo(a.version, opts.Commit)
 
 	graphHTTP, err := connector.NewHTTPClient(connector.HTTPOptions{Proxy: proxyString(opts.Config), CAFile: opts.Config.Network.CAFile})
 	if err != nil {
@@ -156,18 +159,31 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 			return fmt.Errorf("admin API: listen on %s: %w (change [admin].listen or stop what uses the port)", a.cfg.Admin.Listen, err)
 		}
 	}
-	token, err := EnsureAdminToken(a.cfg.DataDir)
+	alog := a.log.With("component", "admin")
+	tokens, err := newAdminTokenFile(a.cfg.DataDir, alog)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	srv := &http.Server{
-		Handler:           AdminHandler(a, a.metrics.Handler(), token, a.log.With("component", "admin")),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           adminHandler(a, a.metrics.Handler(), tokens.get, alog),
+		ReadHeaderTimeout: adminReadHeaderTimeout,
+		ReadTimeout:       adminReadTimeout,
+		WriteTimeout:      adminWriteTimeout,
+		IdleTimeout:       adminIdleTimeout,
+		MaxHeaderBytes:    adminMaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(alog.Handler(), slog.LevelDebug),
 	}
+	// Commands find this address in the lock file; they send the token
+	// only to the listener named there, after it proved it knows it.
+	if err := a.db.SetLockNote(LockNote(ln.Addr().String())); err != nil {
+		ln.Close()
+		return fmt.Errorf("admin API: %w", err)
+	}
+	limited := newLimitListener(ln, adminMaxConns)
 	g.Go(func() error {
-		err := srv.Serve(ln)
+		err := srv.Serve(limited)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}
@@ -178,6 +194,7 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+		_ = a.db.SetLockNote("")
 		return nil
 	})
 	a.log.Info("admin API listening", "addr", ln.Addr().String())

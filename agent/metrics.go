@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"errors"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,6 +92,25 @@ func NewMetrics(snapshot func() []QueueSnapshot) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// SetBuildInfo exports onedrive_agent_build_info{version,commit,goversion} 1,
+// so dashboards can tell which build runs where. An empty commit is "unknown".
+func (m *Metrics) SetBuildInfo(version, commit string) {
+	if commit == "" {
+		commit = "unknown"
+	}
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "onedrive_agent_build_info", Help: "Always 1; the labels tell the version, the commit and the Go version of the running binary.",
+	}, []string{"version", "commit", "goversion"})
+	g.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	if err := m.reg.Register(g); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			are.ExistingCollector.(*prometheus.GaugeVec).Reset()
+			are.ExistingCollector.(*prometheus.GaugeVec).WithLabelValues(version, commit, runtime.Version()).Set(1)
+		}
+	}
 }
 
 // AddInstance creates the instance's counters at zero, so that every metric

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/schedule"
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
 // Defaults of the keys of agent.toml that are not platform dependent.
@@ -170,13 +171,26 @@ func Default() *Config {
 }
 
 // Load reads and validates the configuration file at path with the process environment.
-// Errors name the path as given.
+// Errors name the path as given. A configuration file another user could have written (see
+// safefile.TrustProblem) comes first in Warnings: whoever can change it can point the agent's
+// tokens at another server or have a *_file read any file this user can read.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w (create it from agent.toml.example, or give another with -c)", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	cfg, err := Parse(path, data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if why := safefile.TrustProblem(fi); why != "" {
+			w := (&Error{File: path, Msg: fmt.Sprintf("this configuration file %s: another user could change where the agent sends "+
+				"its tokens and which files it reads; chmod go-w and chown it to this user or root, or give another file with -c", why)}).Error()
+			cfg.Warnings = append([]string{w}, cfg.Warnings...)
+		}
+	}
+	return cfg, nil
 }
 
 // resolvePath makes a relative path relative to the directory of the configuration file.

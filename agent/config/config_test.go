@@ -287,3 +287,13 @@ func TestParse_InlineInstances(t *testing.T) {
 		t.Errorf("inline instance error: %v", err)
 	}
 }
+
+func TestParse_LoopbackHTTPRoots(t *testing.T) {
+	for _, host := range []string{"127.0.0.1:8080", "localhost:1", "[::1]:9", "127.0.0.2"} {
+		data := strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\ngraph_url = \"http://"+host+"/v1.0\"\nlogin_url = \"http://"+host+"\"", 1)
+		cfg := mustParse(t, "agent.toml", data, nil)
+		if a := cfg.Instances[0].Auth; a.GraphURL != "http://"+host+"/v1.0" || a.LoginURL != "http://"+host {
+			t.Errorf("%s: auth = %+v", host, a)
+		}
+	}
+}

@@ -78,6 +78,8 @@ func TestParse(t *testing.T) {
 		{"cloud", strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\ncloud = \"germany\"", 1), nil, "agent.toml:5: instance.auth.cloud: ", "global, usgov, usgov-dod or china"},
 		{"login_url query", strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\nlogin_url = \"https://login.example/?x=1\"", 1), nil, "agent.toml:5: instance.auth.login_url: ", "query"},
 		{"graph_url scheme", strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\ngraph_url = \"ftp://graph\"", 1), nil, "agent.toml:5: instance.auth.graph_url: ", "http(s)"},
+		{"graph_url http", strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\ngraph_url = \"http://graph.microsoft.com/v1.0\"", 1), nil, "agent.toml:5: instance.auth.graph_url: ", "must start with https://"},
+		{"login_url http", strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\nlogin_url = \"http://login.example\"", 1), nil, "agent.toml:5: instance.auth.login_url: ", "must start with https://"},
 		{"drive form", minimal + "[instance.drive]\ndrive = \"users:bob\"\n", nil, "agent.toml:8: instance.drive.drive: ", "use me, user:<upn or id>, site:<site id> or a drive id"},
 		{"me with client_credentials", strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\nflow = \"client_credentials\"\ntenant = \"contoso.com\"\nclient_secret = \"s\"", 1), nil, "agent.toml:1: instance.drive.drive: ", "use \"user:<upn>\" or a drive id"},
 		{"folder relative", minimal + "[instance.drive]\nfolder = \"Finance\"\n", nil, "agent.toml:8: instance.drive.folder: ", "must start with \"/\""},

@@ -59,6 +59,11 @@
 //	// ... GET the deltaLink: 429 with Retry-After: 3, then the two changes.
 //	if v := s.RetryAfterViolations(); len(v) > 0 { t.Errorf("ignored Retry-After: %v", v) }
 //
+// A Tenant (NewTenant) holds many drives behind one URL: users with and
+// without a OneDrive, guests and disabled accounts, sites with personal sites
+// among them, document libraries, paged listings, a per-second request
+// counter and a tenant-wide throttle; each of its drives is a Server.
+//
 // Mutation methods panic on impossible requests (unknown ids, duplicate
 // names, moving a folder into itself): those are mistakes in the test.
 package graphtest
