@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -66,7 +65,7 @@ func (c *Client) Subscribe(ctx context.Context, driveID string) (Subscription, e
 		}
 	}
 	u, err := url.Parse(s.NotificationURL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && strings.HasPrefix(c.graph, "http://"))) {
+	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(u.Scheme == "http" && c.graphScheme == "http")) {
 		return Subscription{}, fmt.Errorf("push subscription: notificationUrl is not an https URL (host %q)", cleanText(hostOf(u), 80))
 	}
 	return Subscription{NotificationURL: s.NotificationURL, Expires: exp}, nil
@@ -173,14 +172,16 @@ func NewPush(o PushOptions) (*Push, error) {
 }
 
 // http1Client returns a copy of c whose transport speaks HTTP/1.1 only: a WebSocket upgrade
-// over a connection that negotiated HTTP/2 fails. The copy has no overall timeout; the
-// handshake is bounded by its context.
+// over a connection that negotiated HTTP/2 fails. The copy follows no redirect (a handshake
+// goes only to the URL Graph handed out) and has no overall timeout; the handshake is bounded
+// by its context.
 func http1Client(c *http.Client) *http.Client {
 	if c == nil {
 		c = http.DefaultClient
 	}
 	out := *c
 	out.Timeout = 0
+	out.CheckRedirect = noRedirect
 	if tr, ok := transportOf(c).(*http.Transport); ok {
 		tr = tr.Clone()
 		tr.ForceAttemptHTTP2 = false
