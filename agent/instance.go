@@ -269,4 +269,5 @@ func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error
 // after `onedrive-agent login` saved a new one.
 func (in *instance) reloadToken() {
 	in.client.ReloadToken()
+	in.retryPush()
 }

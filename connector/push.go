@@ -140,11 +140,34 @@ type PushOptions struct {
 // drive, renews its URL before it expires and reconnects with backoff. Create it with NewPush
 // and run it with Run.
 type Push struct {
-	o    PushOptions
-	hc   *http.Client
-	ua   string
-	log  *slog.Logger
-	rand func() float64
+	o     PushOptions
+	hc    *http.Client
+	ua    string
+	log   *slog.Logger
+	rand  func() float64
+	retry chan struct{}
+}
+
+// Retry ends a wait after a 403 or a needed sign-in at once, e.g. after `login` saved a new
+// token. It never blocks.
+func (p *Push) Retry() {
+	select {
+	case p.retry <- struct{}{}:
+	default:
+	}
+}
+
+// wait sleeps for d or until Retry; false when ctx ended.
+func (p *Push) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-p.retry:
+	}
+	return true
 }
 
 // NewPush validates the options.
@@ -168,7 +191,7 @@ func NewPush(o PushOptions) (*Push, error) {
 		version = "dev"
 	}
 	return &Push{o: o, hc: http1Client(o.HTTPClient), ua: "onedrive-agent/" + version,
-		log: log.With("component", "push"), rand: rand.Float64}, nil
+		log: log.With("component", "push"), rand: rand.Float64, retry: make(chan struct{}, 1)}, nil
 }
 
 // http1Client returns a copy of c whose transport speaks HTTP/1.1 only: a WebSocket upgrade
@@ -259,7 +282,16 @@ func (p *Push) Run(ctx context.Context) error {
 				p.log.Warn("Graph refuses change notifications for this sign-in; polling only, asking again later",
 					"err", err, "retry_in", p.o.UnsupportedRetry)
 				have = false
-				if sleepCtx(ctx, p.o.UnsupportedRetry) != nil {
+				if !p.wait(ctx, p.o.UnsupportedRetry) {
+					return nil
+				}
+				continue
+			case errors.Is(err, ErrNeedsLogin):
+				// Asking again would only repeat a refused refresh: wait for Retry (called
+				// after a new sign-in), or an hour.
+				report(PushError, err)
+				have = false
+				if !p.wait(ctx, p.o.UnsupportedRetry) {
 					return nil
 				}
 				continue

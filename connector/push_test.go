@@ -472,3 +472,37 @@ func TestSubscribe_RejectsForeignURLs(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// TestPush_NeedsLogin: without a usable sign-in the link waits (no refresh attempt every
+// backoff step) until Retry says a new token was saved.
+func TestPush_NeedsLogin(t *testing.T) {
+	var calls atomic.Int32
+	rec := &pushRecorder{}
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			calls.Add(1)
+			return Subscription{}, fmt.Errorf("push subscription: %w", ErrNeedsLogin)
+		},
+		Observer:   rec.observer(),
+		MinBackoff: 5 * time.Millisecond, MaxBackoff: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d subscription attempts in 200ms without a sign-in, want 1", n)
+	}
+	p.Retry()
+	waitFor(t, 2*time.Second, "a new attempt after Retry", func() bool { return calls.Load() == 2 })
+	if rec.last() != PushError {
+		t.Fatalf("state %q, want error", rec.last())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
