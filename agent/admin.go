@@ -190,6 +190,12 @@ func adminHandler(c Controller, metrics http.Handler, token func() string, logge
 		n, err := c.Replay(r.Context(), r.PathValue("name"), r.URL.Query()["id"])
 		respond(w, map[string]int{"replayed": n}, err)
 	}))
+	if dl, ok := c.(DriveLister); ok {
+		mux.HandleFunc("GET /v1/instances/{name}/drives", authed(func(w http.ResponseWriter, r *http.Request) {
+			ds, err := dl.Drives(r.Context(), r.PathValue("name"))
+			respond(w, map[string][]DriveStatus{"drives": ds}, err)
+		}))
+	}
 	if ts, ok := c.(TokenSaver); ok {
 		mux.HandleFunc("PUT /v1/instances/{name}/token", authed(func(w http.ResponseWriter, r *http.Request) {
 			var t Token
@@ -218,6 +224,9 @@ func respond(w http.ResponseWriter, v any, err error) {
 		status := http.StatusInternalServerError
 		if errors.Is(err, ErrUnknownInstance) {
 			status = http.StatusNotFound
+		}
+		if errors.Is(err, ErrNotTenantWide) {
+			status = http.StatusBadRequest
 		}
 		writeJSONError(w, status, err.Error())
 		return
