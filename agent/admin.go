@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/activity"
+	"github.com/onedrive-agent/onedrive-agent/agent/console"
 )
 
 // Controller is what the admin API and the command line act on: the running
@@ -113,10 +116,40 @@ func ReadAdminToken(dataDir string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// AdminHandler serves the admin API of CONTRACT section 7. GET /healthz,
-// /metrics and /v1/status are open (the listener is loopback by default);
-// everything that changes state needs the bearer token.
+// AdminHandler serves the admin API with the defaults of AdminOptions: see
+// NewAdminHandler.
 func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog.Logger) http.Handler {
+	return NewAdminHandler(AdminOptions{Controller: c, Metrics: metrics, Token: token, Logger: logger})
+}
+
+// AdminOptions configure the admin listener's handler.
+type AdminOptions struct {
+	Controller Controller
+	Metrics    http.Handler // nil: no /metrics
+	Token      string       // the admin bearer token
+	Logger     *slog.Logger
+	// Listen are the listener's addresses (configured and actual) whose
+	// hosts the Host header may name; an unspecified one (0.0.0.0, ::)
+	// allows every address of the machine.
+	Listen []string
+	// Hosts are the further names of [admin] hosts.
+	Hosts []string
+	// Activity feeds the console's recent deliveries and charts; nil: none.
+	Activity *activity.Recorder
+	// Targets maps instance names to their callback URLs, which the console
+	// shows without query string.
+	Targets map[string]string
+	// Context bounds the rounds the console starts; nil: Background.
+	Context context.Context
+}
+
+// NewAdminHandler serves the admin API: GET /healthz, /metrics and
+// /v1/status are open (the listener is loopback by default); everything
+// that changes state needs the bearer token. The operator console is served
+// at / (see package console). Every response but /healthz's is refused with
+// 421 when the Host header does not name the listener (see hostGuard).
+func NewAdminHandler(o AdminOptions) http.Handler {
+	c, metrics, token, logger := o.Controller, o.Metrics, o.Token, o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -176,7 +209,17 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 		n, err := c.Purge(r.Context(), r.PathValue("name"), r.URL.Query()["id"])
 		respond(w, map[string]int{"purged": n}, err)
 	}))
-	return mux
+	con, err := console.New(console.Options{
+		Backend: consoleBackend{c: c, targets: o.Targets}, Activity: o.Activity,
+		Token: func() string { return token }, Logger: logger.With("component", "console"), Context: o.Context,
+	})
+	if err != nil {
+		// The templates are embedded and checked by the tests: this is a
+		// build defect, not an operator's problem.
+		panic(err)
+	}
+	con.Register(mux)
+	return newHostGuard(mux, o.Listen, o.Hosts)
 }
 
 func respond(w http.ResponseWriter, v any, err error) {
