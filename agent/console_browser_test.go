@@ -209,7 +209,13 @@ retry_max = "200ms"
 		chromedp.Click(chromedp.CSS(`form.login button`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.instances`)),
 		shot("instances"),
+		// Keep the pages still while the test works: the refresh button
+		// turns the auto-refresh off for this browser.
+		chromedp.Click(chromedp.ID(`refresh`)),
 	)
+	if label := text(`#refresh`); label != "Auto-refresh: off" {
+		t.Errorf("the refresh button reads %q after a click, want it off", label)
+	}
 	rows := text(`table.instances tbody`)
 	for _, want := range []string{"finance", "hr", "/hooks/finance?…"} {
 		if !strings.Contains(rows, want) {
@@ -234,7 +240,7 @@ retry_max = "200ms"
 		chromedp.Click(chromedp.Search(`//a[normalize-space()="hr"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "hr")]`)),
 		chromedp.Click(chromedp.CSS(`form[action="/instances/hr/poll"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "notice") and contains(., "Poll")]`)),
 	)
 	var deadID string
 	waitFor(t, 10*time.Second, "hr's dead letter", func() bool {
@@ -261,7 +267,7 @@ retry_max = "200ms"
 	hr.answer(http.StatusNoContent, "")
 	run("replay it",
 		chromedp.Click(chromedp.CSS(`table.dead form[action="/instances/hr/replay"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "notice") and contains(., "Replayed")]`)),
 	)
 	waitFor(t, 10*time.Second, "the replayed message at the receiver", func() bool { return hr.has(deadID) })
 	run("see it delivered",
