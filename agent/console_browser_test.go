@@ -170,6 +170,11 @@ retry_max = "200ms"
 	defer bcancel()
 	bctx, tcancel := context.WithTimeout(bctx, 90*time.Second)
 	defer tcancel()
+	// The first call starts the browser; it lives as long as bctx (a step's
+	// own deadline below must not end it).
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
 
 	step := 0
 	shot := func(name string) chromedp.Action[chromedp.Void] {
@@ -186,8 +191,11 @@ retry_max = "200ms"
 	}
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
+		sctx, scancel := context.WithTimeout(bctx, 20*time.Second)
+		defer scancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			_ = chromedp.Do(bctx, shot("failed"))
+			t.Fatalf("%s: %v (the page at that moment: the last screenshot)", what, err)
 		}
 	}
 	text := func(sel string) string {
@@ -215,6 +223,20 @@ retry_max = "200ms"
 	)
 	if label := text(`#refresh`); label != "Auto-refresh: off" {
 		t.Errorf("the refresh button reads %q after a click, want it off", label)
+	}
+	// The keyboard reaches the page: the first Tab lands on the skip link,
+	// and Enter on it moves on to the content.
+	run("tab to the skip link",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`table.instances`)),
+		chromedp.KeyEvent("\t"),
+	)
+	if f, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.activeElement.className`)); f != "skip" {
+		t.Errorf("the first Tab focuses %q, want the skip link", f)
+	}
+	run("follow the skip link", chromedp.KeyEvent("\r"))
+	if f, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.activeElement.id`)); f != "main" {
+		t.Errorf("the skip link leads to %q, want main", f)
 	}
 	rows := text(`table.instances tbody`)
 	for _, want := range []string{"finance", "hr", "/hooks/finance?…"} {
@@ -285,7 +307,7 @@ retry_max = "200ms"
 
 	// 4. The overview on a phone.
 	run("phone",
-		chromedp.EmulateViewport(390, 844),
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`table.instances`)),
 		shot("phone"),

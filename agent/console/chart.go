@@ -103,9 +103,21 @@ func niceMax(v int) int {
 func (c *chart) yAxis(max int) {
 	c.YTicks = []tick{{Y: c.PlotBase, Label: "0"}}
 	if max >= 2 && max%2 == 0 {
-		c.YTicks = append(c.YTicks, tick{Y: c.PlotBase - chartPlotH/2, Label: formatCount(max / 2)})
+		c.YTicks = append(c.YTicks, tick{Y: c.PlotBase - chartPlotH/2, Label: compact(max / 2)})
 	}
-	c.YTicks = append(c.YTicks, tick{Y: c.PlotTop, Label: formatCount(max)})
+	c.YTicks = append(c.YTicks, tick{Y: c.PlotTop, Label: compact(max)})
+}
+
+// compact writes an axis label short enough for the chart's margin:
+// 500, 2k, 50k, 1M, 2.5M.
+func compact(n int) string {
+	switch {
+	case n < 1000:
+		return strconv.Itoa(n)
+	case n < 1000000:
+		return strconv.FormatFloat(float64(n)/1000, 'f', -1, 64) + "k"
+	}
+	return strconv.FormatFloat(float64(n)/1000000, 'f', -1, 64) + "M"
 }
 
 func (c *chart) y(v, max int) float64 {

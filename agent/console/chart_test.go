@@ -28,6 +28,17 @@ func TestNiceMax(t *testing.T) {
 	}
 }
 
+func TestCompact(t *testing.T) {
+	for _, tt := range []struct {
+		in   int
+		want string
+	}{{0, "0"}, {500, "500"}, {1000, "1k"}, {2500, "2.5k"}, {50000, "50k"}, {1000000, "1M"}, {2500000, "2.5M"}} {
+		if got := compact(tt.in); got != tt.want {
+			t.Errorf("compact(%d) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestQueueChartBreaksAtGaps(t *testing.T) {
 	h := hourOf(func(i int, m *activity.Minute) {
 		if i < 10 || (i >= 20 && i < 25) {

@@ -98,6 +98,17 @@ type deadView struct {
 	Answer string // the excerpt of its answer
 }
 
+// instanceGet serves the start of a GET of an instance's page: the session
+// (or the sign-in redirect) and the instance (or a 404).
+func (c *Console) instanceGet(w http.ResponseWriter, r *http.Request) (string, Overview, Instance, bool) {
+	sess, ok := c.signedIn(w, r)
+	if !ok {
+		return "", Overview{}, Instance{}, false
+	}
+	ov, in, ok := c.instance(w, r, sess)
+	return sess, ov, in, ok
+}
+
 // splitReason splits "HTTP 422 Unprocessable Entity: {...}" into the
 // status line and the receiver's answer.
 func splitReason(reason string) (status, answer string) {
@@ -110,11 +121,7 @@ func splitReason(reason string) (status, answer string) {
 }
 
 func (c *Console) instancePage(w http.ResponseWriter, r *http.Request) {
-	sess, ok := c.signedIn(w, r)
-	if !ok {
-		return
-	}
-	ov, in, ok := c.instance(w, r, sess)
+	sess, ov, in, ok := c.instanceGet(w, r)
 	if !ok {
 		return
 	}
@@ -156,11 +163,7 @@ type confirmView struct {
 }
 
 func (c *Console) confirmResync(w http.ResponseWriter, r *http.Request) {
-	sess, ok := c.signedIn(w, r)
-	if !ok {
-		return
-	}
-	ov, in, ok := c.instance(w, r, sess)
+	sess, ov, in, ok := c.instanceGet(w, r)
 	if !ok {
 		return
 	}
@@ -183,11 +186,7 @@ func (c *Console) confirmResync(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) confirmPurge(w http.ResponseWriter, r *http.Request) {
-	sess, ok := c.signedIn(w, r)
-	if !ok {
-		return
-	}
-	ov, in, ok := c.instance(w, r, sess)
+	sess, ov, in, ok := c.instanceGet(w, r)
 	if !ok {
 		return
 	}
