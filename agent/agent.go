@@ -26,6 +26,8 @@ type Options struct {
 	DB      *store.DB
 	Logger  *slog.Logger
 	Version string
+	// Commit is the commit the binary was built from ("" means unknown).
+	Commit string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// AdminListener, if set, is used instead of listening on
@@ -84,6 +86,7 @@ func New(opts Options) (*Agent, error) {
 		a.version = "dev"
 	}
 	a.metrics = NewMetrics(a.snapshots)
+	a.metrics.SetBuildInfo(a.version, opts.Commit)
 
 	graphHTTP, err := connector.NewHTTPClient(connector.HTTPOptions{Proxy: proxyString(opts.Config), CAFile: opts.Config.Network.CAFile})
 	if err != nil {
@@ -168,6 +171,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		enabled++
 		g.Go(func() error { return in.runPoller(ctx) })
 		g.Go(func() error { return in.runDispatcher(ctx) })
+		if in.pushWanted() {
+			g.Go(func() error { return in.runPush(ctx) })
+			g.Go(func() error { return in.runPushPoller(ctx) })
+		}
 	}
 	a.log.Info("agent running", "version", a.version, "instances", enabled, "database", a.db.Path(), "pid", os.Getpid())
 	err := g.Wait()
@@ -186,7 +193,8 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 			return fmt.Errorf("admin API: listen on %s: %w (change [admin].listen or stop what uses the port)", a.cfg.Admin.Listen, err)
 		}
 	}
-	token, err := EnsureAdminToken(a.cfg.DataDir)
+	alog := a.log.With("component", "admin")
+	tokens, err := newAdminTokenFile(a.cfg.DataDir, alog)
 	if err != nil {
 		ln.Close()
 		return err
@@ -196,17 +204,29 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 		targets[ic.Name] = ic.Callback.URL
 	}
 	handler := NewAdminHandler(AdminOptions{
-		Controller: a, Metrics: a.metrics.Handler(), Token: token, Logger: a.log.With("component", "admin"),
+		Controller: a, Metrics: a.metrics.Handler(), Token: tokens.get, Logger: alog,
 		Listen: []string{a.cfg.Admin.Listen, ln.Addr().String()}, Hosts: a.cfg.Admin.Hosts,
 		Activity: a.activity, Targets: targets, Context: ctx,
 	})
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: adminReadHeaderTimeout,
+		ReadTimeout:       adminReadTimeout,
+		WriteTimeout:      adminWriteTimeout,
+		IdleTimeout:       adminIdleTimeout,
+		MaxHeaderBytes:    adminMaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(alog.Handler(), slog.LevelDebug),
 	}
+	// Commands find this address in the lock file; they send the token
+	// only to the listener named there, after it proved it knows it.
+	if err := a.db.SetLockNote(LockNote(ln.Addr().String())); err != nil {
+		ln.Close()
+		return fmt.Errorf("admin API: %w", err)
+	}
+	limited := newLimitListener(ln, adminMaxConns)
 	g.Go(func() error {
-		err := srv.Serve(ln)
+		err := srv.Serve(limited)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}
@@ -217,6 +237,7 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+		_ = a.db.SetLockNote("")
 		return nil
 	})
 	a.log.Info("admin API listening", "addr", ln.Addr().String())

@@ -42,7 +42,7 @@ func (b consoleBackend) Overview(ctx context.Context) (console.Overview, error) 
 			Oldest: deref(in.OldestQueued), DeadMessages: in.DeadMessages, DeadEvents: in.DeadEvents,
 			LastDeliveryError: in.LastDeliveryError,
 		}
-		if u, ok := b.targets[in.Name]; ok {
+		if u := b.targets[in.Name]; u != "" {
 			ci.Target = console.RedactURL(u)
 		}
 		if r := in.Round; r != nil {

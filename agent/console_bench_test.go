@@ -70,7 +70,7 @@ func consoleBench(tb testing.TB, n int) (h http.Handler, cookie string) {
 		a.activity.SampleQueue(ic.Name, 1234, now.Add(-time.Hour))
 	}
 	const token = "bench-token"
-	h = NewAdminHandler(AdminOptions{Controller: a, Token: token, Activity: a.activity, Targets: targets, Listen: []string{"127.0.0.1:8720"}})
+	h = NewAdminHandler(AdminOptions{Controller: a, Token: func() string { return token }, Activity: a.activity, Targets: targets, Listen: []string{"127.0.0.1:8720"}})
 	req := httptest.NewRequest("POST", "http://127.0.0.1:8720/login", strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()

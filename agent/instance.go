@@ -36,6 +36,12 @@ type instance struct {
 	// drained is signalled by the dispatcher while a round waits for room
 	// in a full queue.
 	drained chan struct{}
+
+	// graphHTTP carries Graph requests and the push link ([network] proxy and CA).
+	graphHTTP *http.Client
+	// kick asks runPushPoller for a debounced poll.
+	kick chan struct{}
+	push pushStatus
 }
 
 func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle) (*instance, error) {
@@ -45,10 +51,12 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	}
 	in := &instance{
 		a: a, cfg: ic, info: info, db: delta.StoreDB(a.db, ic.Name),
-		log:     a.log.With("instance", ic.Name),
-		state:   StateIdle,
-		drained: make(chan struct{}, 1),
+		log:       a.log.With("instance", ic.Name),
+		state:     StateIdle,
+		drained:   make(chan struct{}, 1),
+		graphHTTP: graphHTTP,
 	}
+	in.initPush()
 	if !ic.Enabled {
 		in.state = StateDisabled
 	}
@@ -126,6 +134,15 @@ func (in *instance) deliveryObserver() callback.Observer {
 			select {
 			case in.drained <- struct{}{}:
 			default:
+			}
+		},
+		DeliveredBody: func(body []byte, at time.Time) {
+			dates, err := EventDates(body)
+			if err != nil {
+				return // a body the agent did not build (none today): no latency to show
+			}
+			for _, d := range dates {
+				m.ObserveEventLatency(name, d, at)
 			}
 		},
 		Failed:       func(int, error) { m.deliveries.WithLabelValues(name, "retry").Inc() },

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -196,6 +197,9 @@ func (e *TokenError) hint() string {
 	case "AADSTS50196":
 		return "too many sign-in requests: wait a few minutes"
 	}
+	if e.Status >= 300 && e.Status < 400 {
+		return "the sign-in endpoint answered with a redirect, which is never followed: login_url must name the identity platform itself"
+	}
 	switch e.Code {
 	case "invalid_grant":
 		return "run `onedrive-agent login` again"
@@ -263,4 +267,71 @@ func cleanText(s string, max int) string {
 		n++
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// maxQuoted bounds server-supplied text (ids, links) quoted in an error.
+const maxQuoted = 200
+
+// shortText quotes server-supplied text for an error message, cut to max bytes, so a huge
+// value in a response cannot make a huge error, log line or status field.
+func shortText(s string, max int) string {
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// TerminalText makes server text safe to print on a terminal: escape sequences (CSI, OSC and
+// other ESC sequences, C1 controls) are removed, other control characters and bidirectional
+// overrides become spaces, runs of spaces collapse, and the result is cut to max runes.
+func TerminalText(s string, max int) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case r == 0x1b || r == 0x9b || r == 0x9d || r == 0x90 || r == 0x9e || r == 0x9f:
+			i = skipEscape(rs, i)
+		case unicode.Is(unicode.Bidi_Control, r) || r == unicode.ReplacementChar:
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return cleanText(b.String(), max)
+}
+
+// skipEscape returns the index of the last rune of the escape sequence that starts at i.
+func skipEscape(rs []rune, i int) int {
+	r := rs[i]
+	kind := rune(0)
+	switch {
+	case r == 0x9b:
+		kind = '['
+	case r == 0x9d || r == 0x90 || r == 0x9e || r == 0x9f:
+		kind = ']'
+	case i+1 < len(rs):
+		i++
+		kind = rs[i]
+	}
+	switch kind {
+	case '[': // CSI: parameters and intermediates up to a final byte 0x40-0x7e
+		for i+1 < len(rs) {
+			i++
+			if rs[i] >= 0x40 && rs[i] <= 0x7e {
+				return i
+			}
+		}
+	case ']', 'P', 'X', '^', '_': // strings ended by BEL, ST (ESC \) or 0x9c
+		for i+1 < len(rs) {
+			i++
+			switch {
+			case rs[i] == 0x07 || rs[i] == 0x9c:
+				return i
+			case rs[i] == 0x1b && i+1 < len(rs) && rs[i+1] == '\\':
+				return i + 1
+			}
+		}
+	}
+	return i // a two-character escape (or a lone ESC at the end)
 }

@@ -80,7 +80,7 @@ func (o LoginOptions) context(ctx context.Context) (context.Context, error) {
 	if version == "" {
 		version = "dev"
 	}
-	hc = &http.Client{Transport: userAgentTransport{base: transportOf(hc), ua: "onedrive-agent/" + version}, Timeout: hc.Timeout}
+	hc = &http.Client{Transport: userAgentTransport{base: transportOf(hc), ua: "onedrive-agent/" + version}, Timeout: hc.Timeout, CheckRedirect: noRedirect}
 	return context.WithValue(ctx, oauth2.HTTPClient, hc), nil
 }
 
@@ -166,7 +166,7 @@ func postToken(ctx context.Context, tokenURL string, form url.Values) (Token, er
 		return Token{}, err
 	}
 	defer drain(resp.Body)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if err != nil {
 		return Token{}, fmt.Errorf("read token response: %w", err)
 	}

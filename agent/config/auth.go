@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -108,6 +109,10 @@ func (b *builder) auth(v values) Auth {
 		if !ok || s == "" || !p.httpURL(f, s, true) {
 			continue
 		}
+		if u, _ := url.Parse(s); u.Scheme == "http" && !loopback(u.Hostname()) {
+			p.errf(f.line, f.key, "%q must start with https://: tokens and drive data would cross the network in clear text (http:// is accepted only for localhost, 127.0.0.1 or [::1])", redactURL(s))
+			continue
+		}
 		if k == "login_url" {
 			a.LoginURL = s
 		} else {
@@ -131,6 +136,11 @@ func (p *parser) httpURL(f field, s string, root bool) bool {
 	return true
 }
 
+// loopback reports whether host is localhost or a loopback address (127.0.0.0/8, ::1).
 func loopback(host string) bool {
-	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

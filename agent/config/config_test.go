@@ -45,7 +45,8 @@ func TestParse_Defaults(t *testing.T) {
 	}
 	p := in.Poll
 	if p.Interval != 5*time.Minute || p.Cron != "" || p.Location != time.UTC || p.ActiveHours != nil ||
-		p.Initial != "baseline" || p.MaxQueue != 1000000 || p.Schedule == nil || p.Schedule.Interval() != 5*time.Minute {
+		p.Initial != "baseline" || p.MaxQueue != 1000000 || p.Schedule == nil || p.Schedule.Interval() != 5*time.Minute ||
+		p.Push != PushAuto || p.Debounce != time.Second {
 		t.Errorf("poll = %+v", p)
 	}
 	c := in.Callback
@@ -99,6 +100,8 @@ timezone = "America/New_York"
 active_hours = ["Mon-Fri 06:00-21:00"]
 initial = "backfill"
 max_queue = 5
+push = "off"
+debounce = "250ms"
 [instance.callback]
 url = "http://hooks.internal:8080/hr?x=1"
 signature_key = "k"
@@ -132,7 +135,8 @@ retry_max = "2s"
 		t.Errorf("drive: %+v", in.Drive)
 	}
 	p := in.Poll
-	if p.Interval != 0 || p.Cron != "*/10 6-20 * * 1-5" || p.Location.String() != "America/New_York" || p.Initial != "backfill" || p.MaxQueue != 5 {
+	if p.Interval != 0 || p.Cron != "*/10 6-20 * * 1-5" || p.Location.String() != "America/New_York" || p.Initial != "backfill" || p.MaxQueue != 5 ||
+		p.Push != PushOff || p.Debounce != 250*time.Millisecond {
 		t.Errorf("poll: %+v", p)
 	}
 	ny, _ := time.LoadLocation("America/New_York")
@@ -285,5 +289,15 @@ func TestParse_InlineInstances(t *testing.T) {
 	_, err := Parse("agent.toml", []byte(data), nil)
 	if lines := errLines(err); len(lines) != 1 || !strings.HasPrefix(lines[0], "agent.toml:3: instance.callback.url: ") {
 		t.Errorf("inline instance error: %v", err)
+	}
+}
+
+func TestParse_LoopbackHTTPRoots(t *testing.T) {
+	for _, host := range []string{"127.0.0.1:8080", "localhost:1", "[::1]:9", "127.0.0.2"} {
+		data := strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\ngraph_url = \"http://"+host+"/v1.0\"\nlogin_url = \"http://"+host+"\"", 1)
+		cfg := mustParse(t, "agent.toml", data, nil)
+		if a := cfg.Instances[0].Auth; a.GraphURL != "http://"+host+"/v1.0" || a.LoginURL != "http://"+host {
+			t.Errorf("%s: auth = %+v", host, a)
+		}
 	}
 }

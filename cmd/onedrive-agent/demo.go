@@ -112,7 +112,7 @@ retry_max = "1s"
 		return err
 	}
 	defer db.Close()
-	d.agent, err = agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion()})
+	d.agent, err = agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion(), Commit: agentCommit()})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ type Server struct {
 	faults []*queuedFault
 	ru     map[string][]ruSpend
 	auth   authState
+	push   pushState
 
 	logMu sync.Mutex
 	log   []Request
