@@ -42,6 +42,9 @@ func (b consoleBackend) Overview(ctx context.Context) (console.Overview, error) 
 			Oldest: deref(in.OldestQueued), DeadMessages: in.DeadMessages, DeadEvents: in.DeadEvents,
 			LastDeliveryError: in.LastDeliveryError,
 		}
+		if in.Push != "off" {
+			ci.Push, ci.PushError = in.Push, in.PushError
+		}
 		if u := b.targets[in.Name]; u != "" {
 			ci.Target = console.RedactURL(u)
 		}

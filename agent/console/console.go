@@ -73,7 +73,8 @@ type Instance struct {
 	Name              string
 	Enabled           bool
 	State             string
-	Push              string // push state; "" when the instance has none
+	Push              string // push state (connecting, connected, unsupported, error); "" when off
+	PushError         string // why push is unsupported, or its last failure
 	Hint              string
 	Target            string
 	DriveID           string

@@ -279,7 +279,8 @@ func TestPagesNeedASession(t *testing.T) {
 func TestOverview(t *testing.T) {
 	r := newRig(t, 3)
 	r.be.mu.Lock()
-	r.be.ov.Instances[2].Push = "subscribed"
+	r.be.ov.Instances[2].Push = "error"
+	r.be.ov.Instances[2].PushError = "subscription refused: HTTP 403"
 	r.be.ov.Instances[2].LastPollError = "graph: HTTP 403 Forbidden: the app has no Files.Read.All permission"
 	r.be.mu.Unlock()
 	r.be.setDead("inst-01", []DeadLetter{{ID: "m-1", Events: 1, Reason: "HTTP 422 Unprocessable Entity: no"}})
@@ -296,7 +297,7 @@ func TestOverview(t *testing.T) {
 		"inst-00", "inst-01", "inst-02",
 		"HTTP 503 Service Unavailable: the receiver is down for maintenance until 10:00, please retry later", // in full
 		"graph: HTTP 403 Forbidden: the app has no Files.Read.All permission",
-		`<th scope="col">Push</th>`, "subscribed",
+		`<th scope="col">Push</th>`, "✕ error", "subscription refused: HTTP 403",
 		`href="/instances/inst-01#dead"`,
 		"1 delivered, <strong>1 failed</strong>",
 		"https://hooks.example/in?…",

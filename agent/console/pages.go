@@ -316,12 +316,11 @@ func outcomeText(d activity.Delivery) string {
 // the state's own word is always shown too.
 func stateClass(s string) string {
 	switch s {
-	case "idle", "polling", "push", "connected", "subscribed":
-		if s == "polling" {
-			return "busy"
-		}
+	case "idle", "connected":
 		return "ok"
-	case "disabled", "not_running", "paused_queue_full", "":
+	case "polling", "connecting":
+		return "busy"
+	case "disabled", "not_running", "paused_queue_full", "unsupported", "":
 		return "warn"
 	}
 	return "bad"
