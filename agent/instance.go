@@ -152,6 +152,7 @@ func (in *instance) deliveryObserver() callback.Observer {
 		Failed:       func(int, error) { m.deliveries.WithLabelValues(name, "retry").Inc() },
 		DeadLettered: func(int) { m.deliveries.WithLabelValues(name, "dead").Inc() },
 		Split:        func(int) { m.deliveries.WithLabelValues(name, "split").Inc() },
+		Attempt:      recordAttempt(in.a.activity, name),
 	}
 }
 

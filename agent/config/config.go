@@ -80,6 +80,9 @@ type Log struct {
 // Admin is [admin].
 type Admin struct {
 	Listen string // host:port of the admin API; "" turns it off
+	// Hosts are further names (lowercase, without port) the admin listener
+	// answers to in the Host header, e.g. the name of a reverse proxy.
+	Hosts []string
 }
 
 // Network is [network], used for every outbound request.

@@ -74,6 +74,7 @@ level = "debug"
 format = "json"
 [admin]
 listen = ""
+hosts = ["Agent.Example.Internal", "proxy.example:8443", "[fd00::1]", "10.0.0.7"]
 [network]
 proxy = "http://user:pw@proxy.corp:3128"
 [[instance]]
@@ -118,6 +119,9 @@ retry_max = "2s"
 	if cfg.Log.Level != slog.LevelDebug || cfg.Log.Format != "json" || cfg.Admin.Listen != "" ||
 		cfg.Network.Proxy == nil || cfg.Network.Proxy.Host != "proxy.corp:3128" {
 		t.Errorf("top level: %+v", cfg)
+	}
+	if want := []string{"agent.example.internal", "proxy.example", "fd00::1", "10.0.0.7"}; !reflect.DeepEqual(cfg.Admin.Hosts, want) {
+		t.Errorf("admin.hosts = %q, want %q", cfg.Admin.Hosts, want)
 	}
 	in := cfg.Instances[0]
 	if in.Name != "hr-2" || in.Enabled || !reflect.DeepEqual(in.Tags, []string{"hr", "eu"}) {

@@ -121,6 +121,8 @@ func TestParse(t *testing.T) {
 		{"log level", "[log]\nlevel = \"verbose\"\n" + minimal, nil, "agent.toml:2: log.level: ", "debug, info, warn or error"},
 		{"log format", "[log]\nformat = \"xml\"\n" + minimal, nil, "agent.toml:2: log.format: ", "text or json"},
 		{"admin listen", "[admin]\nlisten = \"8720\"\n" + minimal, nil, "agent.toml:2: admin.listen: ", "not host:port"},
+		{"admin hosts url", "[admin]\nhosts = [\"ok.example\", \"https://agent.example/\"]\n" + minimal, nil, "agent.toml:2: admin.hosts[1]: ", "not a host name or address"},
+		{"admin hosts type", "[admin]\nhosts = \"agent.example\"\n" + minimal, nil, "agent.toml:2: admin.hosts: ", "an array of strings"},
 		{"admin port", "[admin]\nlisten = \"127.0.0.1:99999\"\n" + minimal, nil, "agent.toml:2: admin.listen: ", "port must be a number"},
 		{"data_dir empty", "data_dir = \"\"\n" + minimal, nil, "agent.toml:1: data_dir: ", "must not be empty"},
 		{"defaults name", "[defaults]\nname = \"x\"\n" + minimal, nil, "agent.toml:2: defaults.name: ", "every instance needs its own name"},
