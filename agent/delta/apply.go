@@ -24,6 +24,7 @@ type applier struct {
 	// workMaybe is false once the work queue of the current phase was
 	// found empty and nothing was queued since.
 	workMaybe bool
+	emitted   int // events handed to Emit in this transaction
 }
 
 func (r *Round) applier(tx Tx, st *roundState, lim Limits, res *Result) *applier {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,5 +150,40 @@ func TestRound_FetchAheadStops(t *testing.T) {
 				t.Fatal("a fetch is still running after Run returned")
 			}
 		})
+	}
+}
+
+// TestRound_EmitChunk: no transaction hands more than EmitChunk events to
+// Emit, whatever ChunkUnits allows; the scenario's events are the same, and
+// a crash before any commit still gives each event once.
+func TestRound_EmitChunk(t *testing.T) {
+	f := scenario(t)
+	want := flat(drive(t, newFakeDB(), scenarioRound(f, Limits{ChunkUnits: 1000}, 0), 3))
+	lim := Limits{ChunkUnits: 1000, EmitChunk: 30, EmitBatch: 8}
+	most, emits := 0, 0
+	var last *fakeTx
+	r := scenarioRound(f, lim, 0)
+	r.Emit = func(tx Tx, evs []Event) error {
+		if ft := tx.(*fakeTx); ft != last {
+			last, emits = ft, 0 // a new transaction
+		}
+		emits += len(evs)
+		most = max(most, emits)
+		return fakeEmit(tx, evs)
+	}
+	ref := newFakeDB()
+	got := flat(drive(t, ref, r, 3))
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d events with EmitChunk 30, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
+	}
+	if most > lim.EmitChunk || most < lim.EmitChunk-lim.EmitBatch {
+		t.Errorf("up to %d events emitted in one transaction, want at most %d (and chunks filled)", most, lim.EmitChunk)
+	}
+	for k := 1; k <= ref.updates; k += 3 {
+		db := newFakeDB()
+		db.crashAt = k
+		if got := flat(drive(t, db, scenarioRound(f, lim, 0), 3)); !slices.Equal(got, want) {
+			t.Fatalf("crash before commit %d of %d: %d events, want %d; first difference at %d", k, ref.updates, len(got), len(want), firstDiff(got, want))
+		}
 	}
 }
