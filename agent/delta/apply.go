@@ -238,6 +238,28 @@ func (a *applier) children(folder string, skip uint64, n int) ([]store.Item, err
 	return out, nil
 }
 
+// childIDs reads up to n ids of the children of a folder, skipping the
+// first skip.
+func (a *applier) childIDs(folder string, skip uint64, n int) ([]string, error) {
+	out := make([]string, 0, min(n, 64))
+	var seen uint64
+	err := a.tx.ChildIDs(folder, func(id string) error {
+		seen++
+		if seen <= skip {
+			return nil
+		}
+		out = append(out, id)
+		if len(out) >= n {
+			return store.Stop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.Stop) {
+		return nil, fmt.Errorf("read children of %q: %w", folder, err)
+	}
+	return out, nil
+}
+
 // stagedRecord reads the current staged record of an item.
 func (a *applier) stagedRecord(id string) (staged, bool, error) {
 	rec, ok, err := a.tx.Staged(id)
