@@ -39,7 +39,9 @@
 //  2. before: each staged item gets its before-state from the untouched
 //     index: whether it existed, its parent, name, tags, size, hash, its path
 //     and whether that path was in scope. Paths come only from the index (id,
-//     parent id, name), never from parentReference.path.
+//     parent id, name), never from parentReference.path. An incremental
+//     round records it while staging (the index is untouched until then)
+//     and skips this phase.
 //  3. index: the staged states are applied to the index; deletes of unknown
 //     items do nothing. A deleted folder queues a cascade that removes its
 //     indexed descendants and stages a synthetic delete for each, with its old

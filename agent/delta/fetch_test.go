@@ -187,3 +187,79 @@ func TestRound_EmitChunk(t *testing.T) {
 		}
 	}
 }
+
+// TestRound_BeforeStaged: an incremental round records the before-states
+// while staging and never runs the before phase; a round staged without
+// them (its state without the flag, as an earlier version left it) runs it,
+// and the events are the same.
+func TestRound_BeforeStaged(t *testing.T) {
+	changes := []connector.Item{gi("a1", "A", "a2.txt", "etag=9"), gi("n1", "C", "n.txt"), del("o1"), gi("C", "R", "C2", "dir")}
+	var want []string
+	for _, tc := range []struct {
+		name       string
+		unflag     bool // resume a round whose state lacks BeforeStaged
+		wantBefore bool
+	}{
+		{"incremental", false, false},
+		{"staged without before-states", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := seedDB(t, baseTree(), "delta-0")
+			f := newLinkFeed()
+			f.chain("delta-0", "delta-1", changes, 1)
+			if tc.unflag {
+				f.fail["delta-0/p-2"] = errors.New("HTTP 500")
+				if _, err := newRound(f.fetch, Limits{BufferItems: 1}).Run(context.Background(), db, "fresh"); err == nil {
+					t.Fatal("the first run did not stop at page 2")
+				}
+				delete(f.fail, "delta-0/p-2")
+				err := db.Update(func(tx Tx) error {
+					st, err := loadRound(tx)
+					if err != nil || st == nil || !st.BeforeStaged {
+						return fmt.Errorf("round state %+v, %v: want one with BeforeStaged", st, err)
+					}
+					st.BeforeStaged = false
+					return saveRound(tx, st)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			phases := map[phase]bool{}
+			hook := &phaseDB{fakeDB: db, seen: phases}
+			res, err := newRound(f.fetch, Limits{BufferItems: 1, ChunkUnits: 1}).Run(context.Background(), hook, "fresh")
+			if err != nil || !res.Done {
+				t.Fatalf("%+v %v", res, err)
+			}
+			if phases[phaseBefore] != tc.wantBefore || !phases[phaseIndex] {
+				t.Errorf("phases %v: before phase run %v, want %v", phases, phases[phaseBefore], tc.wantBefore)
+			}
+			got := describeAll(db.s.emitted)
+			if want == nil {
+				want = got
+			}
+			if len(got) == 0 || !slices.Equal(got, want) {
+				t.Errorf("events %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// phaseDB records the phase of the round after each commit.
+type phaseDB struct {
+	*fakeDB
+	seen map[phase]bool
+}
+
+func (p *phaseDB) Update(fn func(Tx) error) error {
+	return p.fakeDB.Update(func(tx Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		st, err := loadRound(tx)
+		if err == nil && st != nil {
+			p.seen[st.Phase] = true
+		}
+		return err
+	})
+}

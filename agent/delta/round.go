@@ -232,6 +232,7 @@ func (r *Round) newRound(id uint64, cursor string, count int, resync bool) *roun
 	case cursor != "" && !resync:
 		st.Mode = modeIncremental
 		st.Next = cursor
+		st.BeforeStaged = true
 	case count == 0:
 		st.Mode = modeBaseline
 		if r.Initial == Backfill {
@@ -253,6 +254,9 @@ func (st *roundState) firstPhase() phase {
 	case modeBaseline, modeBackfill:
 		return phaseIndex
 	default:
+		if st.BeforeStaged {
+			return phaseIndex
+		}
 		return phaseBefore
 	}
 }
