@@ -30,6 +30,9 @@ type ClientOptions struct {
 	// Throttle is shared between the Clients of a process so that Clients of one account
 	// pause together; nil gives this Client a registry of its own.
 	Throttle *Throttle
+	// Budget, if set, limits the Client's Graph requests per second (see Budget); nil is
+	// unlimited.
+	Budget *Budget
 	// Version goes into the User-Agent "onedrive-agent/<version>".
 	Version string
 	// Observe, if set, is called after every Graph response or transport failure.
@@ -64,6 +67,7 @@ type Client struct {
 	http                   *http.Client
 	tokens                 *tokenSource
 	gate                   *Gate
+	budget                 *Budget
 	userAgent              string
 	observe                func(RequestInfo)
 	log                    *slog.Logger
@@ -118,6 +122,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		graphHost:   strings.ToLower(gu.Host),
 		http:        hc,
 		gate:        th.Gate(opts.Auth.AccountKey()),
+		budget:      opts.Budget,
 		userAgent:   "onedrive-agent/" + version,
 		observe:     opts.Observe,
 		log:         log.With("component", "connector"),

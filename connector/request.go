@@ -50,7 +50,7 @@ func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
 		return sleepCtx(ctx, d)
 	}
 	for {
-		if err := c.gate.Wait(ctx); err != nil {
+		if err := c.waitTurn(ctx); err != nil {
 			return nil, err
 		}
 		tok, err := c.tokens.token()

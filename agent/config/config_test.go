@@ -51,7 +51,8 @@ func TestParse_Defaults(t *testing.T) {
 	}
 	p := in.Poll
 	if p.Interval != 5*time.Minute || p.Cron != "" || p.Location != time.UTC || p.ActiveHours != nil ||
-		p.Initial != "baseline" || p.MaxQueue != 1000000 || p.Schedule == nil || p.Schedule.Interval() != 5*time.Minute {
+		p.Initial != "baseline" || p.MaxQueue != 1000000 || p.Schedule == nil || p.Schedule.Interval() != 5*time.Minute ||
+		p.Push != PushAuto || p.Debounce != time.Second {
 		t.Errorf("poll = %+v", p)
 	}
 	c := in.Callback
@@ -79,6 +80,7 @@ level = "debug"
 format = "json"
 [admin]
 listen = ""
+hosts = ["Agent.Example.Internal", "proxy.example:8443", "[fd00::1]", "10.0.0.7"]
 [network]
 proxy = "http://user:pw@proxy.corp:3128"
 [[instance]]
@@ -104,6 +106,8 @@ timezone = "America/New_York"
 active_hours = ["Mon-Fri 06:00-21:00"]
 initial = "backfill"
 max_queue = 5
+push = "off"
+debounce = "250ms"
 [instance.callback]
 url = "http://hooks.internal:8080/hr?x=1"
 signature_key = "k"
@@ -122,6 +126,9 @@ retry_max = "2s"
 		cfg.Network.Proxy == nil || cfg.Network.Proxy.Host != "proxy.corp:3128" {
 		t.Errorf("top level: %+v", cfg)
 	}
+	if want := []string{"agent.example.internal", "proxy.example", "fd00::1", "10.0.0.7"}; !reflect.DeepEqual(cfg.Admin.Hosts, want) {
+		t.Errorf("admin.hosts = %q, want %q", cfg.Admin.Hosts, want)
+	}
 	in := cfg.Instances[0]
 	if in.Name != "hr-2" || in.Enabled || !reflect.DeepEqual(in.Tags, []string{"hr", "eu"}) {
 		t.Errorf("instance: %+v", in)
@@ -134,7 +141,8 @@ retry_max = "2s"
 		t.Errorf("drive: %+v", in.Drive)
 	}
 	p := in.Poll
-	if p.Interval != 0 || p.Cron != "*/10 6-20 * * 1-5" || p.Location.String() != "America/New_York" || p.Initial != "backfill" || p.MaxQueue != 5 {
+	if p.Interval != 0 || p.Cron != "*/10 6-20 * * 1-5" || p.Location.String() != "America/New_York" || p.Initial != "backfill" || p.MaxQueue != 5 ||
+		p.Push != PushOff || p.Debounce != 250*time.Millisecond {
 		t.Errorf("poll: %+v", p)
 	}
 	ny, _ := time.LoadLocation("America/New_York")

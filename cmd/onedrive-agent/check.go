@@ -25,12 +25,9 @@ func cmdCheck(env *cmdEnv, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("check: unexpected argument %q", pos[0])
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
 		return err
-	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintln(env.stderr, "warning:", w)
 	}
 	fmt.Fprintf(env.stdout, "%s: configuration OK, %d instance(s)\n", cfg.File, len(cfg.Instances))
 	if !*online {

@@ -31,7 +31,7 @@ func cmdDrives(env *cmdEnv, args []string) error {
 	if len(pos) != 1 {
 		return usagef("drives: give one INSTANCE or SITE-URL (usage: onedrive-agent drives [-c FILE] INSTANCE|SITE-URL)")
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
 		return err
 	}

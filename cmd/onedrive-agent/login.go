@@ -28,7 +28,7 @@ func cmdLogin(env *cmdEnv, args []string) error {
 	if *code != "" && *browser {
 		return usagef("login: --code and --browser exclude each other")
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
 		return err
 	}

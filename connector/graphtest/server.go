@@ -31,6 +31,7 @@ type Server struct {
 	faults []*queuedFault
 	ru     map[string][]ruSpend
 	auth   authState
+	push   pushState
 	certs  map[string][]*x509.Certificate // client id → certificate credentials
 	jtis   map[string]bool                // client assertion ids already redeemed
 	sites  []*site                        // SharePoint sites added with AddSite
