@@ -295,8 +295,7 @@ func (r *Round) stage(tx Tx, items []connector.Item, st *roundState) error {
 // known by its id once indexed; before that (a first enumeration), a
 // parentless item named "root" that is not deleted is taken for it. Any other
 // parentless item (Graph also sends stray items of other drives without a
-// parent id) stays a parentless item whose path is unknown, so it is never
-// reported.
+// parent id) is kept out of the tree when the round is applied (applyAlive).
 func recogniseRoot(tx Tx, it *connector.Item) error {
 	if it.Root || it.ParentID != "" || it.Deleted {
 		return nil
