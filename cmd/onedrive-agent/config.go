@@ -100,7 +100,7 @@ func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.C
 		wait := min(lockRetry, max(time.Until(deadline), 10*time.Millisecond))
 		db, err := openStore(cfg, log, wait)
 		if err == nil {
-			a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: newLogger(cfg, env), Version: agentVersion()})
+			a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: newLogger(cfg, env), Version: agentVersion(), Commit: agentCommit()})
 			if err != nil {
 				db.Close()
 				return nil, nil, err
