@@ -506,3 +506,27 @@ func TestPush_NeedsLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPush_ExpiredURLBacksOff: a URL that is already expired when it arrives (a clock far
+// off) leads to subscription requests at the backoff's pace, not in a loop.
+func TestPush_ExpiredURLBacksOff(t *testing.T) {
+	var calls atomic.Int32
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			calls.Add(1)
+			return Subscription{NotificationURL: "https://push.invalid/notifications?token=x", Expires: time.Now().Add(-time.Hour)}, nil
+		},
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n < 2 || n > 8 {
+		t.Fatalf("%d subscription requests in 500ms, want 2 to 8 (backoff 50ms to 100ms)", n)
+	}
+}
