@@ -530,3 +530,33 @@ func TestPush_ExpiredURLBacksOff(t *testing.T) {
 		t.Fatalf("%d subscription requests in 500ms, want 2 to 8 (backoff 50ms to 100ms)", n)
 	}
 }
+
+// TestPush_DialErrorHidesToken: a failed dial names the host, never the URL's token.
+func TestPush_DialErrorHidesToken(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close() // nothing listens there any more
+	rec := &pushRecorder{}
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			return Subscription{NotificationURL: addr + "/notifications?token=very-secret&applicationId=app", Expires: time.Now().Add(time.Hour)}, nil
+		},
+		Observer:   rec.observer(),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = p.Run(ctx)
+	errs := rec.get().errs
+	if len(errs) == 0 {
+		t.Fatal("no error reported for a dial to a closed port")
+	}
+	for _, err := range errs {
+		if strings.Contains(err.Error(), "very-secret") {
+			t.Fatalf("error shows the token: %v", err)
+		}
+	}
+}
