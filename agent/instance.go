@@ -36,6 +36,8 @@ type instance struct {
 	// drained is signalled by the dispatcher while a round waits for room
 	// in a full queue.
 	drained chan struct{}
+	// tenant runs a tenant-wide instance's drives (nil for one drive).
+	tenant *tenantRunner
 
 	// graphHTTP carries Graph requests and the push link ([network] proxy and CA).
 	graphHTTP *http.Client
@@ -60,7 +62,9 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	if !ic.Enabled {
 		in.state = StateDisabled
 	}
+	budget := in.initTenant()
 	in.client, err = connector.NewClient(connector.ClientOptions{
+		Budget:     budget,
 		Auth:       authConfig(ic.Auth),
 		Store:      tokenStore{db: a.db, name: ic.Name},
 		HTTPClient: graphHTTP,
@@ -108,6 +112,7 @@ func authConfig(c config.Auth) connector.AuthConfig {
 	return connector.AuthConfig{
 		Flow: c.Flow, Tenant: c.Tenant, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		RedirectURL: c.RedirectURL, Scopes: c.Scopes, Cloud: c.Cloud, LoginURL: c.LoginURL, GraphURL: c.GraphURL,
+		ClientCertificateFile: c.ClientCertificateFile,
 	}
 }
 
@@ -148,6 +153,7 @@ func (in *instance) deliveryObserver() callback.Observer {
 		Failed:       func(int, error) { m.deliveries.WithLabelValues(name, "retry").Inc() },
 		DeadLettered: func(int) { m.deliveries.WithLabelValues(name, "dead").Inc() },
 		Split:        func(int) { m.deliveries.WithLabelValues(name, "split").Inc() },
+		Attempt:      recordAttempt(in.a.activity, name),
 	}
 }
 
@@ -170,6 +176,9 @@ func (in *instance) runDispatcher(ctx context.Context) error {
 // returns nil then: a failing instance never stops the others. At start it
 // polls at once when the instance never polled or missed a planned poll.
 func (in *instance) runPoller(ctx context.Context) error {
+	if in.tenant != nil {
+		return in.tenant.run(ctx)
+	}
 	sched := in.cfg.Poll.Schedule
 	// A failure here is this instance's alone: log it and poll at once,
 	// which reports the problem through the normal path.
@@ -257,6 +266,9 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error) {
 	if !in.cfg.Enabled {
 		return PollResult{}, fmt.Errorf("instance %s is disabled (enabled = false)", in.cfg.Name)
+	}
+	if in.tenant != nil {
+		return in.tenant.pollAll(ctx, resync)
 	}
 	res, err := in.poll(ctx, resync, false)
 	return PollResult{
