@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/activity"
@@ -335,6 +336,19 @@ func TestConsole_Browser(t *testing.T) {
 	if err != nil || wide {
 		t.Errorf("on a phone the page is wider than the screen (%v)", err)
 	}
+
+	// 5. A dark colour scheme.
+	if _, err := chromedp.Call(bctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run("dark",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(base+"/instances/hr"),
+		chromedp.WaitVisible(chromedp.CSS(`table.recent`)),
+		shot("dark"),
+	)
 }
 
 // TestConsole_HTTP walks the browser test's path with a plain HTTP client,

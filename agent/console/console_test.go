@@ -297,7 +297,7 @@ func TestOverview(t *testing.T) {
 		"inst-00", "inst-01", "inst-02",
 		"HTTP 503 Service Unavailable: the receiver is down for maintenance until 10:00, please retry later", // in full
 		"graph: HTTP 403 Forbidden: the app has no Files.Read.All permission",
-		`<th scope="col">Push</th>`, "✕ error", "subscription refused: HTTP 403",
+		`<th scope="col">Push</th>`, "✕ error", `<div class="small err">subscription refused: HTTP 403</div>`,
 		`href="/instances/inst-01#dead"`,
 		"1 delivered, <strong>1 failed</strong>",
 		"https://hooks.example/in?…",
