@@ -256,6 +256,16 @@ func TestSlowPollAnswersAtOnce(t *testing.T) {
 	if !strings.Contains(page, "still running") {
 		t.Errorf("the page does not say the poll is still running")
 	}
+	// A second click while the first poll runs starts nothing.
+	if w := r.do("POST", "/instances/inst-00/poll", sess, r.form(sess)); w.Code != http.StatusSeeOther {
+		t.Fatalf("second poll = %d, want 303", w.Code)
+	}
+	if calls := r.be.Calls(); len(calls) != 1 {
+		t.Errorf("backend calls %v after two clicks on a running poll, want one poll", calls)
+	}
+	if page := r.do("GET", "/instances/inst-00", sess, nil).Body.String(); !strings.Contains(page, "not started again") {
+		t.Errorf("the page does not say the second poll was not started")
+	}
 	close(r.be.pollBlock)
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(r.do("GET", "/instances/inst-00", sess, nil).Body.String(), "Poll done: 3 events") {
