@@ -386,6 +386,10 @@ func TestConsole_HTTP(t *testing.T) {
 			t.Fatalf("POST %s = %d", path, resp.StatusCode)
 		}
 	}
+	// The agent samples every queue from the start, for the charts.
+	if h := ca.agent.Activity().LastHour("finance"); !h.Minutes[len(h.Minutes)-1].Sampled {
+		t.Errorf("finance's queue was not sampled at start")
+	}
 	post("/login", url.Values{"token": {ca.token}})
 	if ov := page("/"); !strings.Contains(ov, ">finance</a>") || !strings.Contains(ov, ">hr</a>") {
 		t.Fatalf("the overview does not list both instances")

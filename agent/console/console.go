@@ -276,11 +276,6 @@ func loadAssets() (map[string]asset, error) {
 	return out, err
 }
 
-// AssetBytes is the size of the stylesheet and script every page loads.
-func (c *Console) AssetBytes() int {
-	return len(c.assets["console.css"].body) + len(c.assets["console.js"].body)
-}
-
 // Register mounts the console's routes on mux: GET / and /instances/…,
 // /login, /logout and /assets/….
 func (c *Console) Register(mux *http.ServeMux) {
