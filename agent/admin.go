@@ -219,6 +219,12 @@ func NewAdminHandler(o AdminOptions) http.Handler {
 		n, err := c.Replay(r.Context(), r.PathValue("name"), r.URL.Query()["id"])
 		respond(w, map[string]int{"replayed": n}, err)
 	}))
+	if dl, ok := c.(DriveLister); ok {
+		mux.HandleFunc("GET /v1/instances/{name}/drives", authed(func(w http.ResponseWriter, r *http.Request) {
+			ds, err := dl.Drives(r.Context(), r.PathValue("name"))
+			respond(w, map[string][]DriveStatus{"drives": ds}, err)
+		}))
+	}
 	if ts, ok := c.(TokenSaver); ok {
 		mux.HandleFunc("PUT /v1/instances/{name}/token", authed(func(w http.ResponseWriter, r *http.Request) {
 			var t Token
@@ -257,6 +263,9 @@ func respond(w http.ResponseWriter, v any, err error) {
 		status := http.StatusInternalServerError
 		if errors.Is(err, ErrUnknownInstance) {
 			status = http.StatusNotFound
+		}
+		if errors.Is(err, ErrNotTenantWide) {
+			status = http.StatusBadRequest
 		}
 		writeJSONError(w, status, err.Error())
 		return

@@ -39,6 +39,10 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 	var last time.Time
 	is.Push, is.PushError, is.PushNotifications, last = in.pushSnapshot(running && in.cfg.Enabled)
 	is.LastNotification = timePtr(last)
+	if in.tenant != nil {
+		n, failing := in.tenant.counts()
+		is.Drives, is.DrivesFailing = &n, &failing
+	}
 	in.mu.Lock()
 	is.State = in.state
 	if running && in.cfg.Enabled {

@@ -56,6 +56,10 @@ type InstanceStatus struct {
 	PushError         string     `json:"pushError,omitempty"` // why unsupported, or the last failure
 	PushNotifications uint64     `json:"pushNotifications"`   // notifications received since start
 	LastNotification  *time.Time `json:"lastNotification,omitempty"`
+	// Drives and DrivesFailing are set for a tenant-wide instance: the drives being polled
+	// and those whose last poll failed (throttling aside).
+	Drives        *int `json:"drives,omitempty"`
+	DrivesFailing *int `json:"drivesFailing,omitempty"`
 }
 
 // Round describes a delta round in progress (a long enumeration, or one

@@ -152,3 +152,23 @@ func (tx *Tx) verifyDrives() []error {
 	})
 	return problems
 }
+
+// keyDriveList holds the drive list of an instance that watches many drives, as its runtime
+// encodes it.
+var keyDriveList = []byte("drivelist")
+
+// DriveList returns the instance's drive list as last saved by SetDriveList (nil if never).
+func (tx *Tx) DriveList() ([]byte, error) {
+	if tx.parent != nil {
+		return nil, errors.New("drive list: not on a drive")
+	}
+	return clone(tx.inst.Get(keyDriveList)), nil
+}
+
+// SetDriveList saves the instance's drive list; nil deletes it.
+func (tx *Tx) SetDriveList(b []byte) error {
+	if tx.parent != nil {
+		return errors.New("set drive list: not on a drive")
+	}
+	return tx.put(keyDriveList, b)
+}

@@ -129,3 +129,29 @@ func TestDriveRollback(t *testing.T) {
 		t.Error("a drive's drive was allowed")
 	}
 }
+
+func TestDriveList(t *testing.T) {
+	db := mustInstance(t, Options{})
+	if err := db.Update("a", func(tx *Tx) error { return tx.SetDriveList([]byte(`[1]`)) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View("a", func(tx *Tx) error {
+		if b, err := tx.DriveList(); string(b) != `[1]` || err != nil {
+			t.Errorf("drive list %q, %v", b, err)
+		}
+		return nil
+	})
+	_ = db.Update("a", func(tx *Tx) error {
+		d, _ := tx.Drive("b!x")
+		if err := d.SetDriveList([]byte("x")); err == nil {
+			t.Error("a drive took a drive list")
+		}
+		return tx.SetDriveList(nil)
+	})
+	_ = db.View("a", func(tx *Tx) error {
+		if b, _ := tx.DriveList(); b != nil {
+			t.Errorf("deleted drive list reads %q", b)
+		}
+		return nil
+	})
+}

@@ -66,6 +66,7 @@ type Config struct {
 	Log       Log        // [log]
 	Admin     Admin      // [admin]
 	Network   Network    // [network]
+	Fleet     Fleet      // [fleet]
 	Instances []Instance // [[instance]] in file order, names unique
 	Warnings  []string   // things that work but deserve a look, each "file:line: key: text"
 }
@@ -113,12 +114,17 @@ type Auth struct {
 	Cloud        string   // global, usgov, usgov-dod or china
 	LoginURL     string   // "" or an override of the cloud's sign-in root
 	GraphURL     string   // "" or an override of the cloud's Graph root with version
+	// ClientCertificateFile is "" or the PEM file (certificate and private key) that signs
+	// the client assertions of flow client_credentials instead of a client secret.
+	ClientCertificateFile string
 }
 
 // Drive is [instance.drive].
 type Drive struct {
 	Spec  string // "me", a drive id, "user:<upn or id>" or "site:<site id>"
 	Scope Scope  // folder, include, exclude
+	// Tenant is set when Spec is "all-users", "all-sites" or "all": a tenant-wide instance.
+	Tenant *Tenant
 }
 
 // Poll is [instance.poll].
@@ -132,6 +138,10 @@ type Poll struct {
 	MaxQueue    int64              // queued events at which polling pauses, >= 1
 	Push        string             // PushAuto or PushOff
 	Debounce    time.Duration      // notifications within this window lead to one poll, 0..MaxDebounce
+	// RequestsPerSecond bounds the instance's Graph requests (0: no bound; tenant-wide
+	// instances default to DefaultRequestsPerSecond); Concurrency is the drives polled at once.
+	RequestsPerSecond float64
+	Concurrency       int
 }
 
 // Callback is [instance.callback].

@@ -64,6 +64,10 @@ func (p *parser) config(root *table) *Config {
 	if t := root.sub("network"); t != nil {
 		p.networkSection(t, &cfg.Network)
 	}
+	cfg.Fleet = Fleet{Shards: 1, Handover: DefaultHandover}
+	if t := root.sub("fleet"); t != nil {
+		p.fleetSection(t, &cfg.Fleet)
+	}
 	defaults := root.sub("defaults")
 	if defaults != nil {
 		defaults.unknown(defaultsKeys, map[string]string{"name": "every instance needs its own name"})
