@@ -89,8 +89,11 @@ type Instance struct {
 	DeadEvents        int64
 	LastDeliveryError string
 	Round             string // a round in progress, in words; "" when none
-	// Drives are the drives of a tenant-wide instance; empty otherwise.
-	Drives []Drive
+	// TenantWide: the instance watches every drive of a tenant; Drives
+	// are those it polls, DrivesFailing those whose last poll failed.
+	TenantWide    bool
+	Drives        int
+	DrivesFailing int
 }
 
 // Drive is one drive of a tenant-wide instance.
@@ -98,6 +101,13 @@ type Drive struct {
 	ID, Name, Owner, State string
 	LastPoll               time.Time
 	QueuedEvents           int64
+	LastError              string
+}
+
+// DriveLister is a Backend that lists the drives of a tenant-wide
+// instance; the instance's page shows them, with search and paging.
+type DriveLister interface {
+	Drives(ctx context.Context, instance string) ([]Drive, error)
 }
 
 // DeadLetter is a message the receiver refused.
