@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/delta"
@@ -447,7 +449,43 @@ func (in *instance) initTenant() *connector.Budget {
 		Handover:   fl.Handover,
 		Budget:     bo,
 	})
+	// A second tenant-wide instance finds the collector registered: it covers all of them.
+	_ = in.a.metrics.reg.Register(drivesCollector{a: in.a})
 	return in.tenant.budget
+}
+
+// drivesDesc is onedrive_agent_drives{instance,state}: per instance, not per drive, so the
+// number of series stays bounded however large the tenant.
+var drivesDesc = prometheus.NewDesc("onedrive_agent_drives",
+	"Drives of a tenant-wide instance, by state (active, handover, gone).", []string{"instance", "state"}, nil)
+
+// drivesCollector exports drivesDesc at scrape time.
+type drivesCollector struct{ a *Agent }
+
+// Describe implements prometheus.Collector.
+func (c drivesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- drivesDesc }
+
+// Collect implements prometheus.Collector.
+func (c drivesCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, name := range c.a.order {
+		t := c.a.instances[name].tenant
+		if t == nil {
+			continue
+		}
+		for state, n := range t.stateCounts() {
+			ch <- prometheus.MustNewConstMetric(drivesDesc, prometheus.GaugeValue, float64(n), name, state)
+		}
+	}
+}
+
+// stateCounts returns the number of drives in each registry state.
+func (t *tenantRunner) stateCounts() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.reg == nil {
+		return map[string]int{tenant.StateActive: 0, tenant.StateHandover: 0, tenant.StateGone: 0}
+	}
+	return t.reg.Counts()
 }
 
 // driveMeta is the messages' metadata for the events of one drive.

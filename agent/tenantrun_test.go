@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -40,19 +41,24 @@ client_secret = %q
 login_url = %q
 graph_url = %q
 [instance.drive]
-drive = "b!placeholder"
+drive = %q
 [instance.poll]
 interval = "1h"
+requests_per_second = 200
+concurrency = 3
 [instance.callback]
 url = "http://127.0.0.1:1/"
-`, dir, testClientID, testSecret, tn.LoginURL(), tn.GraphURL())
+`, dir, testClientID, testSecret, tn.LoginURL(), tn.GraphURL(),
+		map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites, {true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}])
 	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ic := &cfg.Instances[0]
-	ic.Drive.Spec, ic.Drive.Tenant = config.DriveAll, &tenantCfg
-	ic.Poll.RequestsPerSecond, ic.Poll.Concurrency = 200, 3
+	if tc := ic.Drive.Tenant; tc == nil || tc.Users != tenantCfg.Users || tc.Sites != tenantCfg.Sites || ic.Poll.Concurrency != 3 {
+		t.Fatalf("the configuration did not make a tenant-wide instance: %+v", ic.Drive)
+	}
+	ic.Drive.Tenant.Rediscover = tenantCfg.Rediscover // below the configurable minimum in tests
 	cfg.Fleet = fl
 	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -194,6 +200,11 @@ func TestTenantPoll(t *testing.T) {
 	}
 	if err := e.db.Verify(); err != nil {
 		t.Error(err)
+	}
+	rec := httptest.NewRecorder()
+	e.agent.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if m := rec.Body.String(); !strings.Contains(m, `onedrive_agent_drives{instance="t",state="active"} 4`) {
+		t.Errorf("no drives gauge in the metrics")
 	}
 }
 
