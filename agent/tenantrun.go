@@ -50,6 +50,8 @@ type tenantRunner struct {
 // drivePoll is what the runner remembers of a drive between polls.
 type drivePoll struct {
 	last, next time.Time
+	ok         time.Time     // last successful poll
+	retry      time.Duration // backoff after failed polls, 0 after a success
 	err        string
 	running    bool
 	paused     bool
@@ -129,6 +131,7 @@ func (t *tenantRunner) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	nextDiscovery := t.in.a.now()
+	var stateSaved time.Time
 	for {
 		now := t.in.a.now()
 		if !now.Before(nextDiscovery) {
@@ -152,9 +155,60 @@ func (t *tenantRunner) run(ctx context.Context) error {
 		t.in.mu.Lock()
 		t.in.nextPoll = t.nextDue(nextDiscovery)
 		t.in.mu.Unlock()
+		if now.Sub(stateSaved) >= stateEvery {
+			t.saveState()
+			stateSaved = now
+		}
 		if !sleepCtx(ctx, t.tick) {
+			t.saveState()
 			return nil
 		}
+	}
+}
+
+// stateEvery is how often the instance's state (last poll, last success, failing drives) is
+// written while it runs: one write for all drives, not one per drive poll.
+const stateEvery = time.Minute
+
+// saveState writes the latest poll and successful poll of any drive, and a summary of the
+// failing drives, as the instance's state (what status shows as lastPoll, lastSuccessfulPoll
+// and lastPollError).
+func (t *tenantRunner) saveState() {
+	t.mu.Lock()
+	var last, ok time.Time
+	failing := 0
+	example := ""
+	for id, p := range t.polls {
+		if p.last.After(last) {
+			last = p.last
+		}
+		if p.ok.After(ok) {
+			ok = p.ok
+		}
+		if p.err != "" {
+			failing++
+			if example == "" || id < example {
+				example = id
+			}
+		}
+	}
+	t.mu.Unlock()
+	if last.IsZero() {
+		return
+	}
+	err := t.in.a.db.UpdateState(t.in.cfg.Name, func(s *store.State) error {
+		s.LastPoll = last
+		if !ok.IsZero() {
+			s.LastSuccess = ok
+		}
+		s.LastPollError = ""
+		if failing > 0 {
+			s.LastPollError = fmt.Sprintf("failing drives: %d, e.g. %s (see GET /v1/instances/%s/drives)", failing, example, t.in.cfg.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.in.log.Warn("saving the instance state failed", "err", err)
 	}
 }
 
@@ -254,13 +308,19 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 	if err != nil && outcome != "cancelled" && !throttled(err) {
 		p.err = err.Error()
 	}
+	p.next = in.cfg.Poll.Schedule.NextSpread(d.DriveID, now)
 	switch {
 	case res.Paused:
-		p.next = now.Add(time.Minute) // the dispatcher frees room; try again soon
+		p.next = now.Add(time.Minute) // the dispatcher frees room meanwhile
 	case err != nil && outcome != "cancelled":
-		p.next = now.Add(min(in.cfg.Poll.Schedule.Interval()/2+time.Second, 5*time.Minute))
-	default:
-		p.next = in.cfg.Poll.Schedule.NextSpread(d.DriveID, now)
+		// A failed round keeps its progress: try again sooner than the schedule, backing off
+		// up to 5 minutes, as a one-drive instance does.
+		p.retry = min(max(2*p.retry, 15*time.Second), 5*time.Minute)
+		if r := now.Add(p.retry); r.Before(p.next) {
+			p.next = r
+		}
+	case err == nil:
+		p.retry, p.ok = 0, now
 	}
 	t.mu.Unlock()
 	return res, err
@@ -313,6 +373,7 @@ func (t *tenantRunner) pollAll(ctx context.Context, resync bool) (PollResult, er
 		}()
 	}
 	wg.Wait()
+	t.saveState()
 	pr := PollResult{Instance: t.in.cfg.Name}
 	var failed []string
 	for _, o := range results {

@@ -192,6 +192,9 @@ func TestTenantPoll(t *testing.T) {
 	if is.Drives == nil || *is.Drives != 4 || is.DrivesFailing == nil || *is.DrivesFailing != 1 {
 		t.Errorf("status drives %v failing %v", is.Drives, is.DrivesFailing)
 	}
+	if is.LastPoll == nil || is.LastSuccess == nil || !strings.Contains(is.LastPollError, "failing drives: 1") {
+		t.Errorf("status lastPoll %v lastSuccess %v error %q", is.LastPoll, is.LastSuccess, is.LastPollError)
+	}
 	if _, err := e.agent.Poll(ctx, "t"); err != nil {
 		t.Errorf("after the fault: %v", err)
 	}
