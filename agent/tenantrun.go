@@ -145,7 +145,9 @@ func (t *tenantRunner) run(ctx context.Context) error {
 				nextDiscovery = now.Add(t.set.Rediscover)
 			}
 		}
-		for _, d := range t.due(now) {
+		// Start no more rounds than there are free slots: the others wait in the list, not
+		// as goroutines.
+		for _, d := range t.due(now, t.budget.Free()) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -212,13 +214,23 @@ func (t *tenantRunner) saveState() {
 	}
 }
 
-// due marks and returns the drives whose poll is due at now and that are not being polled.
-// A drive seen for the first time is due at once.
-func (t *tenantRunner) due(now time.Time) []tenant.Drive {
+// due marks and returns at most limit drives whose poll is due at now and that are not being
+// polled, the most overdue first. A drive seen for the first time is due at once.
+func (t *tenantRunner) due(now time.Time, limit int) []tenant.Drive {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []tenant.Drive
-	for _, d := range t.reg.Polled() {
+	if limit <= 0 {
+		return nil
+	}
+	polled := t.reg.Polled()
+	sort.SliceStable(polled, func(i, j int) bool {
+		return t.pollLocked(polled[i].DriveID).next.Before(t.pollLocked(polled[j].DriveID).next)
+	})
+	for _, d := range polled {
+		if len(out) == limit {
+			break
+		}
 		p := t.pollLocked(d.DriveID)
 		if !p.running && !now.Before(p.next) {
 			p.running = true
@@ -363,15 +375,22 @@ func (t *tenantRunner) pollAll(ctx context.Context, resync bool) (PollResult, er
 		err error
 	}
 	results := make([]outcome, len(drives))
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for i, d := range drives {
+	for range min(t.budget.Concurrency(), len(drives)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := t.pollDrive(ctx, d, resync)
-			results[i] = outcome{d, res, err}
+			for i := range next {
+				res, err := t.pollDrive(ctx, drives[i], resync)
+				results[i] = outcome{drives[i], res, err}
+			}
 		}()
 	}
+	for i := range drives {
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	t.saveState()
 	pr := PollResult{Instance: t.in.cfg.Name}
