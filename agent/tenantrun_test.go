@@ -27,7 +27,13 @@ type tenantEnv struct {
 
 func newTenantEnv(t *testing.T, tn *graphtest.Tenant, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
 	t.Helper()
-	dir := t.TempDir()
+	return newTenantEnvAt(t, tn, t.TempDir(), testClientID, tenantCfg, fl)
+}
+
+// newTenantEnvAt is newTenantEnv with the data directory (reused across restarts) and the
+// app's client id (so the fake tenant's log tells agents apart) given.
+func newTenantEnvAt(t *testing.T, tn *graphtest.Tenant, dir, clientID string, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
+	t.Helper()
 	toml := fmt.Sprintf(`data_dir = %q
 [admin]
 listen = ""
@@ -48,7 +54,7 @@ requests_per_second = 200
 concurrency = 3
 [instance.callback]
 url = "http://127.0.0.1:1/"
-`, dir, testClientID, testSecret, tn.LoginURL(), tn.GraphURL(),
+`, dir, clientID, testSecret, tn.LoginURL(), tn.GraphURL(),
 		map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites, {true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}])
 	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
 	if err != nil {
@@ -77,21 +83,24 @@ url = "http://127.0.0.1:1/"
 	return &tenantEnv{tn: tn, db: db, agent: a, in: in}
 }
 
-// queued returns the queued events as "owner driveName name" and acks them.
-func (e *tenantEnv) queued(t *testing.T) []string {
+// queuedEvent is the part of a queued event the tests look at.
+type queuedEvent struct {
+	DriveID, DriveName, Owner, Path string
+}
+
+// queuedEvents returns the queued events in order and acks them.
+func (e *tenantEnv) queuedEvents(t *testing.T) []queuedEvent {
 	t.Helper()
-	msgs, err := e.db.Peek("t", 1000)
+	msgs, err := e.db.Peek("t", 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var out []queuedEvent
 	var keys []uint64
 	for _, m := range msgs {
 		var body struct {
 			Message struct {
-				Events []struct {
-					DriveID, DriveName, Owner, Path string
-				} `json:"events"`
+				Events []queuedEvent `json:"events"`
 			} `json:"message"`
 		}
 		if err := json.Unmarshal(m.Body, &body); err != nil {
@@ -101,12 +110,22 @@ func (e *tenantEnv) queued(t *testing.T) []string {
 			if e.tn.Drive(ev.DriveID) == nil {
 				t.Errorf("event with driveId %q", ev.DriveID)
 			}
-			out = append(out, ev.Owner+" "+ev.DriveName+" "+ev.Path)
+			out = append(out, ev)
 		}
 		keys = append(keys, m.Key)
 	}
 	if err := e.db.Ack("t", keys...); err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// queued returns the queued events as "owner driveName path", sorted, and acks them.
+func (e *tenantEnv) queued(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range e.queuedEvents(t) {
+		out = append(out, ev.Owner+" "+ev.DriveName+" "+ev.Path)
 	}
 	sort.Strings(out)
 	return out
