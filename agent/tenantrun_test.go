@@ -285,3 +285,29 @@ func TestTenantRun(t *testing.T) {
 		t.Errorf("events %v", got)
 	}
 }
+
+// A Retry-After from one drive pauses the requests to every drive of the instance.
+func TestTenantRetryAfter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a 1 s Retry-After")
+	}
+	tn := graphtest.NewTenant(graphtest.TenantOptions{})
+	defer tn.Close()
+	var drives []*graphtest.Server
+	for i := range 6 {
+		d := tn.UserDrive(tn.AddUser(graphtest.TenantUser{UPN: fmt.Sprintf("u%d@contoso.com", i)}))
+		d.Populate(40, int64(i))
+		drives = append(drives, d)
+	}
+	e := newTenantEnv(t, tn, config.Tenant{Users: true, Rediscover: time.Hour}, config.Fleet{Shards: 1})
+	drives[2].InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	if _, err := e.agent.Poll(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	if n := drives[2].Count(graphtest.ClassDelta, http.StatusTooManyRequests); n != 1 {
+		t.Fatalf("%d throttled answers, want the one injected", n)
+	}
+	if v := tn.RetryAfterViolations(); len(v) != 0 {
+		t.Errorf("%d requests went out during the Retry-After, e.g. %s", len(v), v[0].Path)
+	}
+}
