@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/agent/activity"
+	"github.com/onedrive-agent/onedrive-agent/agent/console"
 	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
@@ -131,16 +133,43 @@ func ReadAdminToken(dataDir string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// AdminHandler serves the admin API. GET /healthz, /metrics, /v1/status and
-// /v1/challenge are open (the listener is loopback by default); everything
-// that changes state needs the bearer token.
+// AdminHandler serves the admin API with the defaults of AdminOptions: see
+// NewAdminHandler.
 func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog.Logger) http.Handler {
-	return adminHandler(c, metrics, func() string { return token }, logger)
+	return NewAdminHandler(AdminOptions{Controller: c, Metrics: metrics, Token: func() string { return token }, Logger: logger})
 }
 
-// adminHandler is AdminHandler with the token in force read from token on
-// every request (it changes when the token is rotated).
-func adminHandler(c Controller, metrics http.Handler, token func() string, logger *slog.Logger) http.Handler {
+// AdminOptions configure the admin listener's handler.
+type AdminOptions struct {
+	Controller Controller
+	Metrics    http.Handler // nil: no /metrics
+	// Token returns the admin token in force, read on every request (it
+	// changes when the token is rotated); "" refuses everything that needs it.
+	Token  func() string
+	Logger *slog.Logger
+	// Listen are the listener's addresses (configured and actual) whose
+	// hosts the Host header may name; an unspecified one (0.0.0.0, ::)
+	// allows every address of the machine.
+	Listen []string
+	// Hosts are the further names of [admin] hosts.
+	Hosts []string
+	// Activity feeds the console's recent deliveries and charts; nil: none.
+	Activity *activity.Recorder
+	// Targets maps instance names to their callback URLs, which the console
+	// shows without query string.
+	Targets map[string]string
+	// Context bounds the rounds the console starts; nil: Background.
+	Context context.Context
+}
+
+// NewAdminHandler serves the admin API: GET /healthz, /metrics, /v1/status
+// and /v1/challenge are open (the listener is loopback by default);
+// everything that changes state needs the bearer token. The operator
+// console is served at / (see package console). Every response but
+// /healthz's is refused with 421 when the Host header does not name the
+// listener (see hostGuard).
+func NewAdminHandler(o AdminOptions) http.Handler {
+	c, metrics, token, logger := o.Controller, o.Metrics, o.Token, o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -210,7 +239,17 @@ func adminHandler(c Controller, metrics http.Handler, token func() string, logge
 		n, err := c.Purge(r.Context(), r.PathValue("name"), r.URL.Query()["id"])
 		respond(w, map[string]int{"purged": n}, err)
 	}))
-	return mux
+	con, err := console.New(console.Options{
+		Backend: consoleBackend{c: c, targets: o.Targets}, Activity: o.Activity,
+		Token: token, Logger: logger.With("component", "console"), Context: o.Context,
+	})
+	if err != nil {
+		// The templates are embedded and checked by the tests: this is a
+		// build defect, not an operator's problem.
+		panic(err)
+	}
+	con.Register(mux)
+	return newHostGuard(mux, o.Listen, o.Hosts)
 }
 
 // liftWriteDeadline lets a request that waits for a whole round answer

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/onedrive-agent/onedrive-agent/agent/activity"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/store"
@@ -46,6 +47,9 @@ type Agent struct {
 	now     func() time.Time
 	metrics *Metrics
 	adminLn net.Listener
+	// activity keeps the recent deliveries and the last hour of each
+	// instance for the operator console.
+	activity *activity.Recorder
 
 	instances map[string]*instance
 	order     []string
@@ -77,6 +81,7 @@ func New(opts Options) (*Agent, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.activity = activity.New(activity.Options{Now: a.now})
 	if a.version == "" {
 		a.version = "dev"
 	}
@@ -110,6 +115,34 @@ func proxyString(c *config.Config) string {
 // Metrics returns the agent's metrics.
 func (a *Agent) Metrics() *Metrics { return a.metrics }
 
+// Activity returns the recorder of recent deliveries and queue samples the
+// operator console draws from. Delivery code reports each attempt to it
+// with Record.
+func (a *Agent) Activity() *activity.Recorder { return a.activity }
+
+// queueSampleEvery is how often the queue depth of every instance is
+// sampled for the console's chart.
+const queueSampleEvery = 15 * time.Second
+
+// sampleQueues records each instance's queue depth in the activity
+// recorder until ctx ends.
+func (a *Agent) sampleQueues(ctx context.Context) error {
+	t := time.NewTicker(queueSampleEvery)
+	defer t.Stop()
+	for {
+		for _, name := range a.order {
+			if st, err := a.db.Stats(name); err == nil {
+				a.activity.SampleQueue(name, int(st.QueuedEvents), st.Oldest)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
 // Run runs every enabled instance and the admin API until ctx is cancelled,
 // then finishes what is in flight and returns nil. One instance's failure
 // never stops the others: its worker logs, waits and starts again.
@@ -127,6 +160,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.startAdmin(ctx, g); err != nil {
 		return err
 	}
+	g.Go(func() error { return a.sampleQueues(ctx) })
 	enabled := 0
 	for _, name := range a.order {
 		in := a.instances[name]
@@ -165,8 +199,17 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 		ln.Close()
 		return err
 	}
+	targets := map[string]string{}
+	for _, ic := range a.cfg.Instances {
+		targets[ic.Name] = ic.Callback.URL
+	}
+	handler := NewAdminHandler(AdminOptions{
+		Controller: a, Metrics: a.metrics.Handler(), Token: tokens.get, Logger: alog,
+		Listen: []string{a.cfg.Admin.Listen, ln.Addr().String()}, Hosts: a.cfg.Admin.Hosts,
+		Activity: a.activity, Targets: targets, Context: ctx,
+	})
 	srv := &http.Server{
-		Handler:           adminHandler(a, a.metrics.Handler(), tokens.get, alog),
+		Handler:           handler,
 		ReadHeaderTimeout: adminReadHeaderTimeout,
 		ReadTimeout:       adminReadTimeout,
 		WriteTimeout:      adminWriteTimeout,

@@ -112,6 +112,7 @@ func authConfig(c config.Auth) connector.AuthConfig {
 	return connector.AuthConfig{
 		Flow: c.Flow, Tenant: c.Tenant, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		RedirectURL: c.RedirectURL, Scopes: c.Scopes, Cloud: c.Cloud, LoginURL: c.LoginURL, GraphURL: c.GraphURL,
+		ClientCertificateFile: c.ClientCertificateFile,
 	}
 }
 
@@ -152,6 +153,7 @@ func (in *instance) deliveryObserver() callback.Observer {
 		Failed:       func(int, error) { m.deliveries.WithLabelValues(name, "retry").Inc() },
 		DeadLettered: func(int) { m.deliveries.WithLabelValues(name, "dead").Inc() },
 		Split:        func(int) { m.deliveries.WithLabelValues(name, "split").Inc() },
+		Attempt:      recordAttempt(in.a.activity, name),
 	}
 }
 
@@ -279,4 +281,5 @@ func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error
 // after `onedrive-agent login` saved a new one.
 func (in *instance) reloadToken() {
 	in.client.ReloadToken()
+	in.retryPush()
 }

@@ -26,6 +26,17 @@ type pushStatus struct {
 	reason        string
 	notifications uint64
 	last          time.Time
+	link          *connector.Push // nil until runPush started
+}
+
+// retryPush makes a push link waiting on a refused or missing sign-in try again now.
+func (in *instance) retryPush() {
+	in.push.mu.Lock()
+	link := in.push.link
+	in.push.mu.Unlock()
+	if link != nil {
+		link.Retry()
+	}
 }
 
 // appOnlyReason is why client_credentials instances poll only.
@@ -63,6 +74,9 @@ func (in *instance) runPush(ctx context.Context) error {
 		in.log.Error("push disabled", "err", err)
 		return nil
 	}
+	in.push.mu.Lock()
+	in.push.link = p
+	in.push.mu.Unlock()
 	err = p.Run(ctx)
 	in.pushState(connector.PushOff, nil)
 	return err

@@ -248,3 +248,26 @@ func metricsText(t *testing.T, a *Agent) string {
 	a.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Body.String()
 }
+
+func TestStatusTable_Push(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	last := now.Add(-5 * time.Second)
+	s := Status{Version: "v", Running: true, Instances: []InstanceStatus{
+		{Name: "docs", State: StateIdle, Push: "connected", PushNotifications: 3, LastNotification: &last},
+		{Name: "apps", State: StateIdle, Push: "unsupported", PushError: appOnlyReason},
+		{Name: "quiet", State: StateIdle, Push: "off"},
+	}}
+	var b strings.Builder
+	if err := s.WriteTable(&b, now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"docs: push connected, 3 notifications, last 5s ago", "apps: push unsupported: app-only sign-in"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "quiet: push") {
+		t.Errorf("table shows push for an instance with push off:\n%s", out)
+	}
+}

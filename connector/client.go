@@ -152,9 +152,14 @@ func durationOr(d, def time.Duration) time.Duration {
 }
 
 // CheckDriveSpec reports whether a drive spec can work with a flow, so configuration loading
-// can reject it early. "me" (or "") needs a signed-in user.
+// can reject it early. "me" (or "") needs a signed-in user. The SharePoint forms
+// ("site:<site id>", "site:<host>:/sites/NAME", a library's or site's https URL) are checked
+// for their shape.
 func CheckDriveSpec(spec, flow string) error {
 	s := strings.TrimSpace(spec)
+	if _, ok, err := parseSiteSpec(s); ok {
+		return err
+	}
 	switch {
 	case s == "" || strings.EqualFold(s, "me"):
 		if flow == FlowClientCredentials {
@@ -171,14 +176,23 @@ func CheckDriveSpec(spec, flow string) error {
 }
 
 // ResolveDrive returns the id of the drive a spec names: "me" (GET /me/drive), "user:<upn or
-// id>" (/users/{x}/drive), "site:<site id>" (/sites/{x}/drive), or a drive id (/drives/{id},
-// which checks that it exists and is reachable). "me" with client_credentials is an
-// ErrBadConfig error.
+// id>" (/users/{x}/drive), "site:<site id>" (/sites/{x}/drive), "site:<host>:/sites/NAME"
+// (the site by path, then its default drive), the https URL of a SharePoint site (its
+// default drive) or of a document library (the site's drive whose webUrl is that URL; a
+// trailing /Forms/… is ignored), or a drive id (/drives/{id}, which checks that it exists
+// and is reachable). "me" with client_credentials is an ErrBadConfig error.
 func (c *Client) ResolveDrive(ctx context.Context, spec string) (string, error) {
 	if err := CheckDriveSpec(spec, c.auth.flow()); err != nil {
 		return "", err
 	}
 	s := strings.TrimSpace(spec)
+	if ref, ok, _ := parseSiteSpec(s); ok && ref.id == "" {
+		id, err := c.resolveSiteDrive(ctx, ref)
+		if err != nil {
+			return "", fmt.Errorf("resolve drive %q: %w", spec, err)
+		}
+		return id, nil
+	}
 	var path string
 	switch {
 	case s == "" || strings.EqualFold(s, "me"):

@@ -1,9 +1,9 @@
 // Package connector talks to Microsoft Graph and the Microsoft identity platform for one
 // OneDrive or SharePoint drive: it signs in (device code, authorization code with PKCE on a
-// loopback redirect, an authorization code obtained elsewhere, client credentials), keeps the
-// rotating refresh token persisted through a TokenStore, resolves the drive to poll, and fetches
-// driveItem delta pages. Push keeps Graph's socket.io notification link for a drive open
-// (Engine.IO v4 over WebSocket, see Push).
+// loopback redirect, an authorization code obtained elsewhere, client credentials with a
+// secret or a certificate), keeps the rotating refresh token persisted through a TokenStore,
+// resolves the drive to poll, and fetches driveItem delta pages. Push keeps Graph's socket.io
+// notification link for a drive open (Engine.IO v4 over WebSocket, see Push).
 //
 // Guarantees:
 //   - Every token obtained by a refresh is saved through TokenStore.SaveToken before any request

@@ -71,7 +71,8 @@ func (p *Push) session(ctx context.Context, notificationURL string, renewAt time
 	})
 	if err != nil {
 		res := sessionResult{err: fmt.Errorf("push dial %s: %w", redactURL(wsURL), stripURL(err, wsURL))}
-		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 {
+		if resp != nil && resp.StatusCode >= 300 && resp.StatusCode < 500 {
+			// A refusal, or a redirect (not followed): the next attempt asks for a new URL.
 			res.err = fmt.Errorf("push dial %s: handshake refused with HTTP %d", redactURL(wsURL), resp.StatusCode)
 			res.refused = true
 		}

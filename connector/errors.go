@@ -184,6 +184,8 @@ func (e *TokenError) hint() string {
 		return "the app registration needs \"Allow public client flows\" enabled, or set client_secret"
 	case "AADSTS7000215", "AADSTS7000222":
 		return "client_secret is wrong or expired: create a new secret in the app registration"
+	case "AADSTS700027":
+		return "the certificate in client_certificate_file is not the one uploaded to the app registration (Certificates & secrets), or it expired"
 	case "AADSTS700016":
 		return "check client_id and tenant: the app is not registered in that tenant"
 	case "AADSTS90002", "AADSTS900023", "AADSTS90023":
@@ -243,9 +245,12 @@ func DecodeTokenError(status int, body []byte) *TokenError {
 	return e
 }
 
-// cleanText makes server text safe for one log line: control characters become spaces,
-// runs of spaces collapse, and the result is cut to max runes.
-func cleanText(s string, max int) string {
+// cleanText makes server text safe for one log line or a terminal: see TerminalText.
+func cleanText(s string, max int) string { return TerminalText(s, max) }
+
+// collapseText turns control characters into spaces, collapses runs of spaces, and cuts the
+// result to max runes.
+func collapseText(s string, max int) string {
 	var b strings.Builder
 	n := 0
 	space := false
@@ -285,6 +290,9 @@ func shortText(s string, max int) string {
 // other ESC sequences, C1 controls) are removed, other control characters and bidirectional
 // overrides become spaces, runs of spaces collapse, and the result is cut to max runes.
 func TerminalText(s string, max int) string {
+	if limit := 16*max + 64; len(s) > limit {
+		s = s[:limit] // what is cut here would be cut below anyway
+	}
 	var b strings.Builder
 	rs := []rune(s)
 	for i := 0; i < len(rs); i++ {
@@ -298,7 +306,7 @@ func TerminalText(s string, max int) string {
 			b.WriteRune(r)
 		}
 	}
-	return cleanText(b.String(), max)
+	return collapseText(b.String(), max)
 }
 
 // skipEscape returns the index of the last rune of the escape sequence that starts at i.

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -66,7 +65,7 @@ func (c *Client) Subscribe(ctx context.Context, driveID string) (Subscription, e
 		}
 	}
 	u, err := url.Parse(s.NotificationURL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && strings.HasPrefix(c.graph, "http://"))) {
+	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(u.Scheme == "http" && c.graphScheme == "http")) {
 		return Subscription{}, fmt.Errorf("push subscription: notificationUrl is not an https URL (host %q)", cleanText(hostOf(u), 80))
 	}
 	return Subscription{NotificationURL: s.NotificationURL, Expires: exp}, nil
@@ -141,11 +140,34 @@ type PushOptions struct {
 // drive, renews its URL before it expires and reconnects with backoff. Create it with NewPush
 // and run it with Run.
 type Push struct {
-	o    PushOptions
-	hc   *http.Client
-	ua   string
-	log  *slog.Logger
-	rand func() float64
+	o     PushOptions
+	hc    *http.Client
+	ua    string
+	log   *slog.Logger
+	rand  func() float64
+	retry chan struct{}
+}
+
+// Retry ends a wait after a 403 or a needed sign-in at once, e.g. after `login` saved a new
+// token. It never blocks.
+func (p *Push) Retry() {
+	select {
+	case p.retry <- struct{}{}:
+	default:
+	}
+}
+
+// wait sleeps for d or until Retry; false when ctx ended.
+func (p *Push) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-p.retry:
+	}
+	return true
 }
 
 // NewPush validates the options.
@@ -169,18 +191,20 @@ func NewPush(o PushOptions) (*Push, error) {
 		version = "dev"
 	}
 	return &Push{o: o, hc: http1Client(o.HTTPClient), ua: "onedrive-agent/" + version,
-		log: log.With("component", "push"), rand: rand.Float64}, nil
+		log: log.With("component", "push"), rand: rand.Float64, retry: make(chan struct{}, 1)}, nil
 }
 
 // http1Client returns a copy of c whose transport speaks HTTP/1.1 only: a WebSocket upgrade
-// over a connection that negotiated HTTP/2 fails. The copy has no overall timeout; the
-// handshake is bounded by its context.
+// over a connection that negotiated HTTP/2 fails. The copy follows no redirect (a handshake
+// goes only to the URL Graph handed out) and has no overall timeout; the handshake is bounded
+// by its context.
 func http1Client(c *http.Client) *http.Client {
 	if c == nil {
 		c = http.DefaultClient
 	}
 	out := *c
 	out.Timeout = 0
+	out.CheckRedirect = noRedirect
 	if tr, ok := transportOf(c).(*http.Transport); ok {
 		tr = tr.Clone()
 		tr.ForceAttemptHTTP2 = false
@@ -258,7 +282,16 @@ func (p *Push) Run(ctx context.Context) error {
 				p.log.Warn("Graph refuses change notifications for this sign-in; polling only, asking again later",
 					"err", err, "retry_in", p.o.UnsupportedRetry)
 				have = false
-				if sleepCtx(ctx, p.o.UnsupportedRetry) != nil {
+				if !p.wait(ctx, p.o.UnsupportedRetry) {
+					return nil
+				}
+				continue
+			case errors.Is(err, ErrNeedsLogin):
+				// Asking again would only repeat a refused refresh: wait for Retry (called
+				// after a new sign-in), or an hour.
+				report(PushError, err)
+				have = false
+				if !p.wait(ctx, p.o.UnsupportedRetry) {
 					return nil
 				}
 				continue

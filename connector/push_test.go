@@ -3,9 +3,12 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -307,9 +310,16 @@ func TestPush_Faults(t *testing.T) {
 			waitFor(t, 5*time.Second, "connected", func() bool { return rec.get().connects == 1 })
 			tt.fault(s)
 			waitFor(t, 5*time.Second, "connected again", func() bool { return rec.get().connects >= 2 && rec.last() == PushConnected })
-			before := rec.get().notifications
-			s.CreateFile(s.Root(), "after-fault.txt", []byte("x"))
-			waitFor(t, 5*time.Second, "a notification after the fault", func() bool { return rec.get().notifications > before })
+			// A change made between two links is announced by neither (the agent polls after
+			// each connect for that); change the drive until one is announced.
+			before, n, last := rec.get().notifications, 0, time.Time{}
+			waitFor(t, 5*time.Second, "a notification after the fault", func() bool {
+				if time.Since(last) > 300*time.Millisecond {
+					s.CreateFile(s.Root(), fmt.Sprintf("after-fault-%d.txt", n), []byte("x"))
+					n, last = n+1, time.Now()
+				}
+				return rec.get().notifications > before
+			})
 			tt.check(t, s, rec.get())
 		})
 	}
@@ -385,4 +395,114 @@ func hasState(states []string, want string) bool {
 		}
 	}
 	return false
+}
+
+// TestPush_NoRedirect: a handshake answered with a redirect is not followed (the URL's token
+// would travel to another host) and counts as refused, so a new URL is asked for.
+func TestPush_NoRedirect(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusFound)
+	}))
+	defer redirect.Close()
+	var subs atomic.Int32
+	rec := &pushRecorder{}
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			subs.Add(1)
+			return Subscription{NotificationURL: redirect.URL + "/notifications?token=secret-token", Expires: time.Now().Add(time.Hour)}, nil
+		},
+		HTTPClient: redirect.Client(),
+		Observer:   rec.observer(),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the redirect target got %d handshakes", n)
+	}
+	if n := subs.Load(); n < 2 {
+		t.Fatalf("%d subscription requests, want a new URL after each redirected handshake", n)
+	}
+	for _, err := range rec.get().errs {
+		if strings.Contains(err.Error(), "secret-token") {
+			t.Fatalf("an error shows the URL's token: %v", err)
+		}
+	}
+}
+
+// TestSubscribe_RejectsForeignURLs: the agent connects only to https notification URLs (http
+// only when Graph itself is configured over http, as in tests).
+func TestSubscribe_RejectsForeignURLs(t *testing.T) {
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"https://eastus1-0.pushnp.svc.ms/notifications?token=x", true},
+		{"http://eastus1-0.pushnp.svc.ms/notifications?token=x", false},
+		{"https://user:pw@eastus1-0.pushnp.svc.ms/notifications?token=x", false},
+		{"ftp://host/notifications", false},
+		{"/notifications?token=x", false},
+	}
+	for _, tt := range tests {
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"notificationUrl":%q,"expirationDateTime":"2099-01-01T00:00:00.0000000Z"}`, tt.url)
+		}))
+		c, err := NewClient(ClientOptions{
+			Auth:       AuthConfig{Flow: FlowDevice, ClientID: "c", LoginURL: srv.URL, GraphURL: srv.URL + "/v1.0"},
+			Store:      &memStore{tok: &Token{AccessToken: "a", Expiry: time.Now().Add(time.Hour)}},
+			HTTPClient: srv.Client(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Subscribe(context.Background(), "b!drive")
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: err = %v, want ok %v", tt.url, err, tt.ok)
+		}
+		srv.Close()
+	}
+}
+
+// TestPush_NeedsLogin: without a usable sign-in the link waits (no refresh attempt every
+// backoff step) until Retry says a new token was saved.
+func TestPush_NeedsLogin(t *testing.T) {
+	var calls atomic.Int32
+	rec := &pushRecorder{}
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			calls.Add(1)
+			return Subscription{}, fmt.Errorf("push subscription: %w", ErrNeedsLogin)
+		},
+		Observer:   rec.observer(),
+		MinBackoff: 5 * time.Millisecond, MaxBackoff: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d subscription attempts in 200ms without a sign-in, want 1", n)
+	}
+	p.Retry()
+	waitFor(t, 2*time.Second, "a new attempt after Retry", func() bool { return calls.Load() == 2 })
+	if rec.last() != PushError {
+		t.Fatalf("state %q, want error", rec.last())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

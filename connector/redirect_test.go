@@ -96,3 +96,28 @@ func TestTokenEndpoint_NoRedirects(t *testing.T) {
 		t.Fatalf("the redirect target got %d token requests", n)
 	}
 }
+
+func TestClient_CheckRedirectNeverDowngrades(t *testing.T) {
+	c := appOnlyClient(t, "http://127.0.0.1:8080/v1.0")
+	req := func(u string) *http.Request {
+		r, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	from := []*http.Request{req("https://127.0.0.1:8080/v1.0/a")}
+	if err := c.checkRedirect(req("http://127.0.0.1:8080/v1.0/b"), from); !errors.Is(err, ErrForeignLink) {
+		t.Errorf("https → http redirect: %v, want refused", err)
+	}
+	if err := c.checkRedirect(req("http://127.0.0.1:8080/v1.0/b"), []*http.Request{req("http://127.0.0.1:8080/v1.0/a")}); err != nil {
+		t.Errorf("http → http on the configured http root: %v", err)
+	}
+}
+
+func TestDecodeGraphError_NoEscapeSequences(t *testing.T) {
+	he := DecodeGraphError(400, []byte(`{"error":{"code":"bad\u001b]0;title\u0007Request","message":"Invalid \u001b[2J\u001b[31mrequest\u202e."}}`))
+	if he.Code != "badRequest" || he.Message != "Invalid request ." {
+		t.Errorf("code %q, message %q", he.Code, he.Message)
+	}
+}

@@ -110,6 +110,9 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
 		return fmt.Errorf("graph: stopped after %d redirects", maxRedirects)
 	}
+	if len(via) > 0 && via[len(via)-1].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("graph redirect refused: %w: from https to %s", ErrForeignLink, req.URL.Scheme)
+	}
 	if err := c.checkLink(req.URL.String()); err != nil {
 		return fmt.Errorf("graph redirect refused: %w", err)
 	}

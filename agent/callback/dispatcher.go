@@ -35,6 +35,19 @@ type Observer struct {
 	DeadLettered  func(events int)            // the receiver refused a message
 	Split         func(events int)            // a message was split after a 413
 	Retrying      func(next time.Time)        // when the failed message is tried again
+	// Attempt hears of every attempt that ended (one cut short by shutdown
+	// aside), before its outcome is acted on.
+	Attempt func(Attempt)
+}
+
+// Attempt describes one ended attempt to deliver a message.
+type Attempt struct {
+	ID      string
+	Events  int
+	Outcome Outcome
+	Status  int           // HTTP status; 0 when there was no response
+	Took    time.Duration // request time
+	Err     error         // nil when delivered; a *StatusError carries the receiver's answer
 }
 
 // Config is one instance's callback configuration.
@@ -281,6 +294,9 @@ func (d *Dispatcher) deliver(ctx context.Context, batch []Message) error {
 		a := d.send(ctx, m)
 		if a.aborted {
 			return nil
+		}
+		if d.obs.Attempt != nil {
+			d.obs.Attempt(Attempt{ID: m.ID, Events: m.Events, Outcome: a.outcome, Status: a.status, Took: a.took, Err: a.err})
 		}
 		switch a.outcome {
 		case Delivered:

@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/connector"
 )
 
 var tenantRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
@@ -59,12 +62,21 @@ func (b *builder) auth(v values) Auth {
 			p.warnf(f.line, f.key, "is sent with the device flow's token requests; it is needed only when the app registration does not allow public client flows")
 		}
 	}
-	if a.Flow == FlowClientCredentials && a.ClientSecret == "" && secretOK {
+	certOK := true
+	if f, ok := v.get("client_certificate_file"); ok {
+		if s, ok := p.path(f); ok && s != "" {
+			certOK = p.clientCertificate(f, s, a.Flow, a.ClientSecret != "")
+			a.ClientCertificateFile = s
+		} else {
+			certOK = false
+		}
+	}
+	if a.Flow == FlowClientCredentials && a.ClientSecret == "" && a.ClientCertificateFile == "" && secretOK && certOK {
 		if f, ok := v.get("client_secret"); ok {
 			p.errf(f.line, f.key, "must not be empty with flow = \"client_credentials\"")
 		} else {
 			line, key := b.missing("auth", "client_secret")
-			p.errf(line, key, "required with flow = \"client_credentials\" (or client_secret_file)")
+			p.errf(line, key, "required with flow = \"client_credentials\" (or client_secret_file, or client_certificate_file)")
 		}
 	}
 	if f, ok := v.get("redirect_url"); ok {
@@ -120,6 +132,29 @@ func (b *builder) auth(v values) Auth {
 		}
 	}
 	return a
+}
+
+// clientCertificate checks client_certificate_file: only with client_credentials, not
+// together with a client secret, and a readable PEM file with a certificate and the private
+// key that belongs to it.
+func (p *parser) clientCertificate(f field, file, flow string, secret bool) bool {
+	switch {
+	case flow != FlowClientCredentials:
+		p.errf(f.line, f.key, "is used only with flow = \"client_credentials\"")
+		return false
+	case secret:
+		p.errf(f.line, f.key, "set either client_secret or client_certificate_file, not both")
+		return false
+	}
+	cc, err := connector.LoadClientCertificate(file)
+	if err != nil {
+		p.errf(f.line, f.key, "%v", err)
+		return false
+	}
+	if time.Now().After(cc.Cert.NotAfter) {
+		p.warnf(f.line, f.key, "the certificate in %s expired on %s: Microsoft refuses it; upload a new one to the app registration", file, cc.Cert.NotAfter.Format(time.DateOnly))
+	}
+	return true
 }
 
 // httpURL checks an absolute http(s) URL; root forbids a query or fragment.

@@ -80,6 +80,9 @@ type Log struct {
 // Admin is [admin].
 type Admin struct {
 	Listen string // host:port of the admin API; "" turns it off
+	// Hosts are further names (lowercase, without port) the admin listener
+	// answers to in the Host header, e.g. the name of a reverse proxy.
+	Hosts []string
 }
 
 // Network is [network], used for every outbound request.
@@ -111,6 +114,9 @@ type Auth struct {
 	Cloud        string   // global, usgov, usgov-dod or china
 	LoginURL     string   // "" or an override of the cloud's sign-in root
 	GraphURL     string   // "" or an override of the cloud's Graph root with version
+	// ClientCertificateFile is "" or the PEM file (certificate and private key) that signs
+	// the client assertions of flow client_credentials instead of a client secret.
+	ClientCertificateFile string
 }
 
 // Drive is [instance.drive].

@@ -114,7 +114,7 @@ func (r *Round) fetch(ctx context.Context, db DB, st *roundState, persisted bool
 				if err := verify(tx, &base, persisted, cursor); err != nil {
 					return err
 				}
-				if err := stage(tx, buf, st.Mode != modeBaseline); err != nil {
+				if err := r.stage(tx, buf, st); err != nil {
 					return err
 				}
 				return saveRound(tx, st)
@@ -212,7 +212,7 @@ func (r *Round) finishFetch(db DB, base, st *roundState, persisted bool, cursor 
 		if err := verify(tx, base, persisted, cursor); err != nil {
 			return err
 		}
-		if err := stage(tx, buf, st.Mode != modeBaseline); err != nil {
+		if err := r.stage(tx, buf, st); err != nil {
 			return err
 		}
 		st.Phase = st.firstPhase()
@@ -255,8 +255,18 @@ func verify(tx Tx, base *roundState, persisted bool, cursor string) error {
 	return nil
 }
 
-// stage records the items by id; the last occurrence wins.
-func stage(tx Tx, items []connector.Item, keepRaw bool) error {
+// stage records the items by id; the last occurrence wins. Raw items are
+// dropped in baseline rounds. When the round records before-states while
+// staging (st.BeforeStaged: an incremental round, whose index is untouched
+// until the round is applied), each record gets the item's state in the
+// index here, which the before phase would otherwise read in a pass of its
+// own.
+func (r *Round) stage(tx Tx, items []connector.Item, st *roundState) error {
+	keepRaw := st.Mode != modeBaseline
+	var ps *paths
+	if st.BeforeStaged {
+		ps = newPaths(tx)
+	}
 	// Put in key order: bbolt then appends to its in-memory leaves instead
 	// of shifting every entry after each insert (Graph lists a folder's
 	// children in no useful order). The sort is stable, so the last
@@ -267,6 +277,11 @@ func stage(tx Tx, items []connector.Item, keepRaw bool) error {
 			return err
 		}
 		s := stagedFromGraph(&items[i], keepRaw)
+		if ps != nil {
+			if err := r.setBefore(tx, ps, &s); err != nil {
+				return err
+			}
+		}
 		if err := tx.PutStaged(s.ID, encodeStaged(&s)); err != nil {
 			return fmt.Errorf("stage item %q: %w", s.ID, err)
 		}

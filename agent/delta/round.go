@@ -30,8 +30,13 @@ type Limits struct {
 	BufferItems int
 	// ChunkUnits is the work done per apply transaction: one unit per staged
 	// record per phase, per cascaded or walked descendant, per event emitted
-	// (default 10,000).
+	// (default 25,000: fewer, larger commits).
 	ChunkUnits int
+	// EmitChunk is the most events handed to Emit per transaction (default
+	// 5,000): the messages a transaction queues stay in memory until it
+	// commits (about 1 KB per event), and each commit makes its events
+	// deliverable while the round goes on.
+	EmitChunk int
 	// EmitBatch is the largest slice handed to Emit (default 256).
 	EmitBatch int
 	// MaxPages is the most pages a round may have; more is treated as a link
@@ -53,7 +58,10 @@ func (l Limits) withDefaults() Limits {
 		l.BufferItems = 5000
 	}
 	if l.ChunkUnits <= 0 {
-		l.ChunkUnits = 10000
+		l.ChunkUnits = 25000
+	}
+	if l.EmitChunk <= 0 {
+		l.EmitChunk = 5000
 	}
 	if l.EmitBatch <= 0 {
 		l.EmitBatch = 256
@@ -224,6 +232,7 @@ func (r *Round) newRound(id uint64, cursor string, count int, resync bool) *roun
 	case cursor != "" && !resync:
 		st.Mode = modeIncremental
 		st.Next = cursor
+		st.BeforeStaged = true
 	case count == 0:
 		st.Mode = modeBaseline
 		if r.Initial == Backfill {
@@ -245,6 +254,9 @@ func (st *roundState) firstPhase() phase {
 	case modeBaseline, modeBackfill:
 		return phaseIndex
 	default:
+		if st.BeforeStaged {
+			return phaseIndex
+		}
 		return phaseBefore
 	}
 }

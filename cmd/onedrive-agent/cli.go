@@ -61,6 +61,7 @@ const usageText = `usage: onedrive-agent <command> [flags]
   dead    [-c FILE] list|replay|purge [INSTANCE] [--id ID]
   import  FILE.json                       print an [[instance]] table for an Open Connectors instance JSON
   admin   rotate-token [-c FILE]          replace the admin token (data_dir/admin.token); a running agent takes it at once
+  drives  [-c FILE] INSTANCE|SITE-URL     list a SharePoint site's drives (id, name, webUrl)
   install [-c FILE]                       install as a system service
   uninstall | start | stop | restart      manage the system service
   version                                 print the version and the commit (also --version)
@@ -122,6 +123,8 @@ func lookupCommand(name string) (func(*cmdEnv, []string) error, bool) {
 		return cmdImport, true
 	case "admin":
 		return cmdAdmin, true
+	case "drives":
+		return cmdDrives, true
 	case "install":
 		return cmdInstall, true
 	case "uninstall", "start", "stop", "restart":

@@ -16,6 +16,7 @@
 // Graph routes (under GraphURL, "<URL>/v1.0"):
 //
 //	GET /drives/{id} | /me/drive | /users/{id}/drive | /sites/{id}/drive | /groups/{id}/drive
+//	GET /sites/{id} | /sites/{host}:/{path} | /sites/{id}/drives (sites added with AddSite)
 //	GET <drive>/root, <drive>/items/{item-id}
 //	GET <drive>/root/delta[?token=…|(token='…')], <drive>/items/{root-id}/delta
 //	GET <drive>/root/subscriptions/socketIo  and the socket.io channel at /socket.io/ (push.go)

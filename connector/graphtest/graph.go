@@ -86,6 +86,9 @@ func (rt route) delta(seg string) (route, int, string) {
 }
 
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, entry *Request) {
+	if strings.HasPrefix(r.URL.Path, "/v1.0/sites/") && s.serveSite(w, r, entry) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt, status, code := s.parseRoute(r.URL.Path)

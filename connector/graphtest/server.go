@@ -2,6 +2,7 @@ package graphtest
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
@@ -31,6 +32,9 @@ type Server struct {
 	ru     map[string][]ruSpend
 	auth   authState
 	push   pushState
+	certs  map[string][]*x509.Certificate // client id → certificate credentials
+	jtis   map[string]bool                // client assertion ids already redeemed
+	sites  []*site                        // SharePoint sites added with AddSite
 
 	logMu sync.Mutex
 	log   []Request
