@@ -200,7 +200,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 func fastPushServer(mod func(*graphtest.Options)) *graphtest.Server {
-	o := graphtest.Options{PushPingInterval: 100 * time.Millisecond, PushPingTimeout: 100 * time.Millisecond}
+	o := graphtest.Options{PushPingInterval: 100 * time.Millisecond, PushPingTimeout: 400 * time.Millisecond}
 	if mod != nil {
 		mod(&o)
 	}
@@ -497,12 +497,65 @@ func TestPush_NeedsLogin(t *testing.T) {
 		t.Fatalf("%d subscription attempts in 200ms without a sign-in, want 1", n)
 	}
 	p.Retry()
-	waitFor(t, 2*time.Second, "a new attempt after Retry", func() bool { return calls.Load() == 2 })
-	if rec.last() != PushError {
-		t.Fatalf("state %q, want error", rec.last())
-	}
+	waitFor(t, 2*time.Second, "a new attempt after Retry, reported as an error", func() bool {
+		return calls.Load() == 2 && rec.last() == PushError
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPush_ExpiredURLBacksOff: a URL that is already expired when it arrives (a clock far
+// off) leads to subscription requests at the backoff's pace, not in a loop.
+func TestPush_ExpiredURLBacksOff(t *testing.T) {
+	var calls atomic.Int32
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			calls.Add(1)
+			return Subscription{NotificationURL: "https://push.invalid/notifications?token=x", Expires: time.Now().Add(-time.Hour)}, nil
+		},
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n < 2 || n > 8 {
+		t.Fatalf("%d subscription requests in 500ms, want 2 to 8 (backoff 50ms to 100ms)", n)
+	}
+}
+
+// TestPush_DialErrorHidesToken: a failed dial names the host, never the URL's token.
+func TestPush_DialErrorHidesToken(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close() // nothing listens there any more
+	rec := &pushRecorder{}
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			return Subscription{NotificationURL: addr + "/notifications?token=very-secret&applicationId=app", Expires: time.Now().Add(time.Hour)}, nil
+		},
+		Observer:   rec.observer(),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = p.Run(ctx)
+	errs := rec.get().errs
+	if len(errs) == 0 {
+		t.Fatal("no error reported for a dial to a closed port")
+	}
+	for _, err := range errs {
+		if strings.Contains(err.Error(), "very-secret") {
+			t.Fatalf("error shows the token: %v", err)
+		}
 	}
 }
