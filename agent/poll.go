@@ -184,6 +184,11 @@ func (in *instance) rebaseline(old string) error {
 // emit turns a slice of the round's events into queued messages inside the
 // round's transaction.
 func (in *instance) emit(tx delta.Tx, events []delta.Event) error {
+	return in.emitMeta(tx, events, in.meta())
+}
+
+// emitMeta is emit with the messages' metadata given.
+func (in *instance) emitMeta(tx delta.Tx, events []delta.Event, meta callback.Meta) error {
 	var counted *countingDB
 	if ct, ok := tx.(countingTx); ok {
 		counted, tx = ct.c, ct.Tx
@@ -192,7 +197,7 @@ func (in *instance) emit(tx delta.Tx, events []delta.Event) error {
 	if !ok {
 		return fmt.Errorf("emit: unexpected transaction type %T", tx)
 	}
-	msgs, err := callback.Build(stx, in.meta(), events, in.a.now())
+	msgs, err := callback.Build(stx, meta, events, in.a.now())
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ func checkMessage(m *Message) error {
 // assigning each a Key (written back into msgs). Keys increase with every
 // append and are never reused.
 func (tx *Tx) Enqueue(msgs ...Message) error {
+	if tx.parent != nil {
+		return tx.parent.Enqueue(msgs...)
+	}
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -67,6 +70,9 @@ func (tx *Tx) Enqueue(msgs ...Message) error {
 // QueuedEvents returns the number of events queued (not dead) for the
 // instance, in O(1).
 func (tx *Tx) QueuedEvents() (int64, error) {
+	if tx.parent != nil {
+		return tx.parent.QueuedEvents()
+	}
 	c, err := tx.counters()
 	if err != nil {
 		return 0, err

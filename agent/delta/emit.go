@@ -126,7 +126,7 @@ type rawItem struct {
 	Name                 string    `json:"name"`
 	ETag                 string    `json:"eTag,omitempty"`
 	CTag                 string    `json:"cTag,omitempty"`
-	Size                 int64     `json:"size"`
+	Size                 *int64    `json:"size,omitempty"`
 	LastModifiedDateTime string    `json:"lastModifiedDateTime,omitempty"`
 	ParentReference      rawRef    `json:"parentReference"`
 	File                 *struct{} `json:"file,omitempty"`
@@ -141,10 +141,12 @@ func (a *applier) synthRaw(it *store.Item) json.RawMessage {
 		Name:            it.Name,
 		ETag:            it.ETag,
 		CTag:            it.CTag,
-		Size:            it.Size,
 		ParentReference: rawRef{ID: it.ParentID, DriveID: a.st.DriveID},
 	}
-	if !it.Modified.IsZero() {
+	if it.Size >= 0 {
+		r.Size = &it.Size
+	}
+	if knownTime(it.Modified) {
 		r.LastModifiedDateTime = it.Modified.UTC().Format(time.RFC3339)
 	}
 	if it.Folder {

@@ -273,6 +273,9 @@ func (r *Round) stage(tx Tx, items []connector.Item, st *roundState) error {
 	// occurrence of a repeated id is still put last and wins.
 	slices.SortStableFunc(items, func(a, b connector.Item) int { return strings.Compare(a.ID, b.ID) })
 	for i := range items {
+		if err := recogniseRoot(tx, &items[i], st.Mode); err != nil {
+			return err
+		}
 		s := stagedFromGraph(&items[i], keepRaw)
 		if ps != nil {
 			if err := r.setBefore(tx, ps, &s); err != nil {
@@ -283,6 +286,32 @@ func (r *Round) stage(tx Tx, items []connector.Item, st *roundState) error {
 			return fmt.Errorf("stage item %q: %w", s.ID, err)
 		}
 	}
+	return nil
+}
+
+// recogniseRoot sets Root on the drive's root when Graph sent it without the
+// root facet, which it does when it drops selected properties (seen with
+// OneDrive for Business and SharePoint delta; see the tests). The root is
+// known by its id once indexed; before that (a first enumeration, whose
+// index is empty), a parentless item named "root" that is not deleted is
+// taken for it. Any other
+// parentless item (Graph also sends stray items of other drives without a
+// parent id) is kept out of the tree when the round is applied (applyAlive).
+func recogniseRoot(tx Tx, it *connector.Item, m mode) error {
+	if it.Root || it.ParentID != "" || it.Deleted {
+		return nil
+	}
+	cur, ok, err := tx.Item(it.ID)
+	if err != nil {
+		return fmt.Errorf("read item %q: %w", it.ID, err)
+	}
+	switch {
+	case ok && cur.Root:
+	case !ok && it.Name == "root" && (m == modeBaseline || m == modeBackfill):
+	default:
+		return nil
+	}
+	it.Root, it.Folder, it.File = true, true, false
 	return nil
 }
 
