@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,7 +27,13 @@ type tenantEnv struct {
 
 func newTenantEnv(t *testing.T, tn *graphtest.Tenant, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
 	t.Helper()
-	dir := t.TempDir()
+	return newTenantEnvAt(t, tn, t.TempDir(), testClientID, tenantCfg, fl)
+}
+
+// newTenantEnvAt is newTenantEnv with the data directory (reused across restarts) and the
+// app's client id (so the fake tenant's log tells agents apart) given.
+func newTenantEnvAt(t *testing.T, tn *graphtest.Tenant, dir, clientID string, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
+	t.Helper()
 	toml := fmt.Sprintf(`data_dir = %q
 [admin]
 listen = ""
@@ -40,19 +47,24 @@ client_secret = %q
 login_url = %q
 graph_url = %q
 [instance.drive]
-drive = "b!placeholder"
+drive = %q
 [instance.poll]
 interval = "1h"
+requests_per_second = 200
+concurrency = 3
 [instance.callback]
 url = "http://127.0.0.1:1/"
-`, dir, testClientID, testSecret, tn.LoginURL(), tn.GraphURL())
+`, dir, clientID, testSecret, tn.LoginURL(), tn.GraphURL(),
+		map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites, {true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}])
 	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ic := &cfg.Instances[0]
-	ic.Drive.Spec, ic.Drive.Tenant = config.DriveAll, &tenantCfg
-	ic.Poll.RequestsPerSecond, ic.Poll.Concurrency = 200, 3
+	if tc := ic.Drive.Tenant; tc == nil || tc.Users != tenantCfg.Users || tc.Sites != tenantCfg.Sites || ic.Poll.Concurrency != 3 {
+		t.Fatalf("the configuration did not make a tenant-wide instance: %+v", ic.Drive)
+	}
+	ic.Drive.Tenant.Rediscover = tenantCfg.Rediscover // below the configurable minimum in tests
 	cfg.Fleet = fl
 	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -71,21 +83,24 @@ url = "http://127.0.0.1:1/"
 	return &tenantEnv{tn: tn, db: db, agent: a, in: in}
 }
 
-// queued returns the queued events as "owner driveName name" and acks them.
-func (e *tenantEnv) queued(t *testing.T) []string {
+// queuedEvent is the part of a queued event the tests look at.
+type queuedEvent struct {
+	DriveID, DriveName, Owner, Path string
+}
+
+// queuedEvents returns the queued events in order and acks them.
+func (e *tenantEnv) queuedEvents(t *testing.T) []queuedEvent {
 	t.Helper()
-	msgs, err := e.db.Peek("t", 1000)
+	msgs, err := e.db.Peek("t", 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var out []queuedEvent
 	var keys []uint64
 	for _, m := range msgs {
 		var body struct {
 			Message struct {
-				Events []struct {
-					DriveID, DriveName, Owner, Path string
-				} `json:"events"`
+				Events []queuedEvent `json:"events"`
 			} `json:"message"`
 		}
 		if err := json.Unmarshal(m.Body, &body); err != nil {
@@ -95,12 +110,22 @@ func (e *tenantEnv) queued(t *testing.T) []string {
 			if e.tn.Drive(ev.DriveID) == nil {
 				t.Errorf("event with driveId %q", ev.DriveID)
 			}
-			out = append(out, ev.Owner+" "+ev.DriveName+" "+ev.Path)
+			out = append(out, ev)
 		}
 		keys = append(keys, m.Key)
 	}
 	if err := e.db.Ack("t", keys...); err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// queued returns the queued events as "owner driveName path", sorted, and acks them.
+func (e *tenantEnv) queued(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range e.queuedEvents(t) {
+		out = append(out, ev.Owner+" "+ev.DriveName+" "+ev.Path)
 	}
 	sort.Strings(out)
 	return out
@@ -186,6 +211,9 @@ func TestTenantPoll(t *testing.T) {
 	if is.Drives == nil || *is.Drives != 4 || is.DrivesFailing == nil || *is.DrivesFailing != 1 {
 		t.Errorf("status drives %v failing %v", is.Drives, is.DrivesFailing)
 	}
+	if is.LastPoll == nil || is.LastSuccess == nil || !strings.Contains(is.LastPollError, "failing drives: 1") {
+		t.Errorf("status lastPoll %v lastSuccess %v error %q", is.LastPoll, is.LastSuccess, is.LastPollError)
+	}
 	if _, err := e.agent.Poll(ctx, "t"); err != nil {
 		t.Errorf("after the fault: %v", err)
 	}
@@ -194,6 +222,11 @@ func TestTenantPoll(t *testing.T) {
 	}
 	if err := e.db.Verify(); err != nil {
 		t.Error(err)
+	}
+	rec := httptest.NewRecorder()
+	e.agent.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if m := rec.Body.String(); !strings.Contains(m, `onedrive_agent_drives{instance="t",state="active"} 4`) {
+		t.Errorf("no drives gauge in the metrics")
 	}
 }
 
@@ -250,5 +283,31 @@ func TestTenantRun(t *testing.T) {
 	}
 	if got := e.queued(t); len(got) != 1 || got[0] != "dave@contoso.com OneDrive /d.txt" {
 		t.Errorf("events %v", got)
+	}
+}
+
+// A Retry-After from one drive pauses the requests to every drive of the instance.
+func TestTenantRetryAfter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a 1 s Retry-After")
+	}
+	tn := graphtest.NewTenant(graphtest.TenantOptions{})
+	defer tn.Close()
+	var drives []*graphtest.Server
+	for i := range 6 {
+		d := tn.UserDrive(tn.AddUser(graphtest.TenantUser{UPN: fmt.Sprintf("u%d@contoso.com", i)}))
+		d.Populate(40, int64(i))
+		drives = append(drives, d)
+	}
+	e := newTenantEnv(t, tn, config.Tenant{Users: true, Rediscover: time.Hour}, config.Fleet{Shards: 1})
+	drives[2].InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	if _, err := e.agent.Poll(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	if n := drives[2].Count(graphtest.ClassDelta, http.StatusTooManyRequests); n != 1 {
+		t.Fatalf("%d throttled answers, want the one injected", n)
+	}
+	if v := tn.RetryAfterViolations(); len(v) != 0 {
+		t.Errorf("%d requests went out during the Retry-After, e.g. %s", len(v), v[0].Path)
 	}
 }
