@@ -65,6 +65,7 @@ url = "http://127.0.0.1:1/"
 		t.Fatalf("the configuration did not make a tenant-wide instance: %+v", ic.Drive)
 	}
 	ic.Drive.Tenant.Rediscover = tenantCfg.Rediscover // below the configurable minimum in tests
+	ic.Drive.Tenant.UserGlobs, ic.Drive.Tenant.SiteGlobs = tenantCfg.UserGlobs, tenantCfg.SiteGlobs
 	cfg.Fleet = fl
 	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -309,5 +310,34 @@ func TestTenantRetryAfter(t *testing.T) {
 	}
 	if v := tn.RetryAfterViolations(); len(v) != 0 {
 		t.Errorf("%d requests went out during the Retry-After, e.g. %s", len(v), v[0].Path)
+	}
+}
+
+// The globs of users and sites decide which drives the instance watches.
+func TestTenantGlobs(t *testing.T) {
+	tn := graphtest.NewTenant(graphtest.TenantOptions{})
+	defer tn.Close()
+	seedTenant(tn)
+	tn.AddUser(graphtest.TenantUser{UPN: "ALBERT@fabrikam.com"})
+	tn.AddSite("/sites/finance-archive", "Archive", "Documents")
+	tn.AddSite("/teams/fin", "Team", "Documents")
+	e := newTenantEnv(t, tn, config.Tenant{Users: true, Sites: true, Rediscover: time.Hour,
+		UserGlobs: []string{"a*@contoso.com"}, SiteGlobs: []string{"https://contoso.sharepoint.com/sites/fin*"}}, config.Fleet{Shards: 1})
+	if _, err := e.agent.Poll(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := e.agent.Drives(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range ds {
+		got = append(got, d.Owner+" "+d.DriveName)
+	}
+	sort.Strings(got)
+	want := []string{"alice@contoso.com OneDrive", "https://contoso.sharepoint.com/sites/fin Documents",
+		"https://contoso.sharepoint.com/sites/fin Invoices", "https://contoso.sharepoint.com/sites/finance-archive Documents"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("drives:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
