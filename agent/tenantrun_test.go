@@ -212,6 +212,10 @@ func TestTenantPoll(t *testing.T) {
 	if is.Drives == nil || *is.Drives != 4 || is.DrivesFailing == nil || *is.DrivesFailing != 1 {
 		t.Errorf("status drives %v failing %v", is.Drives, is.DrivesFailing)
 	}
+	var table strings.Builder
+	if err := st.WriteTable(&table, time.Now()); err != nil || !strings.Contains(table.String(), "t: 4 drives polled, 1 failing") {
+		t.Errorf("status table lacks the drives:\n%s", table.String())
+	}
 	if is.LastPoll == nil || is.LastSuccess == nil || !strings.Contains(is.LastPollError, "failing drives: 1") {
 		t.Errorf("status lastPoll %v lastSuccess %v error %q", is.LastPoll, is.LastSuccess, is.LastPollError)
 	}
