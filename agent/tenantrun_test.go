@@ -17,6 +17,32 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
+// tenantTOML is the configuration of one tenant-wide instance "t" on the fake tenant at url,
+// at 200 requests per second.
+func tenantTOML(dir, clientID, url, drive string, concurrency int) string {
+	return fmt.Sprintf(`data_dir = %q
+[admin]
+listen = ""
+[[instance]]
+name = "t"
+[instance.auth]
+flow = "client_credentials"
+tenant = "contoso.example"
+client_id = %q
+client_secret = %q
+login_url = %q
+graph_url = %q
+[instance.drive]
+drive = %q
+[instance.poll]
+interval = "1h"
+requests_per_second = 200
+concurrency = %d
+[instance.callback]
+url = "http://127.0.0.1:1/"
+`, dir, clientID, testSecret, url, url+"/v1.0", drive, concurrency)
+}
+
 // tenantEnv is an agent with one tenant-wide instance "t" on a fake tenant.
 type tenantEnv struct {
 	tn    *graphtest.Tenant
@@ -34,28 +60,9 @@ func newTenantEnv(t *testing.T, tn *graphtest.Tenant, tenantCfg config.Tenant, f
 // app's client id (so the fake tenant's log tells agents apart) given.
 func newTenantEnvAt(t *testing.T, tn *graphtest.Tenant, dir, clientID string, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
 	t.Helper()
-	toml := fmt.Sprintf(`data_dir = %q
-[admin]
-listen = ""
-[[instance]]
-name = "t"
-[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret = %q
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.poll]
-interval = "1h"
-requests_per_second = 200
-concurrency = 3
-[instance.callback]
-url = "http://127.0.0.1:1/"
-`, dir, clientID, testSecret, tn.LoginURL(), tn.GraphURL(),
-		map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites, {true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}])
+	drive := map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites,
+		{true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}]
+	toml := tenantTOML(dir, clientID, tn.URL, drive, 3)
 	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
 	if err != nil {
 		t.Fatal(err)
