@@ -38,6 +38,14 @@ type instance struct {
 	// drained is signalled by the dispatcher while a round waits for room
 	// in a full queue.
 	drained chan struct{}
+	// tenant runs a tenant-wide instance's drives (nil for one drive).
+	tenant *tenantRunner
+
+	// graphHTTP carries Graph requests and the push link ([network] proxy and CA).
+	graphHTTP *http.Client
+	// kick asks runPushPoller for a debounced poll.
+	kick chan struct{}
+	push pushStatus
 }
 
 func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle) (*instance, error) {
@@ -47,15 +55,19 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	}
 	in := &instance{
 		a: a, cfg: ic, info: info,
-		log:     a.log.With("instance", ic.Name),
-		state:   StateIdle,
-		drained: make(chan struct{}, 1),
+		log:       a.log.With("instance", ic.Name),
+		state:     StateIdle,
+		drained:   make(chan struct{}, 1),
+		graphHTTP: graphHTTP,
 	}
+	in.initPush()
 	if !ic.Enabled {
 		in.state = StateDisabled
 	}
-	in.store = instore.New(a.db, ic.Name, in.countEvents)
+	in.store = instore.New(a.db, ic.Name, in.committed)
+	budget := in.initTenant()
 	in.client, err = connector.NewClient(connector.ClientOptions{
+		Budget:     budget,
 		Auth:       authConfig(ic.Auth),
 		Store:      in.store,
 		HTTPClient: graphHTTP,
@@ -88,6 +100,7 @@ func authConfig(c config.Auth) connector.AuthConfig {
 	return connector.AuthConfig{
 		Flow: c.Flow, Tenant: c.Tenant, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		RedirectURL: c.RedirectURL, Scopes: c.Scopes, Cloud: c.Cloud, LoginURL: c.LoginURL, GraphURL: c.GraphURL,
+		ClientCertificateFile: c.ClientCertificateFile,
 	}
 }
 
@@ -117,6 +130,11 @@ func (in *instance) observeDelivery(a deliver.Attempt) {
 		case in.drained <- struct{}{}:
 		default:
 		}
+		if dates, err := EventDates(a.Body); err == nil {
+			for _, d := range dates {
+				m.ObserveEventLatency(name, d, a.At)
+			}
+		}
 	case deliver.Reject:
 		m.deliveries.WithLabelValues(name, sink, "dead").Inc()
 	case deliver.Split:
@@ -124,16 +142,23 @@ func (in *instance) observeDelivery(a deliver.Attempt) {
 	default:
 		m.deliveries.WithLabelValues(name, sink, "retry").Inc()
 	}
+	if in.a.activity != nil {
+		recordAttempt(in.a.activity, name)(a)
+	}
 	if in.a.observe != nil {
 		in.a.observe(a)
 	}
 }
 
-// countEvents adds the events of a committed round transaction to the
-// events metric.
-func (in *instance) countEvents(events map[string]int) {
+// committed adds the events of a committed round transaction to the events
+// metric and wakes the delivery loop: the chunk's messages are durable, so
+// they go out while the round goes on instead of after its last transaction.
+func (in *instance) committed(events map[string]int) {
 	for typ, n := range events {
 		in.a.metrics.events.WithLabelValues(in.cfg.Name, typ).Add(float64(n))
+	}
+	if in.loop != nil {
+		in.loop.Notify()
 	}
 }
 
@@ -157,6 +182,9 @@ func (in *instance) runDispatcher(ctx context.Context) error {
 // returns nil then: a failing instance never stops the others. At start it
 // polls at once when the instance never polled or missed a planned poll.
 func (in *instance) runPoller(ctx context.Context) error {
+	if in.tenant != nil {
+		return in.tenant.run(ctx)
+	}
 	sched := in.cfg.Poll.Schedule
 	// A failure here is this instance's alone: log it and poll at once,
 	// which reports the problem through the normal path.
@@ -245,6 +273,9 @@ func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error
 	if !in.cfg.Enabled {
 		return PollResult{}, fmt.Errorf("instance %s is disabled (enabled = false)", in.cfg.Name)
 	}
+	if in.tenant != nil {
+		return in.tenant.pollAll(ctx, resync)
+	}
 	res, err := in.poll(ctx, resync, false)
 	return PollResult{
 		Instance: in.cfg.Name, Items: res.Items, Events: res.Events, Pages: res.Pages,
@@ -256,4 +287,5 @@ func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error
 // after `onedrive-agent login` saved a new one.
 func (in *instance) reloadToken() {
 	in.client.ReloadToken()
+	in.retryPush()
 }

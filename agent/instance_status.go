@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 
@@ -39,6 +40,13 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 	}
 	is.Sink = in.sink
 	is.Delivery = in.deliveryStatus(running, q.QueuedMessages)
+	var last time.Time
+	is.Push, is.PushError, is.PushNotifications, last = in.pushSnapshot(running && in.cfg.Enabled)
+	is.LastNotification = timePtr(last)
+	if in.tenant != nil {
+		n, failing := in.tenant.counts()
+		is.Drives, is.DrivesFailing = &n, &failing
+	}
 	in.mu.Lock()
 	is.State = in.state
 	if is.State == StateIdle && running && is.Delivery.State != deliver.StateIdle {

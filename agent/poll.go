@@ -192,11 +192,16 @@ type queueTx interface {
 // emit turns a slice of the round's events into queued messages inside the
 // round's transaction.
 func (in *instance) emit(tx delta.Tx, events []delta.Event) error {
+	return in.emitMeta(tx, events, in.meta())
+}
+
+// emitMeta is emit with the messages' metadata given.
+func (in *instance) emitMeta(tx delta.Tx, events []delta.Event, meta callback.Meta) error {
 	qtx, ok := tx.(queueTx)
 	if !ok {
 		return fmt.Errorf("emit: transaction %T cannot queue messages", tx)
 	}
-	msgs, err := callback.Build(qtx, in.meta(), events, in.a.now())
+	msgs, err := callback.Build(qtx, meta, events, in.a.now())
 	if err != nil {
 		return err
 	}

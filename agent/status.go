@@ -57,6 +57,15 @@ type InstanceStatus struct {
 	Delivery          *Delivery  `json:"delivery,omitempty"`
 	Resyncs           uint64     `json:"resyncs"`
 	Round             *Round     `json:"round,omitempty"`
+	// Push is the change-notification link: off, connecting, connected, unsupported or error.
+	Push              string     `json:"push"`
+	PushError         string     `json:"pushError,omitempty"` // why unsupported, or the last failure
+	PushNotifications uint64     `json:"pushNotifications"`   // notifications received since start
+	LastNotification  *time.Time `json:"lastNotification,omitempty"`
+	// Drives and DrivesFailing are set for a tenant-wide instance: the drives being polled
+	// and those whose last poll failed (throttling aside).
+	Drives        *int `json:"drives,omitempty"`
+	DrivesFailing *int `json:"drivesFailing,omitempty"`
 }
 
 // Delivery describes the delivery of an instance's queue.
@@ -127,8 +136,20 @@ func (s Status) WriteTable(w io.Writer, now time.Time) error {
 			}
 			fmt.Fprintf(w, ": %s", d.LastError)
 		}
+		if in.Drives != nil {
+			fmt.Fprintf(w, "\n%s: %d drives polled", in.Name, *in.Drives)
+			if in.DrivesFailing != nil && *in.DrivesFailing > 0 {
+				fmt.Fprintf(w, ", %d failing (GET /v1/instances/%s/drives lists them)", *in.DrivesFailing, in.Name)
+			}
+		}
 		if in.Hint != "" {
 			fmt.Fprintf(w, "\n%s: %s", in.Name, in.Hint)
+		}
+		switch {
+		case in.Push == "connected":
+			fmt.Fprintf(w, "\n%s: push connected, %d notifications, last %s", in.Name, in.PushNotifications, ago(in.LastNotification, now))
+		case in.Push != "off" && in.Push != "":
+			fmt.Fprintf(w, "\n%s: push %s: %s", in.Name, in.Push, oneLine(in.PushError, 160))
 		}
 	}
 	_, err := fmt.Fprintln(w)

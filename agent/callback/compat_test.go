@@ -3,6 +3,7 @@ package callback
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -47,9 +48,37 @@ type Observer struct {
 	DeadLettered func(events int)
 	Split        func(events int)
 	Retrying     func(next time.Time)
+	Attempt      func(Attempt)
 }
 
+// Attempt is one ended attempt, as the dispatcher reported it.
+type Attempt struct {
+	ID      string
+	Events  int
+	Outcome Outcome
+	Status  int
+	Took    time.Duration
+	Err     error
+}
+
+// Outcome is what the loop did after an attempt.
+type Outcome = deliver.Outcome
+
+const (
+	Retry     = deliver.Retry
+	Delivered = deliver.Delivered
+	Reject    = deliver.Reject
+	Split     = deliver.Split
+)
+
 func (o Observer) observe(a deliver.Attempt) {
+	if o.Attempt != nil {
+		var err error
+		if a.Err != "" {
+			err = errors.New(a.Err)
+		}
+		o.Attempt(Attempt{ID: a.Message, Events: a.Events, Outcome: a.Outcome, Status: a.Code, Took: a.Took, Err: err})
+	}
 	switch {
 	case a.Outcome == deliver.Delivered && o.Delivered != nil:
 		o.Delivered(a.Events, a.Took)

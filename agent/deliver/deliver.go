@@ -125,6 +125,10 @@ type Attempt struct {
 	Err      string        // why not delivered: error text or an excerpt of the receiver's answer; "" when delivered
 	Attempts int           // attempts of this message so far, this one included
 	Next     time.Time     // for Retry: when the message is tried again
+	At       time.Time     // when the result came
+	// Body is the message's body (read only; do not keep it): e.g. to read
+	// the events' dates for a latency histogram.
+	Body []byte
 }
 
 // Observer is called on every attempt, from the loop's goroutine, after the

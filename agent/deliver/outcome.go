@@ -13,7 +13,7 @@ func (l *Loop) observe(m *Message, r Result, took time.Duration, attempts int, n
 		return
 	}
 	a := Attempt{Instance: l.cfg.Instance, Sink: l.cfg.Sink, Message: m.ID, Events: m.Events, Outcome: r.Outcome,
-		Code: r.Code, Took: took, Attempts: attempts, Next: next}
+		Code: r.Code, Took: took, Attempts: attempts, Next: next, At: l.now(), Body: m.Body}
 	if r.Err != nil {
 		a.Err = r.Err.Error()
 	}

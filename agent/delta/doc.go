@@ -16,14 +16,19 @@
 // duplicates and replays collapse. A round is applied only once every page
 // is in; until then the index and the cursor are untouched.
 //
+// The next pages are fetched while a page is staged, up to
+// Limits.FetchAhead pages ahead; a page fetched ahead is only staged in turn,
+// so a crash or an error loses nothing but the request.
+//
 // Up to Limits.BufferItems items are held in memory. A round that ends within
 // that buffer is staged, applied and committed (index, events, new cursor) in
 // one transaction. A longer round is staged buffer by buffer, each flush one
 // transaction that also records the nextLink to resume from, and then
-// applied in transactions of at most Limits.ChunkUnits units of work, each
-// recording the phase and position it reached. Every transaction leaves the
-// store consistent, so a crash anywhere resumes exactly where the last
-// commit left off, without losing or repeating an event.
+// applied in transactions of at most Limits.ChunkUnits units of work and
+// Limits.EmitChunk events handed to Emit, each recording the phase and
+// position it reached. Every transaction leaves the store consistent, so a
+// crash anywhere resumes exactly where the last commit left off, without
+// losing or repeating an event.
 //
 // Applying goes through these phases, each spanning as many transactions as
 // it needs; the last transaction stores the deltaLink as the cursor and drops
@@ -34,7 +39,9 @@
 //  2. before: each staged item gets its before-state from the untouched
 //     index: whether it existed, its parent, name, tags, size, hash, its path
 //     and whether that path was in scope. Paths come only from the index (id,
-//     parent id, name), never from parentReference.path.
+//     parent id, name), never from parentReference.path. An incremental
+//     round records it while staging (the index is untouched until then)
+//     and skips this phase.
 //  3. index: the staged states are applied to the index; deletes of unknown
 //     items do nothing. A deleted folder queues a cascade that removes its
 //     indexed descendants and stages a synthetic delete for each, with its old
@@ -81,8 +88,8 @@
 // index can compute (the root is never in scope and never reported):
 //   - CREATED: not indexed before and in scope now, or moved into scope;
 //   - UPDATED: in scope before and after, and the eTag changed: for files
-//     when the content (cTag, when known on both sides; size; hash, when known
-//     on both sides), name, parent or metadata (the eTag alone) changed; for
+//     when the content (cTag, size or hash, each when known on both sides),
+//     name, parent or metadata (the eTag alone) changed; for
 //     folders only when the name or the parent changed. Changes are listed in
 //     the order parent, name, content, metadata; OldPath is set when parent
 //     or name changed;
@@ -106,7 +113,17 @@
 // descendants of a folder moved into scope, id, name, eTag, cTag, size,
 // lastModifiedDateTime, parentReference and the file or folder facet, from
 // the index. Event.Date is lastModifiedDateTime for CREATED and UPDATED, and
-// the time the round started (Round.Now) for DELETED.
+// the time the round started (Round.Now) for DELETED and for an item Graph
+// sent without a usable lastModifiedDateTime.
+//
+// # What Graph leaves out
+//
+// Graph drops selected properties now and then. The root is recognised by
+// its indexed id when the root facet is missing (and, on a first
+// enumeration, as the parentless live item named "root"); a property left
+// out (size, cTag, hashes) keeps the value the index knew; a parentless item
+// that is not the root is not part of the drive's tree: an indexed one is
+// deleted with its subtree, an unknown one is ignored.
 //
 // # Safety
 //

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -122,6 +123,18 @@ func (t *fakeTx) Children(parentID string, fn func(store.Item) error) error {
 	return nil
 }
 
+func (t *fakeTx) ChildIDs(parentID string, fn func(id string) error) error {
+	for _, id := range slices.Sorted(maps.Keys(t.s.kids[parentID])) {
+		if it, ok := t.s.items[id]; !ok || it.ParentID != parentID {
+			continue
+		}
+		if err := fn(id); err != nil {
+			return stop(err)
+		}
+	}
+	return nil
+}
+
 func sortedKeys[V any](m map[string]V, cache *[]string) []string {
 	if *cache == nil {
 		*cache = slices.Sorted(maps.Keys(m))
@@ -195,6 +208,11 @@ func (t *fakeTx) PutStaged(id string, rec []byte) error {
 func (t *fakeTx) Staged(id string) ([]byte, bool, error) {
 	v, ok := t.s.staged[id]
 	return bytes.Clone(v), ok, nil
+}
+
+func (t *fakeTx) HasStaged(id string) (bool, error) {
+	_, ok := t.s.staged[id]
+	return ok, nil
 }
 
 func (t *fakeTx) ForEachStaged(after string, fn func(id string, rec []byte) error) error {
@@ -273,6 +291,9 @@ var errCrash = errors.New("fake: crashed")
 // throws its work away, and every later Update fails too, as if the process
 // had died right before that commit; restart() brings it back.
 type fakeDB struct {
+	// mu serializes transactions, as a store does: a round's page
+	// fetcher runs beside them, and test fetch hooks may call Resync.
+	mu        sync.Mutex
 	s         *fakeState
 	updates   int
 	maxWrites int // most writes in one transaction
@@ -284,6 +305,8 @@ type fakeDB struct {
 func newFakeDB() *fakeDB { return &fakeDB{s: newFakeState()} }
 
 func (d *fakeDB) Update(fn func(Tx) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.crashed {
 		return errCrash
 	}
@@ -304,6 +327,8 @@ func (d *fakeDB) Update(fn func(Tx) error) error {
 }
 
 func (d *fakeDB) View(fn func(Tx) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.crashed {
 		return errCrash
 	}

@@ -52,8 +52,8 @@ const (
 	envSink     = "INSTORE_CRASH_SINK"
 	envAddr     = "INSTORE_CRASH_ADDR"
 	envTotal    = "INSTORE_CRASH_TOTAL"
-	crashPage   = 100 // events per transaction
-	crashItems  = 37  // events cycle over this many items
+	crashPage   = 50 // events per transaction
+	crashItems  = 37 // events cycle over this many items
 	crashName   = "crash"
 	crashTopic  = "onedrive"
 	crashStream = "ONEDRIVE"
@@ -221,7 +221,7 @@ func runCrash(t *testing.T, sink, addr string, kills, total int) int {
 	killed, finished := 0, 0
 	for k := 0; killed < kills && k < 4*kills; k++ {
 		cmd, out := start()
-		time.Sleep(time.Duration(50+rng.IntN(250)) * time.Millisecond)
+		time.Sleep(time.Duration(30+rng.IntN(170)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
 		var ee *exec.ExitError

@@ -7,6 +7,7 @@
 package instore
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -151,4 +152,58 @@ func (h *Handle) SetDeliveryError(msg string) error {
 		s.LastDeliveryError = msg
 		return nil
 	})
+}
+
+// Drive returns the handle of one drive of a tenant-wide instance: the
+// drive's own index, cursor and round, and the instance's one queue (its
+// QueuedEvents counts the whole instance). The drive's state is created on
+// first use. Its transactions are *Tx too, and queued events reach the
+// instance's committed callback.
+func (h *Handle) Drive(driveID string) delta.DB {
+	return driveHandle{h: h, drive: driveID}
+}
+
+type driveHandle struct {
+	h     *Handle
+	drive string
+}
+
+func (d driveHandle) Update(fn func(delta.Tx) error) error {
+	return d.h.Update(func(tx delta.Tx) error {
+		dtx, err := tx.(*Tx).Tx.Drive(d.drive)
+		if err != nil {
+			return err
+		}
+		t := tx.(*Tx)
+		sub := &Tx{Tx: dtx}
+		err = fn(sub)
+		if t.counts == nil {
+			t.counts = sub.counts
+		} else {
+			for k, n := range sub.counts {
+				t.counts[k] += n
+			}
+		}
+		return err
+	})
+}
+
+func (d driveHandle) View(fn func(delta.Tx) error) error {
+	view := func() error {
+		return d.h.db.View(d.h.name, func(stx *store.Tx) error {
+			dtx, err := stx.Drive(d.drive)
+			if err != nil {
+				return err
+			}
+			return fn(&Tx{Tx: dtx})
+		})
+	}
+	err := view()
+	if errors.Is(err, store.ErrNotFound) {
+		// A drive never polled: create its (empty) state, then read it.
+		if err = d.Update(func(delta.Tx) error { return nil }); err == nil {
+			err = view()
+		}
+	}
+	return err
 }

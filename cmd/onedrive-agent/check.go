@@ -26,12 +26,9 @@ func cmdCheck(env *cmdEnv, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("check: unexpected argument %q", pos[0])
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
 		return err
-	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintln(env.stderr, "warning:", w)
 	}
 	fmt.Fprintf(env.stdout, "%s: configuration OK, %d instance(s)\n", cfg.File, len(cfg.Instances))
 	if !*online {
@@ -91,6 +88,9 @@ func checkGraph(ctx context.Context, cfg *config.Config, ic config.Instance) err
 	client, err := connector.NewClient(connector.ClientOptions{Auth: auth, Store: &memTokens{t: tok}, HTTPClient: hc, Version: agentVersion()})
 	if err != nil {
 		return err
+	}
+	if tc := ic.Drive.Tenant; tc != nil {
+		return client.CheckTenant(ctx, tc.Users, tc.Sites)
 	}
 	_, err = client.ResolveDrive(ctx, ic.Drive.Spec)
 	return err

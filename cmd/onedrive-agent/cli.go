@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 )
 
@@ -61,9 +60,11 @@ const usageText = `usage: onedrive-agent <command> [flags]
   resync  [-c FILE] INSTANCE              forget the delta cursor and reconcile the whole drive
   dead    [-c FILE] list|replay|purge [INSTANCE] [--id ID]
   import  FILE.json                       print an [[instance]] table for an Open Connectors instance JSON
+  admin   rotate-token [-c FILE]          replace the admin token (data_dir/admin.token); a running agent takes it at once
+  drives  [-c FILE] INSTANCE|SITE-URL     list a SharePoint site's drives (id, name, webUrl)
   install [-c FILE]                       install as a system service
   uninstall | start | stop | restart      manage the system service
-  version
+  version                                 print the version and the commit (also --version)
 
 The config file is -c, else $ONEDRIVE_AGENT_CONFIG, else ./agent.toml, else the platform default.
 `
@@ -79,8 +80,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	name, rest := args[0], args[1:]
 	cmd, ok := lookupCommand(name)
 	if !ok {
-		if name == "-h" || name == "--help" || name == "help" {
+		switch name {
+		case "-h", "--help", "help":
 			fmt.Fprint(stdout, usageText)
+			return nil
+		case "--version":
+			fmt.Fprintln(stdout, versionLine())
 			return nil
 		}
 		return usagef("unknown command %q (run onedrive-agent help)", name)
@@ -116,6 +121,10 @@ func lookupCommand(name string) (func(*cmdEnv, []string) error, bool) {
 		return cmdDead, true
 	case "import":
 		return cmdImport, true
+	case "admin":
+		return cmdAdmin, true
+	case "drives":
+		return cmdDrives, true
 	case "install":
 		return cmdInstall, true
 	case "uninstall", "start", "stop", "restart":
@@ -153,23 +162,4 @@ func flagHelp(fs *flag.FlagSet) string {
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
 	return b.String()
-}
-
-func agentVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
-func cmdVersion(env *cmdEnv, args []string) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	fmt.Fprintln(env.stdout, "onedrive-agent", agentVersion())
-	return nil
 }

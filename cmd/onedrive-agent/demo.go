@@ -112,7 +112,7 @@ retry_max = "1s"
 		return err
 	}
 	defer db.Close()
-	d.agent, err = agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion()})
+	d.agent, err = agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion(), Commit: agentCommit()})
 	if err != nil {
 		return err
 	}
@@ -189,9 +189,13 @@ retry_max = "1s"
 		return err
 	}
 
+	if err := d.pushStory(ctx, dir, `5. Push: a second drive, signed in as a user, polled every 10 s with push = "auto".`); err != nil {
+		return err
+	}
+
 	if churn > 0 {
 		d.say("")
-		d.say("5. Random changes for %s.", churn)
+		d.say("6. Random changes for %s.", churn)
 		if err := d.churn(ctx, churn); err != nil {
 			return err
 		}

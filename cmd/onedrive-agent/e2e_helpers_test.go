@@ -57,15 +57,14 @@ func agentBinary(t testing.TB) string {
 		if binErr != nil {
 			return
 		}
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			goTool = "go"
-		}
+		// The tests run what an operator builds: scripts/build.sh makes a
+		// static (CGO_ENABLED=0), version-stamped binary.
 		binPath = filepath.Join(binDir, "onedrive-agent")
-		cmd := exec.Command(goTool, "build", "-o", binPath, ".")
+		cmd := exec.Command("bash", filepath.Join("..", "..", "scripts", "build.sh"), binPath)
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Join(runtime.GOROOT(), "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+			binErr = fmt.Errorf("scripts/build.sh: %v\n%s", err, out)
 		}
 	})
 	if binErr != nil {

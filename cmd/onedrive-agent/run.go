@@ -18,7 +18,7 @@ func cmdRun(env *cmdEnv, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("run: unexpected argument %q", pos[0])
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := readConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func cmdRun(env *cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
-	a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion()})
+	a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion(), Commit: agentCommit()})
 	if err != nil {
 		return usageError{err}
 	}

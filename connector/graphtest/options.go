@@ -71,6 +71,10 @@ type Options struct {
 	// CTagInDelta adds file cTags to delta items of a business drive (OneDrive
 	// for Business omits cTag in delta; personal drives always send it).
 	CTagInDelta bool
+	// OmitInDelta lists properties left out of live delta items although
+	// selected, as Graph drops some at times: "root" (the root facet),
+	// "size", "cTag", "lastModifiedDateTime" and "hashes" (file.hashes).
+	OmitInDelta []string
 	// LinkStyle is the shape of nextLink and deltaLink URLs.
 	LinkStyle LinkStyle
 	// TokenMaxVersions, when > 0, answers 410 to a deltaLink more than that many
@@ -112,6 +116,18 @@ type Options struct {
 	// error=access_denied and the error text. It runs unlocked and may call
 	// the Server.
 	AuthorizeHook func(query url.Values) error
+
+	// PushPingInterval and PushPingTimeout are announced in the Engine.IO open packet of the
+	// notification channel (defaults 25s and 20s); the server pings every PushPingInterval.
+	PushPingInterval, PushPingTimeout time.Duration
+	// PushLifetime is how long a notification URL lives (expirationDateTime); default 1 hour.
+	// Links are closed when their URL expires.
+	PushLifetime time.Duration
+	// PushDuplicates, when > 1, announces every change that many times (Graph often sends
+	// several notifications for one change).
+	PushDuplicates int
+	// PushForbidden answers 403 to subscription requests, as for an account that refuses push.
+	PushForbidden bool
 
 	// Now is the server's clock. Default time.Now. It is called with the
 	// server locked: it must not call the Server.
