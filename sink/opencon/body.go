@@ -130,66 +130,83 @@ type Message struct {
 	Events       []Event
 }
 
-// Read decodes a body into its events, in order.
+// Read decodes a body into its events, in order, in one pass over its
+// bytes.
 func Read(body []byte) (Message, error) {
 	var (
 		m               Message
 		changes, events [][]byte
-		err             error
 	)
-	err = eachMember(body, func(key, val []byte) error {
-		if !keyIs(key, "message") {
-			return nil
+	// extent appends the exact bytes of each element of an array.
+	extent := func(dst *[][]byte) func(int) (int, error) {
+		return func(i int) (int, error) {
+			return walkArray(body, i, func(i int) (int, error) {
+				end, err := skipValue(body, i)
+				if err == nil {
+					*dst = append(*dst, body[i:end])
+				}
+				return end, err
+			})
 		}
-		return eachMember(val, func(key, val []byte) error {
-			var err error
+	}
+	readEvent := func(i int) (int, error) {
+		var e Event
+		end, err := walkObject(body, i, func(key []byte, i int) (int, error) {
 			switch {
 			case keyIs(key, "eventId"):
-				m.ID, err = str(val)
+				return readString(body, i, &e.ID)
+			case keyIs(key, "eventType"):
+				return readString(body, i, &e.Type)
+			case keyIs(key, "objectId"):
+				return readString(body, i, &e.ObjectID)
+			case keyIs(key, "path"):
+				return readString(body, i, &e.Path)
+			case keyIs(key, "date"):
+				return readString(body, i, &e.Date)
+			}
+			return skipValue(body, i)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("decode event %d: %w", len(m.Events), err)
+		}
+		events = append(events, body[i:end])
+		m.Events = append(m.Events, e)
+		return end, nil
+	}
+	i := skipSpace(body, 0)
+	end, err := walkObject(body, i, func(key []byte, i int) (int, error) {
+		if !keyIs(key, "message") {
+			return skipValue(body, i)
+		}
+		return walkObject(body, i, func(key []byte, i int) (int, error) {
+			switch {
+			case keyIs(key, "eventId"):
+				return readString(body, i, &m.ID)
 			case keyIs(key, "instanceName"):
-				m.InstanceName, err = str(val)
+				return readString(body, i, &m.InstanceName)
 			case keyIs(key, "events"):
-				events, err = elements(val)
+				return walkArray(body, i, readEvent)
 			case keyIs(key, "raw"):
-				err = eachMember(val, func(key, val []byte) error {
-					var err error
+				return walkObject(body, i, func(key []byte, i int) (int, error) {
 					if keyIs(key, "changes") {
-						changes, err = elements(val)
+						return extent(&changes)(i)
 					}
-					return err
+					return skipValue(body, i)
 				})
 			}
-			return err
+			return skipValue(body, i)
 		})
 	})
+	if err == nil && skipSpace(body, end) != len(body) {
+		err = fmt.Errorf("%w: data after the body", errSyntax)
+	}
 	if err != nil {
 		return Message{}, fmt.Errorf("decode body: %w", err)
 	}
 	if len(changes) != len(events) {
 		return Message{}, fmt.Errorf("%d raw items for %d events", len(changes), len(events))
 	}
-	m.Events = make([]Event, len(events))
 	for i, ev := range events {
-		e := &m.Events[i]
-		err := eachMember(ev, func(key, val []byte) error {
-			var err error
-			switch {
-			case keyIs(key, "eventId"):
-				e.ID, err = str(val)
-			case keyIs(key, "eventType"):
-				e.Type, err = str(val)
-			case keyIs(key, "objectId"):
-				e.ObjectID, err = str(val)
-			case keyIs(key, "path"):
-				e.Path, err = str(val)
-			case keyIs(key, "date"):
-				e.Date, err = str(val)
-			}
-			return err
-		})
-		if err != nil {
-			return Message{}, fmt.Errorf("decode event %d: %w", i, err)
-		}
 		item := changes[i]
 		data := make([]byte, 0, len(ev)+len(item)+8)
 		data = append(data, ev[:len(ev)-1]...)
@@ -199,7 +216,20 @@ func Read(body []byte) (Message, error) {
 		data = append(data, `"raw":`...)
 		data = append(data, item...)
 		data = append(data, '}')
-		e.Data = data
+		m.Events[i].Data = data
+	}
+	if m.Events == nil {
+		m.Events = []Event{}
 	}
 	return m, nil
+}
+
+// readString decodes the string value at body[i] into dst and returns the
+// index after it.
+func readString(body []byte, i int, dst *string) (int, error) {
+	end, err := skipValue(body, i)
+	if err == nil {
+		*dst, err = unquote(body[i:end])
+	}
+	return end, err
 }

@@ -109,3 +109,15 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRead reads a message with a Graph-sized item.
+func BenchmarkRead(b *testing.B) {
+	item := `{"@odata.type":"#microsoft.graph.driveItem","createdDateTime":"2026-11-26T10:15:02Z","eTag":"\"{ABC},3\"","id":"01ABCDEFGHIJKLMNOPQRSTUVWX","lastModifiedDateTime":"2026-11-26T10:15:02Z","name":"Quarterly report \"final\".pdf","webUrl":"https://contoso.sharepoint.com/sites/x/Shared%20Documents/a.pdf","cTag":"\"c:{ABC},3\"","size":123456,"createdBy":{"user":{"email":"a@contoso.com","id":"u1","displayName":"A B"}},"lastModifiedBy":{"user":{"email":"a@contoso.com","id":"u1","displayName":"A B"}},"parentReference":{"driveType":"business","driveId":"b!abcdef","id":"01PARENT","path":"/drive/root:/Reports"},"file":{"mimeType":"application/pdf","hashes":{"quickXorHash":"abc="}},"fileSystemInfo":{"createdDateTime":"2026-11-26T10:15:02Z","lastModifiedDateTime":"2026-11-26T10:15:02Z"}}`
+	body := body("m1", "finance", "/Reports/Quarterly report \"final\".pdf", item)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := Read(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

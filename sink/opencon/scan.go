@@ -1,6 +1,7 @@
 package opencon
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,14 +23,23 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipString returns the index after the string starting at b[i] == '"'.
+// It jumps from quote to quote: a quote preceded by an odd number of
+// backslashes is escaped.
 func skipString(b []byte, i int) (int, error) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, nil
+	for j := i + 1; j < len(b); {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			break
 		}
+		q := j + k
+		n := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
 	}
 	return 0, fmt.Errorf("%w: unterminated string", errSyntax)
 }
@@ -74,76 +84,71 @@ func skipValue(b []byte, i int) (int, error) {
 	}
 }
 
-// eachMember calls fn with each key (still quoted) and value of the object
-// b[i:] holds; fn's value is the exact bytes of the value.
-func eachMember(b []byte, fn func(key, val []byte) error) error {
-	i := skipSpace(b, 0)
+// walkObject reads the object starting at b[i] (no space before it). For
+// each member it calls fn with the key (still quoted) and the index where
+// the value starts; fn consumes the value (skipValue, or a nested walk) and
+// returns the index after it. walkObject returns the index after the
+// object. Each byte is scanned once, however deep the walk goes.
+func walkObject(b []byte, i int, fn func(key []byte, i int) (int, error)) (int, error) {
 	if i >= len(b) || b[i] != '{' {
-		return fmt.Errorf("%w: not an object", errSyntax)
+		return 0, fmt.Errorf("%w: not an object", errSyntax)
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return nil
+		return i + 1, nil
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return fmt.Errorf("%w: object key expected", errSyntax)
+			return 0, fmt.Errorf("%w: object key expected", errSyntax)
 		}
 		kend, err := skipString(b, i)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		key := b[i:kend]
 		i = skipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
-			return fmt.Errorf("%w: ':' expected", errSyntax)
+			return 0, fmt.Errorf("%w: ':' expected", errSyntax)
 		}
-		i = skipSpace(b, i+1)
-		vend, err := skipValue(b, i)
-		if err != nil {
-			return err
+		if i, err = fn(key, skipSpace(b, i+1)); err != nil {
+			return 0, err
 		}
-		if err := fn(key, b[i:vend]); err != nil {
-			return err
-		}
-		i = skipSpace(b, vend)
+		i = skipSpace(b, i)
 		if i < len(b) && b[i] == ',' {
 			i = skipSpace(b, i+1)
 			continue
 		}
 		if i < len(b) && b[i] == '}' {
-			return nil
+			return i + 1, nil
 		}
-		return fmt.Errorf("%w: ',' or '}' expected", errSyntax)
+		return 0, fmt.Errorf("%w: ',' or '}' expected", errSyntax)
 	}
 }
 
-// elements returns the exact bytes of each element of the array b holds.
-func elements(b []byte) ([][]byte, error) {
-	i := skipSpace(b, 0)
+// walkArray reads the array starting at b[i] as walkObject reads an object:
+// fn consumes each element from its start index.
+func walkArray(b []byte, i int, fn func(i int) (int, error)) (int, error) {
 	if i >= len(b) || b[i] != '[' {
-		return nil, fmt.Errorf("%w: not an array", errSyntax)
+		return 0, fmt.Errorf("%w: not an array", errSyntax)
 	}
-	var out [][]byte
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
-		return out, nil
+		return i + 1, nil
 	}
 	for {
-		end, err := skipValue(b, i)
-		if err != nil {
-			return nil, err
+		var err error
+		if i, err = fn(i); err != nil {
+			return 0, err
 		}
-		out = append(out, b[i:end])
-		i = skipSpace(b, end)
+		i = skipSpace(b, i)
 		if i < len(b) && b[i] == ',' {
 			i = skipSpace(b, i+1)
 			continue
 		}
 		if i < len(b) && b[i] == ']' {
-			return out, nil
+			return i + 1, nil
 		}
-		return nil, fmt.Errorf("%w: ',' or ']' expected", errSyntax)
+		return 0, fmt.Errorf("%w: ',' or ']' expected", errSyntax)
 	}
 }
 
@@ -153,8 +158,8 @@ func keyIs(key []byte, name string) bool {
 	return len(key) == len(name)+2 && string(key[1:len(key)-1]) == name
 }
 
-// str decodes a JSON string value; a value that is not a string gives "".
-func str(v []byte) (string, error) {
+// unquote decodes a JSON string value; a value that is not a string gives "".
+func unquote(v []byte) (string, error) {
 	if len(v) < 2 || v[0] != '"' {
 		return "", nil
 	}
