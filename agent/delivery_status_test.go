@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
+	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
 // TestAgent_DeliveryStatusAndHealth: while the receiver fails, status shows
@@ -122,4 +123,41 @@ func TestOneLine_CutsAtWords(t *testing.T) {
 			t.Errorf("oneLine(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
 		}
 	}
+}
+
+// TestStatus_NotRunningReadsTheQueueHead: without a running agent, status
+// reads the delivery state from the message at the head of the queue.
+func TestStatus_NotRunningReadsTheQueueHead(t *testing.T) {
+	e := newTestEnv(t)
+	in := e.agent.instances["finance"]
+	if d := mustStatus(t, in).Delivery; d == nil || d.State != StateIdle {
+		t.Fatalf("empty queue: %+v", d)
+	}
+	if err := e.db.Update("finance", func(tx *store.Tx) error {
+		return tx.Enqueue(store.Message{ID: "m1", Events: 1, Body: []byte(`{}`)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d := mustStatus(t, in).Delivery; d.State != StateDelivering || d.Attempts != 0 {
+		t.Errorf("queued, never tried: %+v", d)
+	}
+	head, _ := e.db.Peek("finance", 1)
+	next := time.Now().Add(time.Minute).UTC().Truncate(time.Second)
+	if err := e.db.Retry("finance", head[0].Key, 4, next, "HTTP 502 Bad Gateway: upstream down"); err != nil {
+		t.Fatal(err)
+	}
+	d := mustStatus(t, in).Delivery
+	if d.State != StateRetrying || d.Attempts != 4 || d.NextAttempt == nil || !d.NextAttempt.Equal(next) ||
+		d.LastError != "HTTP 502 Bad Gateway: upstream down" || d.FailingSince != nil {
+		t.Errorf("after failed attempts: %+v", d)
+	}
+}
+
+func mustStatus(t *testing.T, in *instance) InstanceStatus {
+	t.Helper()
+	s, err := in.status(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
