@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 )
@@ -56,4 +58,72 @@ url = "`+tc.url+`"
 			}
 		})
 	}
+}
+
+// TestAgent_KafkaSink runs the agent with a kafka:// callback: a change on
+// the drive becomes a record in the topic, and the deliveries metric
+// carries sink="kafka".
+func TestAgent_KafkaSink(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "onedrive"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	e := newTestEnv(t)
+	cb := &e.cfg.Instances[0].Callback
+	cb.URL, cb.Sink, cb.Servers, cb.Topic = "kafka://"+kc.ListenAddrs()[0]+"/onedrive", config.SinkKafka, kc.ListenAddrs(), "onedrive"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	c := &AdminClient{BaseURL: "http://" + ln.Addr().String(), Token: e.token}
+	waitFor(t, 5*time.Second, "the baseline poll", func() bool {
+		st, err := e.db.State("finance")
+		return err == nil && st.Baselined
+	})
+	e.graph.CreateFile(e.graph.Root(), "k.txt", []byte("k"))
+	if _, err := c.Poll(ctx, "finance"); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...), kgo.ConsumeTopics("onedrive"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer pcancel()
+	var recs []*kgo.Record
+	for len(recs) == 0 && pctx.Err() == nil {
+		recs = append(recs, cl.PollFetches(pctx).Records()...)
+	}
+	if len(recs) != 1 || !strings.Contains(string(recs[0].Value), `"path":"/k.txt"`) || !strings.Contains(string(recs[0].Value), `"raw":{`) {
+		t.Fatalf("records %v", recs)
+	}
+	waitFor(t, 5*time.Second, "an empty queue", func() bool {
+		s, err := c.Status(ctx)
+		return err == nil && s.Instances[0].QueuedEvents == 0 && s.Instances[0].Sink == "kafka"
+	})
+	_, _, body := doReq(t, "GET", c.BaseURL+"/metrics", "")
+	if !strings.Contains(body, `onedrive_agent_deliveries_total{instance="finance",outcome="delivered",sink="kafka"} 1`) {
+		t.Errorf("metrics:\n%s", grepLines(body, "deliveries_total"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
