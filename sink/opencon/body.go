@@ -117,6 +117,7 @@ type Event struct {
 	ObjectID string // objectId: the driveItem id
 	Path     string // path
 	Date     string // date, RFC 3339 UTC as in the body
+	DriveID  string // driveId: set for the events of a tenant-wide instance, "" otherwise
 	// Data is the event object of the body with the Graph item of
 	// raw.changes added as its last member "raw". It is derived from the
 	// fixed body alone, so every attempt sends the same bytes.
@@ -163,6 +164,8 @@ func Read(body []byte) (Message, error) {
 				return readString(body, i, &e.Path)
 			case keyIs(key, "date"):
 				return readString(body, i, &e.Date)
+			case keyIs(key, "driveId"):
+				return readString(body, i, &e.DriveID)
 			}
 			return skipValue(body, i)
 		})

@@ -18,7 +18,7 @@ func readJSON(body []byte) (Message, error) {
 	m := Message{ID: w.Message.EventID, InstanceName: w.Message.InstanceName, Events: make([]Event, len(w.Message.Events))}
 	for i, raw := range w.Message.Events {
 		var f struct {
-			EventID, EventType, ObjectID, Path, Date string
+			EventID, EventType, ObjectID, Path, Date, DriveID string
 		}
 		if err := json.Unmarshal(raw, &f); err != nil {
 			return Message{}, err
@@ -33,7 +33,7 @@ func readJSON(body []byte) (Message, error) {
 			d = append(d, ',')
 		}
 		d = append(append(append(d, `"raw":`...), w.Message.Raw.Changes[i]...), '}')
-		m.Events[i] = Event{ID: f.EventID, Type: f.EventType, ObjectID: f.ObjectID, Path: f.Path, Date: f.Date, Data: d}
+		m.Events[i] = Event{ID: f.EventID, Type: f.EventType, ObjectID: f.ObjectID, Path: f.Path, Date: f.Date, DriveID: f.DriveID, Data: d}
 	}
 	return m, nil
 }
@@ -48,7 +48,7 @@ func body(id, name, path string, raw string) []byte {
 	b = AppendString(b, path)
 	b = append(b, `,"date":"2026-11-26T10:15:02Z","changes":["name"]},{"eventId":"e2","eventType":"DELETED","objectId":`...)
 	b = AppendString(b, name)
-	b = append(b, `,"path":"/x","date":"2026-11-26T10:15:03Z"}]}}`...)
+	b = append(b, `,"path":"/x","date":"2026-11-26T10:15:03Z","driveId":"b!d2"}]}}`...)
 	return b
 }
 

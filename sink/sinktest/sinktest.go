@@ -132,6 +132,7 @@ func (q *Queue) SetDeliveryError(msg string) error {
 type Event struct {
 	ID, Type, ObjectID, Path string
 	Raw                      string // the Graph item; "" = {"id":ObjectID}
+	DriveID                  string // set for a tenant-wide instance's event
 }
 
 // Message forms a message body as the agent does, for instance "finance".
@@ -156,7 +157,12 @@ func Message(id string, events ...Event) deliver.Message {
 		b = opencon.AppendString(b, e.ObjectID)
 		b = append(b, `,"elementKey":"onedrivev2","hubKey":"documents","date":"2026-11-26T10:15:02Z","pollDate":"2026-11-26T10:20:00Z","path":`...)
 		b = opencon.AppendString(b, e.Path)
-		b = append(b, `,"parentObjectId":"root"}`...)
+		b = append(b, `,"parentObjectId":"root"`...)
+		if e.DriveID != "" {
+			b = append(b, `,"driveId":`...)
+			b = opencon.AppendString(b, e.DriveID)
+		}
+		b = append(b, '}')
 	}
 	b = append(b, "]}}"...)
 	return deliver.Message{ID: id, Events: len(events), Body: b, Created: time.Now().UTC()}

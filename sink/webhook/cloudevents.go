@@ -32,7 +32,11 @@ func (s *Sender) sendEvents(ctx context.Context, m *deliver.Message) deliver.Res
 	source := "/drives/" + s.driveID()
 	var last deliver.Result
 	for _, e := range body.Events {
-		last = s.post(ctx, s.cloudEvent(e, source))
+		src := source
+		if e.DriveID != "" {
+			src = "/drives/" + e.DriveID // a tenant-wide instance's event names its drive
+		}
+		last = s.post(ctx, s.cloudEvent(e, src))
 		if last.Outcome != deliver.Delivered {
 			if last.Outcome == deliver.Split {
 				last.Outcome = deliver.Reject // one event per request: nothing to split

@@ -163,3 +163,26 @@ func TestPercentEncode(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudEvents_SourceOfATenantDrive: an event that names its drive (a
+// tenant-wide instance) has that drive as its source.
+func TestCloudEvents_SourceOfATenantDrive(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Ce-Source"))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	s, err := New(Config{Instance: "all", URL: srv.URL, Format: FormatCloudEventsBinary, DriveID: func() string { return "" }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := sinktest.Message("m-1", sinktest.Event{ID: "e-1", Type: "CREATED", ObjectID: "A", DriveID: "b!user-drive"},
+		sinktest.Event{ID: "e-2", Type: "CREATED", ObjectID: "B"})
+	if r := s.Send(context.Background(), &msg); r.Outcome != deliver.Delivered {
+		t.Fatalf("got %v: %v", r.Outcome, r.Err)
+	}
+	if strings.Join(got, " ") != "/drives/b!user-drive /drives/unknown" {
+		t.Errorf("sources %v", got)
+	}
+}
