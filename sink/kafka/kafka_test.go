@@ -212,3 +212,49 @@ func TestSender_AuthorizationRefused(t *testing.T) {
 		t.Errorf("got %v: %v", r.Outcome, r.Err)
 	}
 }
+
+// TestSender_ReplayAfterTheTopicIsCreated: without the topic the messages go
+// to the dead letters with the broker's reason; once the topic exists, a
+// replay delivers them, in order.
+func TestSender_ReplayAfterTheTopicIsCreated(t *testing.T) {
+	c := newCluster(t)
+	q := &sinktest.Queue{}
+	q.Add(sinktest.Messages(3, 4, 5)...)
+	loop := newLoop(q, newSender(t, c.ListenAddrs(), func(c *Config) { c.Topic = "later" }))
+	sinktest.Run(t, loop)
+	sinktest.Eventually(t, 20*time.Second, "three dead letters", func() bool { d, _ := q.DeadLetters(); return len(d) == 3 })
+	if _, reasons := q.DeadLetters(); !strings.Contains(reasons[0], "UNKNOWN_TOPIC_OR_PARTITION") {
+		t.Errorf("reason %q", reasons[0])
+	}
+	admin, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "later", 2, 1
+	req.Topics = append(req.Topics, rt)
+	if _, err := req.RequestWith(context.Background(), admin); err != nil {
+		t.Fatal(err)
+	}
+	q.Replay()
+	loop.Notify()
+	sinktest.Eventually(t, 20*time.Second, "the replay", func() bool { return q.Len() == 0 })
+	if d, _ := q.DeadLetters(); len(d) != 0 {
+		t.Fatalf("%d dead letters after the replay", len(d))
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("later"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []sinktest.Decoded
+	for len(got) < 12 && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, sinktest.Decode(t, r.Value)) })
+	}
+	sinktest.CheckOrder(t, got, 12)
+}

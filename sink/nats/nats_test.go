@@ -258,3 +258,31 @@ func TestSender_ServerRestart(t *testing.T) {
 	}
 	sinktest.CheckOrder(t, decoded, 3000)
 }
+
+// TestSender_ReplayAfterTheStreamIsCreated: without a stream the messages
+// go to the dead letters with the server's reason; once an operator created
+// the stream, a replay delivers them, in order.
+func TestSender_ReplayAfterTheStreamIsCreated(t *testing.T) {
+	_, addr := startServer(t, t.TempDir(), 0, nil)
+	q := &sinktest.Queue{}
+	q.Add(sinktest.Messages(3, 4, 5)...)
+	loop := newLoop(q, newSender(t, []string{addr}, nil))
+	sinktest.Run(t, loop)
+	sinktest.Eventually(t, 10*time.Second, "three dead letters", func() bool { d, _ := q.DeadLetters(); return len(d) == 3 })
+	_, reasons := q.DeadLetters()
+	if !strings.Contains(reasons[0], "no responders") {
+		t.Errorf("reason %q", reasons[0])
+	}
+	st := createStream(t, addr, nil)
+	q.Replay()
+	loop.Notify()
+	sinktest.Eventually(t, 10*time.Second, "the replay", func() bool { return q.Len() == 0 })
+	if d, _ := q.DeadLetters(); len(d) != 0 {
+		t.Fatalf("%d dead letters after the replay", len(d))
+	}
+	var got []sinktest.Decoded
+	for _, m := range streamMessages(t, st) {
+		got = append(got, sinktest.Decode(t, m.Data))
+	}
+	sinktest.CheckOrder(t, got, 12)
+}
