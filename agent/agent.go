@@ -114,6 +114,11 @@ func (a *Agent) Metrics() *Metrics { return a.metrics }
 // then finishes what is in flight and returns nil. One instance's failure
 // never stops the others: its worker logs, waits and starts again.
 func (a *Agent) Run(ctx context.Context) error {
+	for _, ic := range a.cfg.Instances {
+		if err := ic.SecretErr(); ic.Enabled && err != nil {
+			return err
+		}
+	}
 	a.mu.Lock()
 	a.running, a.started = true, a.now()
 	a.mu.Unlock()
@@ -217,6 +222,9 @@ func (a *Agent) Poll(ctx context.Context, name string) (PollResult, error) {
 	if err != nil {
 		return PollResult{}, err
 	}
+	if err := in.cfg.SecretErr("auth"); err != nil {
+		return PollResult{}, err
+	}
 	return in.pollNow(ctx, false)
 }
 
@@ -224,6 +232,9 @@ func (a *Agent) Poll(ctx context.Context, name string) (PollResult, error) {
 func (a *Agent) Resync(ctx context.Context, name string) (PollResult, error) {
 	in, err := a.instance(name)
 	if err != nil {
+		return PollResult{}, err
+	}
+	if err := in.cfg.SecretErr("auth"); err != nil {
 		return PollResult{}, err
 	}
 	return in.pollNow(ctx, true)

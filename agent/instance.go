@@ -52,17 +52,13 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	if !ic.Enabled {
 		in.state = StateDisabled
 	}
-	in.client, err = connector.NewClient(connector.ClientOptions{
-		Auth:       authConfig(ic.Auth),
-		Store:      tokenStore{db: a.db, name: ic.Name},
-		HTTPClient: graphHTTP,
-		Throttle:   throttle,
-		Version:    a.version,
-		Observe:    in.observeGraph,
-		Logger:     in.log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
+	// A command that needs no secret may load a configuration whose sign-in
+	// secret it cannot resolve (config.LoadDeferSecrets): such an instance
+	// has no Graph client, and Poll, Resync and Run refuse it.
+	if ic.SecretErr("auth") == nil {
+		if in.client, err = newGraphClient(in, ic, graphHTTP, throttle); err != nil {
+			return nil, err
+		}
 	}
 	cbHTTP := graphHTTP
 	if ic.Callback.CAFile != "" {
@@ -94,6 +90,24 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 		return nil, err
 	}
 	return in, nil
+}
+
+// newGraphClient builds the instance's Graph client, whose token lives in
+// the database.
+func newGraphClient(in *instance, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle) (*connector.Client, error) {
+	c, err := connector.NewClient(connector.ClientOptions{
+		Auth:       authConfig(ic.Auth),
+		Store:      tokenStore{db: in.a.db, name: ic.Name},
+		HTTPClient: graphHTTP,
+		Throttle:   throttle,
+		Version:    in.a.version,
+		Observe:    in.observeGraph,
+		Logger:     in.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
+	}
+	return c, nil
 }
 
 func authConfig(c config.Auth) connector.AuthConfig {
@@ -251,5 +265,7 @@ func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error
 // reloadToken makes the Graph client read the token from the store again,
 // after `onedrive-agent login` saved a new one.
 func (in *instance) reloadToken() {
-	in.client.ReloadToken()
+	if in.client != nil {
+		in.client.ReloadToken()
+	}
 }

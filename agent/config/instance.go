@@ -58,6 +58,7 @@ func (b *builder) at(v values, sec, key string) (int, string) {
 func (p *parser) instance(t *table, defaults *table) Instance {
 	t.unknown(instanceKeys, nil)
 	b := &builder{p: p, inst: t, secs: map[string]*table{}}
+	deferred := len(p.deferred)
 	in := Instance{Enabled: true, Tags: []string{}}
 	if _, ok := t.m["name"]; ok {
 		f := t.field("name")
@@ -98,6 +99,9 @@ func (p *parser) instance(t *table, defaults *table) Instance {
 	in.Drive = b.drive(sec["drive"], in.Auth.Flow)
 	in.Poll = b.poll(sec["poll"])
 	in.Callback = b.callback(sec["callback"])
+	if len(p.deferred) > deferred {
+		in.Unresolved = append([]*Error(nil), p.deferred[deferred:]...)
+	}
 	return in
 }
 

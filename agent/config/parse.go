@@ -19,10 +19,23 @@ import (
 // It reads the files *_file and ca_file name and nothing else. The error joins every problem
 // found, each an *Error.
 func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	return parse(name, data, env, false)
+}
+
+// ParseDeferSecrets is Parse for commands that need no secret (status, dead, poll through
+// a running agent, check without --online): a secret whose ${NAME} is not set, or whose
+// *_file cannot be read, is left empty and recorded in its Instance.Unresolved instead of
+// failing. Every other problem fails as with Parse. The runtime resolves secrets with
+// Parse; a command that comes to need one asks Instance.SecretErr.
+func ParseDeferSecrets(name string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	return parse(name, data, env, true)
+}
+
+func parse(name string, data []byte, env func(string) (string, bool), deferSecrets bool) (*Config, error) {
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
-	p := &parser{problems: problems{file: name}, env: env, dir: filepath.Dir(name)}
+	p := &parser{problems: problems{file: name}, env: env, dir: filepath.Dir(name), deferSecrets: deferSecrets}
 	var root map[string]any
 	if _, err := toml.Decode(string(data), &root); err != nil {
 		var pe toml.ParseError
@@ -46,6 +59,19 @@ type parser struct {
 	env   func(string) (string, bool)
 	dir   string
 	lines map[string]int
+	// deferSecrets records unresolvable secrets in deferred instead of failing.
+	deferSecrets bool
+	deferred     []*Error
+}
+
+// deferSecret records a secret that could not be resolved; it reports whether the parser
+// defers secrets (else the caller reports the problem as an error).
+func (p *parser) deferSecret(f field, err error) bool {
+	if !p.deferSecrets || !f.secret {
+		return false
+	}
+	p.deferred = append(p.deferred, &Error{File: p.file, Line: f.line, Key: f.key, Msg: err.Error()})
+	return true
 }
 
 // table is one TOML table being read; used records the keys read so that the rest can be
@@ -201,14 +227,29 @@ func (p *parser) str(f field) (string, bool) {
 	}
 	s, err := expand(s, p.env)
 	if err != nil {
-		p.errf(f.line, f.key, "%v", err)
+		var unset unsetVarError
+		if !errors.As(err, &unset) || !p.deferSecret(f, err) {
+			p.errf(f.line, f.key, "%v", err)
+		}
 		return "", false
 	}
 	if f.file {
-		return p.readSecret(f, s)
+		v, err := p.readSecret(s)
+		if err != nil {
+			if !p.deferSecret(f, err) {
+				p.errf(f.line, f.key, "%v", err)
+			}
+			return "", false
+		}
+		return v, true
 	}
 	return s, true
 }
+
+// unsetVarError is a ${NAME} whose variable is not set.
+type unsetVarError struct{ name string }
+
+func (e unsetVarError) Error() string { return "environment variable " + e.name + " is not set" }
 
 // path returns a string value resolved relative to the configuration file.
 func (p *parser) path(f field) (string, bool) {
@@ -308,7 +349,7 @@ func expand(s string, env func(string) (string, bool)) (string, error) {
 		}
 		v, ok := env(name)
 		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set", name)
+			return "", unsetVarError{name}
 		}
 		b.WriteString(v)
 		s = s[i+end+1:]
@@ -331,19 +372,17 @@ func validEnvName(n string) bool {
 const maxSecretFile = 64 << 10
 
 // readSecret reads the secret file named by a *_file key; the content is trimmed.
-func (p *parser) readSecret(f field, name string) (string, bool) {
+func (p *parser) readSecret(name string) (string, error) {
 	name = resolvePath(p.dir, name)
 	b, err := readRegular(name, maxSecretFile)
 	if err != nil {
-		p.errf(f.line, f.key, "%v", err)
-		return "", false
+		return "", err
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
-		p.errf(f.line, f.key, "file %s is empty", name)
-		return "", false
+		return "", fmt.Errorf("file %s is empty", name)
 	}
-	return s, true
+	return s, nil
 }
 
 // readRegular reads a regular file of at most max bytes.

@@ -32,6 +32,11 @@ func cmdCheck(env *cmdEnv, args []string) error {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(env.stderr, "warning:", w)
 	}
+	for _, ic := range cfg.Instances {
+		for _, e := range ic.Unresolved {
+			fmt.Fprintf(env.stderr, "warning: %v: not resolvable in this shell; `run` needs it (the service reads variables from its environment file)\n", e)
+		}
+	}
 	fmt.Fprintf(env.stdout, "%s: configuration OK, %d instance(s)\n", cfg.File, len(cfg.Instances))
 	if !*online {
 		return nil

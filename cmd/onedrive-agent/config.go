@@ -29,15 +29,37 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("c", "", "config file (default: $ONEDRIVE_AGENT_CONFIG, ./agent.toml, or the platform default)")
 }
 
-// loadConfig resolves and loads the configuration; its errors are usage
+// loadConfig resolves and loads the configuration for a command that may
+// need no secret: a secret this shell cannot resolve (a ${NAME} only the
+// service's environment has, a *_file only its user reads) is left
+// unresolved until used (config.Instance.SecretErr). Its errors are usage
 // errors (exit status 2) that name file, line and key.
 func loadConfig(flagPath string) (*config.Config, error) {
+	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
+	cfg, err := config.LoadDeferSecrets(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// loadConfigStrict is loadConfig resolving every secret, for `run`.
+func loadConfigStrict(flagPath string) (*config.Config, error) {
 	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return cfg, nil
+}
+
+// needSecrets fails with a usage error (naming file, line, key and the
+// variable or file) when ic has unresolved secrets in sections.
+func needSecrets(ic config.Instance, sections ...string) error {
+	if err := ic.SecretErr(sections...); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // newLogger builds the process logger from the configuration.

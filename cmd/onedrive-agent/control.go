@@ -75,7 +75,8 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 	if err != nil {
 		return err
 	}
-	if _, ok := cfg.Instance(inst); !ok {
+	ic, ok := cfg.Instance(inst)
+	if !ok {
 		return usagef("%s: no instance %q in %s", name, inst, cfg.File)
 	}
 	c, done, err := controller(env.ctx, env, cfg)
@@ -83,6 +84,12 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 		return err
 	}
 	defer done()
+	if _, remote := c.(*agent.AdminClient); !remote {
+		// No agent runs: this process signs in to Microsoft itself.
+		if err := needSecrets(ic, "auth"); err != nil {
+			return err
+		}
+	}
 	res, err := do(c, env.ctx, inst)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", name, inst, err)

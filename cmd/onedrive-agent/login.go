@@ -36,6 +36,9 @@ func cmdLogin(env *cmdEnv, args []string) error {
 	if !ok {
 		return usagef("login: no instance %q in %s", pos[0], cfg.File)
 	}
+	if err := needSecrets(ic, "auth"); err != nil {
+		return err
+	}
 	auth := authConfigOf(ic.Auth)
 	switch {
 	case *code != "":

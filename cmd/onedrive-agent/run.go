@@ -18,7 +18,7 @@ func cmdRun(env *cmdEnv, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("run: unexpected argument %q", pos[0])
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfigStrict(*cfgPath)
 	if err != nil {
 		return err
 	}
