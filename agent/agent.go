@@ -47,13 +47,22 @@ type Agent struct {
 	metrics *Metrics
 	adminLn net.Listener
 
+	gc        *gcBoost
+	graphHTTP *http.Client
+	throttle  *connector.Throttle
+
+	// mu guards the fields below; instances and order change on Reload.
+	mu        sync.Mutex
 	instances map[string]*instance
 	order     []string
-	gc        *gcBoost
-
-	mu      sync.Mutex
-	running bool
-	started time.Time
+	running   bool
+	started   time.Time
+	// runCtx is Run's context while it runs; runners holds each running
+	// instance's poller and dispatcher.
+	runCtx  context.Context
+	runners map[string]*runner
+	// reloadMu serializes Reload.
+	reloadMu sync.Mutex
 }
 
 var _ Controller = (*Agent)(nil)
@@ -72,7 +81,8 @@ func New(opts Options) (*Agent, error) {
 	a := &Agent{
 		cfg: opts.Config, db: opts.DB, log: log, version: opts.Version, now: opts.Now,
 		adminLn: opts.AdminListener, instances: map[string]*instance{},
-		gc: newGCBoost(400, 96<<20),
+		runners: map[string]*runner{},
+		gc:      newGCBoost(400, 96<<20),
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -83,13 +93,13 @@ func New(opts Options) (*Agent, error) {
 	a.metrics = NewMetrics(a.snapshots)
 	a.metrics.SetBuildInfo(a.version, opts.Commit)
 
-	graphHTTP, err := connector.NewHTTPClient(connector.HTTPOptions{Proxy: proxyString(opts.Config), CAFile: opts.Config.Network.CAFile})
-	if err != nil {
+	var err error
+	if a.graphHTTP, err = connector.NewHTTPClient(connector.HTTPOptions{Proxy: proxyString(opts.Config), CAFile: opts.Config.Network.CAFile}); err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	throttle := connector.NewThrottle(connector.ThrottleOptions{Now: a.now})
+	a.throttle = connector.NewThrottle(connector.ThrottleOptions{Now: a.now})
 	for _, ic := range opts.Config.Instances {
-		in, err := newInstance(a, ic, graphHTTP, throttle)
+		in, err := newInstance(a, ic, a.graphHTTP, a.throttle)
 		if err != nil {
 			return nil, err
 		}
@@ -119,20 +129,21 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	g, ctx := errgroup.WithContext(ctx)
 	a.mu.Lock()
-	a.running, a.started = true, a.now()
+	a.running, a.started, a.runCtx = true, a.now(), ctx
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
-		a.running = false
+		a.running, a.runCtx = false, nil
 		a.mu.Unlock()
 	}()
 
-	g, ctx := errgroup.WithContext(ctx)
 	if err := a.startAdmin(ctx, g); err != nil {
 		return err
 	}
 	enabled := 0
+	a.mu.Lock()
 	for _, name := range a.order {
 		in := a.instances[name]
 		if !in.cfg.Enabled {
@@ -140,11 +151,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			continue
 		}
 		enabled++
-		g.Go(func() error { return in.runPoller(ctx) })
-		g.Go(func() error { return in.runDispatcher(ctx) })
+		a.startLocked(ctx, in)
 	}
+	a.mu.Unlock()
 	a.log.Info("agent running", "version", a.version, "instances", enabled, "database", a.db.Path(), "pid", os.Getpid())
+	<-ctx.Done()
 	err := g.Wait()
+	a.stopAll()
 	a.log.Info("agent stopped")
 	return err
 }
@@ -189,11 +202,24 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 }
 
 func (a *Agent) instance(name string) (*instance, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	in, ok := a.instances[name]
 	if !ok {
 		return nil, fmt.Errorf("%w %q (the config has %v)", ErrUnknownInstance, name, a.order)
 	}
 	return in, nil
+}
+
+// list returns the instances in configuration order.
+func (a *Agent) list() []*instance {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*instance, 0, len(a.order))
+	for _, name := range a.order {
+		out = append(out, a.instances[name])
+	}
+	return out
 }
 
 // Status implements Controller.
@@ -205,8 +231,8 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		s.Started = timePtr(a.started)
 	}
 	a.mu.Unlock()
-	for _, name := range a.order {
-		is, err := a.instances[name].status(s.Running)
+	for _, in := range a.list() {
+		is, err := in.status(s.Running)
 		if err != nil {
 			return s, err
 		}
@@ -287,8 +313,10 @@ func (a *Agent) Purge(ctx context.Context, name string, ids []string) (int, erro
 
 func (a *Agent) snapshots() []QueueSnapshot {
 	now := a.now()
-	out := make([]QueueSnapshot, 0, len(a.order))
+	a.mu.Lock()
 	names := append([]string(nil), a.order...)
+	a.mu.Unlock()
+	out := make([]QueueSnapshot, 0, len(names))
 	sort.Strings(names)
 	for _, name := range names {
 		st, err := a.db.Stats(name)

@@ -65,7 +65,7 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 		// A private PKI for the receiver: its CA file replaces [network].ca_file
 		// for callbacks (the system roots stay trusted).
 		cbHTTP, err = connector.NewHTTPClient(connector.HTTPOptions{
-			Proxy: proxyString(a.cfg), CAFile: ic.Callback.CAFile, Timeout: ic.Callback.Timeout,
+			Proxy: proxyString(a.currentConfig()), CAFile: ic.Callback.CAFile, Timeout: ic.Callback.Timeout,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("instance %s: callback: %w", ic.Name, err)
