@@ -242,20 +242,24 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 }
 
 // Poll implements Controller: it runs a round now, ignoring active hours,
-// and waits for it to end.
+// and waits for it to end. While the agent runs, the round runs in the
+// agent's own context: when ctx ends first (the caller stopped waiting: an
+// interrupted `onedrive-agent poll`, a dropped admin API connection) Poll
+// returns ErrStoppedWaiting and the round goes on.
 func (a *Agent) Poll(ctx context.Context, name string) (PollResult, error) {
-	in, err := a.instance(name)
-	if err != nil {
-		return PollResult{}, err
-	}
-	if err := in.cfg.SecretErr("auth"); err != nil {
-		return PollResult{}, err
-	}
-	return in.pollNow(ctx, false)
+	return a.requestRound(ctx, name, false)
 }
 
-// Resync implements Controller.
+// Resync implements Controller, like Poll.
 func (a *Agent) Resync(ctx context.Context, name string) (PollResult, error) {
+	return a.requestRound(ctx, name, true)
+}
+
+// ErrStoppedWaiting is returned by Poll and Resync when the caller stopped
+// waiting for a round that goes on in the running agent.
+var ErrStoppedWaiting = errors.New("stopped waiting; the round goes on in the agent (`onedrive-agent status` shows it)")
+
+func (a *Agent) requestRound(ctx context.Context, name string, resync bool) (PollResult, error) {
 	in, err := a.instance(name)
 	if err != nil {
 		return PollResult{}, err
@@ -263,7 +267,28 @@ func (a *Agent) Resync(ctx context.Context, name string) (PollResult, error) {
 	if err := in.cfg.SecretErr("auth"); err != nil {
 		return PollResult{}, err
 	}
-	return in.pollNow(ctx, true)
+	rctx, done := a.roundContext(ctx, name)
+	type result struct {
+		res PollResult
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		defer done()
+		res, err := in.pollNow(rctx, resync)
+		ch <- result{res, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.res, r.err
+	case <-ctx.Done():
+		if rctx == ctx {
+			r := <-ch // no agent runs: the round ends with ctx
+			return r.res, r.err
+		}
+		in.log.Info("the caller stopped waiting; the requested round goes on", "resync", resync)
+		return PollResult{}, ErrStoppedWaiting
+	}
 }
 
 // Dead implements Controller.

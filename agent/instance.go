@@ -36,6 +36,8 @@ type instance struct {
 	// drained is signalled by the dispatcher while a round waits for room
 	// in a full queue.
 	drained chan struct{}
+	// live is the progress of the round running now.
+	live liveRound
 }
 
 func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle) (*instance, error) {

@@ -35,6 +35,7 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 	if err != nil {
 		return InstanceStatus{}, fmt.Errorf("instance %s: %w", name, err)
 	}
+	is.Round = in.live.merge(is.Round)
 	in.mu.Lock()
 	is.State = in.state
 	if running && in.cfg.Enabled {

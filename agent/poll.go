@@ -20,6 +20,8 @@ func (in *instance) poll(ctx context.Context, resync, scheduled bool) (delta.Res
 	defer in.roundMu.Unlock()
 	in.setState(StatePolling)
 	started := in.a.now()
+	in.live.begin(started)
+	defer in.live.end()
 
 	res, err := in.round(ctx, resync)
 
@@ -123,7 +125,7 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 		initial = delta.Backfill
 	}
 	r := &delta.Round{
-		Fetch:    in.client.Page,
+		Fetch:    in.live.fetch(in.client.Page),
 		Emit:     in.emit,
 		InScope:  in.cfg.Drive.Scope.Match,
 		Initial:  initial,

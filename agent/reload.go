@@ -48,15 +48,17 @@ func (a *Agent) stopAll() {
 // roundContext is the context a round asked for by poll or resync runs in:
 // the instance's own lifetime while the agent runs, so that the round goes
 // on when the caller stops waiting (an interrupted `onedrive-agent poll`)
-// and ends when the agent stops or the instance is reloaded. Without a
-// running agent it is ctx.
-func (a *Agent) roundContext(ctx context.Context, name string) context.Context {
+// and ends when the agent stops or the instance is reloaded, which waits
+// for it. Without a running agent it is ctx. done must be called when the
+// round has ended.
+func (a *Agent) roundContext(ctx context.Context, name string) (_ context.Context, done func()) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if r, ok := a.runners[name]; ok {
-		return r.ctx
+		r.wg.Add(1)
+		return r.ctx, r.wg.Done
 	}
-	return ctx
+	return ctx, func() {}
 }
 
 // ErrRestartNeeded marks a Reload that applied everything but settings

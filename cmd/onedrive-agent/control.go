@@ -90,8 +90,15 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 			return err
 		}
 	}
-	res, err := do(c, env.ctx, inst)
+	_, remote := c.(*agent.AdminClient)
+	res, err := waitRound(env, c, inst, func(ctx context.Context) (agent.PollResult, error) { return do(c, ctx, inst) })
 	if err != nil {
+		if env.ctx.Err() != nil {
+			if remote {
+				return fmt.Errorf("%s %s: stopped waiting; the round goes on in the agent (`onedrive-agent status` shows it)", name, inst)
+			}
+			return fmt.Errorf("%s %s: interrupted; the round resumes from its last saved page at the next poll", name, inst)
+		}
 		return fmt.Errorf("%s %s: %w", name, inst, err)
 	}
 	switch {
@@ -101,6 +108,52 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 		fmt.Fprintf(env.stdout, "%s: %d items in %d pages, %d events queued\n", inst, res.Items, res.Pages, res.Events)
 	}
 	return nil
+}
+
+// progressEvery is how often a waiting poll or resync reports the round's
+// progress.
+var progressEvery = 2 * time.Second
+
+// waitRound runs round and, while it lasts, prints the round's progress
+// (pages, items, events) from the status on stderr. Interrupting the
+// command (Ctrl-C, a dropped ssh session) only stops the waiting when an
+// agent runs the round.
+func waitRound(env *cmdEnv, c agent.Controller, inst string, round func(context.Context) (agent.PollResult, error)) (agent.PollResult, error) {
+	type result struct {
+		res agent.PollResult
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		res, err := round(env.ctx)
+		ch <- result{res, err}
+	}()
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	last := ""
+	for {
+		select {
+		case r := <-ch:
+			return r.res, r.err
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(env.ctx, progressEvery)
+			s, err := c.Status(ctx)
+			cancel()
+			if err != nil {
+				continue
+			}
+			for _, is := range s.Instances {
+				if is.Name != inst || is.Round == nil {
+					continue
+				}
+				line := fmt.Sprintf("%s: %s round, %s: %d pages, %d items, %d events so far", inst, is.Round.Mode, is.Round.Phase, is.Round.Pages, is.Round.Items, is.Round.Events)
+				if line != last {
+					fmt.Fprintln(env.stderr, line)
+					last = line
+				}
+			}
+		}
+	}
 }
 
 // cmdDead lists, replays or purges dead letters.
