@@ -62,16 +62,9 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 			return nil, err
 		}
 	}
-	cbHTTP := graphHTTP
-	if ic.Callback.CAFile != "" {
-		// A private PKI for the receiver: its CA file replaces [network].ca_file
-		// for callbacks (the system roots stay trusted).
-		cbHTTP, err = connector.NewHTTPClient(connector.HTTPOptions{
-			Proxy: proxyString(a.currentConfig()), CAFile: ic.Callback.CAFile, Timeout: ic.Callback.Timeout,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("instance %s: callback: %w", ic.Name, err)
-		}
+	cbHTTP, err := callbackHTTPClient(graphHTTP, proxyString(a.currentConfig()), ic)
+	if err != nil {
+		return nil, err
 	}
 	headers := map[string]string{}
 	for k := range ic.Callback.Headers {
