@@ -24,9 +24,11 @@ const dbFile = "onedrive-agent.db"
 // holds; the contract allows 5 s in all.
 const lockWait = 2 * time.Second
 
-// configFlag adds -c to fs.
+// configFlag adds -c and its long form --config to fs.
 func configFlag(fs *flag.FlagSet) *string {
-	return fs.String("c", "", "config file (default: $ONEDRIVE_AGENT_CONFIG, ./agent.toml, or the platform default)")
+	p := fs.String("c", "", "config file (default: $ONEDRIVE_AGENT_CONFIG, ./agent.toml, or the platform default)")
+	fs.StringVar(p, "config", "", "the same as -c")
+	return p
 }
 
 // loadConfig resolves and loads the configuration for a command that may

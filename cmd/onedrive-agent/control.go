@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -162,12 +166,14 @@ func cmdDead(env *cmdEnv, args []string) error {
 	cfgPath := configFlag(fs)
 	var ids stringList
 	fs.Var(&ids, "id", "message id (repeatable); default: all")
+	asJSON := fs.Bool("json", false, "list: print a JSON array (instance, id, events, reason, died, attempts, lastError)")
+	yes := fs.Bool("yes", false, "purge: do not ask before purging every dead letter")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) < 1 || len(pos) > 2 {
-		return usagef("usage: onedrive-agent dead [-c FILE] list|replay|purge [INSTANCE] [--id ID]")
+		return usagef("usage: onedrive-agent dead [-c FILE] list|replay|purge [INSTANCE] [--id ID]... [--json] [--yes]")
 	}
 	action := pos[0]
 	if action != "list" && action != "replay" && action != "purge" {
@@ -193,20 +199,19 @@ func cmdDead(env *cmdEnv, args []string) error {
 		return err
 	}
 	defer done()
+	switch action {
+	case "list":
+		return deadList(env, c, names, ids, *asJSON)
+	case "purge":
+		if len(ids) == 0 && !*yes {
+			if err := confirmPurge(env, c, names); err != nil {
+				return err
+			}
+		}
+	}
 	touched := 0
 	for _, name := range names {
 		switch action {
-		case "list":
-			dls, err := c.Dead(env.ctx, name)
-			if err != nil {
-				return err
-			}
-			for _, d := range dls {
-				if len(ids) > 0 && !ids.has(d.ID) {
-					continue
-				}
-				fmt.Fprintf(env.stdout, "%s\t%s\t%d events\tdied %s\t%s\n", name, d.ID, d.Events, d.Died.UTC().Format(time.RFC3339), d.Reason)
-			}
 		case "replay":
 			n, err := c.Replay(env.ctx, name, ids)
 			if err != nil {
@@ -223,10 +228,87 @@ func cmdDead(env *cmdEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "%s: %d dead letters purged\n", name, n)
 		}
 	}
-	if action != "list" && len(ids) > 0 && touched == 0 {
+	if len(ids) > 0 && touched == 0 {
 		return fmt.Errorf("dead %s: no dead letter has the id %s (see `onedrive-agent dead list`)", action, strings.Join(ids, ", "))
 	}
 	return nil
+}
+
+// deadEntry is one line of `dead list --json`.
+type deadEntry struct {
+	Instance string `json:"instance"`
+	agent.DeadLetter
+}
+
+func deadList(env *cmdEnv, c agent.Controller, names []string, ids stringList, asJSON bool) error {
+	list := []deadEntry{}
+	for _, name := range names {
+		dls, err := c.Dead(env.ctx, name)
+		if err != nil {
+			return err
+		}
+		for _, d := range dls {
+			if len(ids) > 0 && !ids.has(d.ID) {
+				continue
+			}
+			d.Body = nil
+			list = append(list, deadEntry{Instance: name, DeadLetter: d})
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(env.stdout, "no dead letters")
+		return nil
+	}
+	for _, d := range list {
+		fmt.Fprintf(env.stdout, "%s\t%s\t%d events\tdied %s\t%s\n", d.Instance, d.ID, d.Events, d.Died.UTC().Format(time.RFC3339), d.Reason)
+	}
+	return nil
+}
+
+// confirmPurge asks before purging every dead letter: on a terminal it
+// asks for "yes"; otherwise it refuses and names --yes.
+func confirmPurge(env *cmdEnv, c agent.Controller, names []string) error {
+	msgs := 0
+	for _, name := range names {
+		dls, err := c.Dead(env.ctx, name)
+		if err != nil {
+			return err
+		}
+		msgs += len(dls)
+	}
+	if msgs == 0 {
+		return nil
+	}
+	what := fmt.Sprintf("%d dead letters of %s", msgs, strings.Join(names, ", "))
+	if !isTerminal(env.stdin) {
+		return usagef("dead purge: this would delete all %s; give --id ID for some, or --yes to delete them all", what)
+	}
+	fmt.Fprintf(env.stderr, "Delete all %s? They cannot be replayed afterwards. Type yes to go on: ", what)
+	answer, _ := bufio.NewReader(env.stdin).ReadString('\n')
+	if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
+		return errors.New("dead purge: nothing deleted")
+	}
+	return nil
+}
+
+// isTerminal reports whether r is an interactive terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	// /dev/null is a character device too (a service's or a script's stdin).
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
 
 // stringList is a repeatable string flag.
