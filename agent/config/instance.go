@@ -19,6 +19,9 @@ var secretKeys = map[string]bool{"client_secret": true, "signature_key": true, "
 // exclusive keys merge as one: an instance that sets one drops the defaults' others.
 var exclusive = [][]string{{"interval", "schedule"}}
 
+// zeroClientID is the client_id of agent.toml.example, never a real application.
+const zeroClientID = "00000000-0000-0000-0000-000000000000"
+
 var nameRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
 // values holds the fields of one section, defaults first; the last one wins.
@@ -96,6 +99,10 @@ func (p *parser) instance(t *table, defaults *table) Instance {
 		sec[name] = p.merge(name, dt, it)
 	}
 	in.Auth = b.auth(sec["auth"])
+	if in.Auth.ClientID == zeroClientID {
+		line, key := b.at(sec["auth"], "auth", "client_id")
+		p.errf(line, key, "%s is the example's placeholder: put the application (client) id of your app registration", zeroClientID)
+	}
 	in.Drive = b.drive(sec["drive"], in.Auth.Flow)
 	in.Poll = b.poll(sec["poll"])
 	in.Callback = b.callback(sec["callback"])

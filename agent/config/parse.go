@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -233,10 +234,21 @@ func (p *parser) str(f field) (string, bool) {
 		}
 		return "", false
 	}
+	if isPlaceholder(s) {
+		if f.secret {
+			p.errf(f.line, f.key, "still holds a placeholder (REPLACE-with-…): put the real value here")
+		} else {
+			p.errf(f.line, f.key, "%q is a placeholder: put the real value here", s)
+		}
+		return "", false
+	}
 	if f.file {
 		v, err := p.readSecret(s)
 		if err != nil {
-			if !p.deferSecret(f, err) {
+			// A file that is not there is a mistake whoever reads it; one
+			// this user may not read may be the service user's.
+			_, statErr := os.Stat(resolvePath(p.dir, s))
+			if errors.Is(statErr, fs.ErrNotExist) || !p.deferSecret(f, err) {
 				p.errf(f.line, f.key, "%v", err)
 			}
 			return "", false
@@ -244,6 +256,12 @@ func (p *parser) str(f field) (string, bool) {
 		return v, true
 	}
 	return s, true
+}
+
+// isPlaceholder reports a value left as the install scripts and examples write it
+// ("REPLACE-with-the-application-client-id").
+func isPlaceholder(s string) bool {
+	return strings.Contains(strings.ToLower(s), "replace-with")
 }
 
 // unsetVarError is a ${NAME} whose variable is not set.

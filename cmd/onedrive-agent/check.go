@@ -34,6 +34,9 @@ func cmdCheck(env *cmdEnv, args []string) error {
 			fmt.Fprintf(env.stderr, "warning: %v: not resolvable in this shell; `run` needs it (the service reads variables from its environment file)\n", e)
 		}
 	}
+	if err := checkDataDir(cfg); err != nil {
+		return usageError{err}
+	}
 	fmt.Fprintf(env.stdout, "%s: configuration OK, %d instance(s)\n", cfg.File, len(cfg.Instances))
 	if !*online {
 		return nil

@@ -29,6 +29,9 @@ func cmdStatus(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := requireDatabase(cfg); err != nil {
+		return err
+	}
 	c, done, err := controller(env.ctx, env, cfg)
 	if err != nil {
 		return err
@@ -193,6 +196,9 @@ func cmdDead(env *cmdEnv, args []string) error {
 		for _, in := range cfg.Instances {
 			names = append(names, in.Name)
 		}
+	}
+	if err := requireDatabase(cfg); err != nil {
+		return err
 	}
 	c, done, err := controller(env.ctx, env, cfg)
 	if err != nil {

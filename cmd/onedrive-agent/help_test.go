@@ -2,8 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
 // TestCommandHelp: `COMMAND -h` is not an error: it prints the command's
@@ -49,6 +53,14 @@ func TestConfigLongFlag(t *testing.T) {
 // and purge without --id refuses without a terminal unless --yes.
 func TestDeadListAndPurge(t *testing.T) {
 	path := writeConfig(t, validTOML)
+	if err := os.MkdirAll(filepath.Join(filepath.Dir(path), "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(filepath.Dir(path), "data", dbFile), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	code, stdout, _ := runMain(t, "dead", "list", "-c", path)
 	if code != 0 || stdout != "no dead letters\n" {
 		t.Errorf("dead list on an empty queue: exit %d, %q", code, stdout)
@@ -65,5 +77,62 @@ func TestDeadListAndPurge(t *testing.T) {
 	code, _, stderr := runMain(t, "completion", "bash")
 	if code != 0 || stderr != "" {
 		t.Errorf("completion bash: exit %d, %q", code, stderr)
+	}
+}
+
+// TestNoDatabaseNotCreated: status and dead on a data_dir without a
+// database (a typo) fail clearly and create nothing.
+func TestNoDatabaseNotCreated(t *testing.T) {
+	path := writeConfig(t, strings.Replace(validTOML, `data_dir = "data"`, `data_dir = "dta"`, 1))
+	dir := filepath.Join(filepath.Dir(path), "dta")
+	for _, args := range [][]string{{"status"}, {"dead", "list"}} {
+		code, _, stderr := runMain(t, append(args, "-c", path)...)
+		if code != exitFailure || !strings.Contains(stderr, "no database at "+filepath.Join(dir, dbFile)) || !strings.Contains(stderr, "data_dir") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Fatalf("%v created %s", args, dir)
+		}
+	}
+}
+
+// TestCheckDataDir: check rejects a data_dir this user cannot create.
+func TestCheckDataDir(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root can create any directory")
+	}
+	ro := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(ro, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	path := writeConfig(t, strings.Replace(validTOML, `data_dir = "data"`, `data_dir = "`+filepath.Join(ro, "x", "data")+`"`, 1))
+	code, _, stderr := runMain(t, "check", "-c", path)
+	if code != exitUsage || !strings.Contains(stderr, "cannot create it in "+ro) {
+		t.Errorf("check: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := runMain(t, "check", "-c", writeConfig(t, validTOML)); code != 0 {
+		t.Errorf("check of a creatable data_dir: exit %d, %s", code, stderr)
+	}
+}
+
+// TestLoginCodeFlowWithoutCode: an instance with flow = "code" (what import
+// writes for Open Connectors) is not a dead end without --code: login
+// prints the sign-in address and the exact command to run.
+func TestLoginCodeFlowWithoutCode(t *testing.T) {
+	cfg := strings.Replace(validTOML, `flow = "client_credentials"`, "flow = \"code\"\nredirect_url = \"https://app.example/callback\"", 1)
+	cfg = strings.Replace(cfg, `drive = "user:alice@contoso.example"`, `drive = "me"`, 1)
+	path := writeConfig(t, cfg)
+	code, _, stderr := runMain(t, "login", "-c", path, "finance")
+	for _, want := range []string{
+		"/contoso.example/oauth2/v2.0/authorize?",
+		"redirect_uri=https%3A%2F%2Fapp.example%2Fcallback",
+		"onedrive-agent login finance --code 'THE-CODE'",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("login without --code: stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != exitUsage {
+		t.Errorf("login without --code: exit %d, want %d", code, exitUsage)
 	}
 }
