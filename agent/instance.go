@@ -38,6 +38,8 @@ type instance struct {
 	drained chan struct{}
 	// live is the progress of the round running now.
 	live liveRound
+	// loginNag limits the "sign-in needed" lines to one and reminders.
+	loginNag reminder
 }
 
 func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle) (*instance, error) {
@@ -47,9 +49,10 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	}
 	in := &instance{
 		a: a, cfg: ic, info: info, db: delta.StoreDB(a.db, ic.Name),
-		log:     a.log.With("instance", ic.Name),
-		state:   StateIdle,
-		drained: make(chan struct{}, 1),
+		log:      a.log.With("instance", ic.Name),
+		state:    StateIdle,
+		drained:  make(chan struct{}, 1),
+		loginNag: reminder{period: loginReminderEvery},
 	}
 	if !ic.Enabled {
 		in.state = StateDisabled
