@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onedrive-agent/onedrive-agent/agent/service"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
@@ -134,5 +135,24 @@ func TestLoginCodeFlowWithoutCode(t *testing.T) {
 	}
 	if code != exitUsage {
 		t.Errorf("login without --code: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestInstallDryRun: install --dry-run prints the service definition with
+// the absolute config path and changes nothing (no privileges needed).
+func TestInstallDryRun(t *testing.T) {
+	path := writeConfig(t, validTOML)
+	_, before := os.Stat(service.Location(service.Config{}))
+	code, stdout, stderr := runMain(t, "install", "--dry-run", "-c", path)
+	if _, after := os.Stat(service.Location(service.Config{})); (before == nil) != (after == nil) {
+		t.Errorf("install --dry-run changed %s", service.Location(service.Config{}))
+	}
+	if code != 0 {
+		t.Fatalf("install --dry-run: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"# would write: ", "run", "-c", path} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("install --dry-run output lacks %q:\n%s", want, stdout)
+		}
 	}
 }

@@ -15,12 +15,21 @@ import (
 func cmdInstall(env *cmdEnv, args []string) error {
 	fs := flag.NewFlagSet("install", flag.ContinueOnError)
 	cfgPath := configFlag(fs)
+	dryRun := fs.Bool("dry-run", false, "print what install would write (the systemd unit, the SysV script or the Windows service settings) and change nothing")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("install: unexpected argument %q", pos[0])
 	}
 	path := config.Resolve(*cfgPath, os.Getenv, config.FileExists)
+	if *dryRun {
+		text, err := service.Describe(service.Config{ConfigPath: path})
+		if err != nil {
+			return usageError{err}
+		}
+		fmt.Fprint(env.stdout, text)
+		return nil
+	}
 	// The service may see other environment variables (/etc/default) than
 	// this shell, so a config that does not load here is a warning only.
 	if _, err := config.Load(path); err != nil {
