@@ -124,7 +124,7 @@ func (a *Agent) Metrics() *Metrics { return a.metrics }
 // then finishes what is in flight and returns nil. One instance's failure
 // never stops the others: its worker logs, waits and starts again.
 func (a *Agent) Run(ctx context.Context) error {
-	for _, ic := range a.cfg.Instances {
+	for _, ic := range a.currentConfig().Instances {
 		if err := ic.SecretErr(); ic.Enabled && err != nil {
 			return err
 		}
@@ -163,17 +163,18 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
+	cfg := a.currentConfig()
 	ln := a.adminLn
 	if ln == nil {
-		if a.cfg.Admin.Listen == "" {
+		if cfg.Admin.Listen == "" {
 			return nil
 		}
 		var err error
-		if ln, err = net.Listen("tcp", a.cfg.Admin.Listen); err != nil {
-			return fmt.Errorf("admin API: listen on %s: %w (change [admin].listen or stop what uses the port)", a.cfg.Admin.Listen, err)
+		if ln, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			return fmt.Errorf("admin API: listen on %s: %w (change [admin].listen or stop what uses the port)", cfg.Admin.Listen, err)
 		}
 	}
-	token, err := EnsureAdminToken(a.cfg.DataDir)
+	token, err := EnsureAdminToken(cfg.DataDir)
 	if err != nil {
 		ln.Close()
 		return err
