@@ -195,13 +195,7 @@ retry_max = "1s"
 		// The outage needs the built-in receiver; show more changes instead.
 		d.say("")
 		d.say("4. More changes: a folder of 25 invoices, and the Inbox deleted.")
-		arch := d.create(root, "Archive", nil)
-		for i := 1; i <= 25; i++ {
-			d.create(arch, fmt.Sprintf("invoice-%03d.pdf", i), []byte(fmt.Sprint("invoice ", i)))
-		}
-		inboxID, _ := d.drive.Lookup("/Inbox")
-		d.drive.Delete(inboxID)
-		d.changes++
+		d.archiveAndDeleteInbox(root)
 		if err := d.pollAndDrain(ctx); err != nil {
 			return err
 		}
@@ -227,13 +221,9 @@ retry_max = "1s"
 	return d.summary()
 }
 
-// outage takes the built-in receiver down while changes come in, shows the
-// queue, and brings it back.
-func (d *demo) outage(ctx context.Context, root string) error {
-	recv := d.recv
-	d.say("")
-	d.say("4. The receiver goes down. Changes keep coming; the agent queues them on disk.")
-	recv.down()
+// archiveAndDeleteInbox creates a folder of 25 invoices and deletes the
+// Inbox with what is left in it.
+func (d *demo) archiveAndDeleteInbox(root string) {
 	arch := d.create(root, "Archive", nil)
 	for i := 1; i <= 25; i++ {
 		d.create(arch, fmt.Sprintf("invoice-%03d.pdf", i), []byte(fmt.Sprint("invoice ", i)))
@@ -241,6 +231,16 @@ func (d *demo) outage(ctx context.Context, root string) error {
 	inboxID, _ := d.drive.Lookup("/Inbox")
 	d.drive.Delete(inboxID)
 	d.changes++
+}
+
+// outage takes the built-in receiver down while changes come in, shows the
+// queue, and brings it back.
+func (d *demo) outage(ctx context.Context, root string) error {
+	recv := d.recv
+	d.say("")
+	d.say("4. The receiver goes down. Changes keep coming; the agent queues them on disk.")
+	recv.down()
+	d.archiveAndDeleteInbox(root)
 	if err := d.poll(ctx); err != nil {
 		return err
 	}
