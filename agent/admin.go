@@ -14,6 +14,10 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/activity"
+	"github.com/onedrive-agent/onedrive-agent/agent/console"
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
 // Controller is what the admin API and the command line act on: the running
@@ -75,48 +79,97 @@ var ErrUnknownInstance = errors.New("unknown instance")
 // AdminTokenFile is the name of the bearer token file in data_dir.
 const AdminTokenFile = "admin.token"
 
+// maxAdminTokenFile caps what is read of admin.token.
+const maxAdminTokenFile = 4096
+
 // EnsureAdminToken returns the admin bearer token kept in dataDir, creating
-// it (mode 0600) when missing.
+// it (mode 0600, written under a random temporary name and renamed) when
+// missing or empty. dataDir and the file must belong to this user and not
+// be writable by others, and the file must not be a link (see safefile).
 func EnsureAdminToken(dataDir string) (string, error) {
-	path := filepath.Join(dataDir, AdminTokenFile)
-	if b, err := os.ReadFile(path); err == nil {
-		if tok := strings.TrimSpace(string(b)); tok != "" {
-			return tok, nil
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read admin token: %w", err)
+	if err := safefile.MkdirPrivate(dataDir, "data_dir"); err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
 	}
+	tok, err := ReadAdminToken(dataDir)
+	switch {
+	case err == nil && tok != "":
+		return tok, nil
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return "", err
+	}
+	return writeAdminToken(dataDir)
+}
+
+// RotateAdminToken replaces the admin token in dataDir with a new random
+// one and returns it. A running agent takes the new token for its next
+// request (it reads the file again when it changes); the old one stops
+// working at once.
+func RotateAdminToken(dataDir string) (string, error) {
+	if err := safefile.MkdirPrivate(dataDir, "data_dir"); err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	return writeAdminToken(dataDir)
+}
+
+func writeAdminToken(dataDir string) (string, error) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", err
 	}
 	tok := hex.EncodeToString(raw[:])
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return "", fmt.Errorf("create data_dir: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write admin token: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dataDir, AdminTokenFile), []byte(tok+"\n")); err != nil {
 		return "", fmt.Errorf("write admin token: %w", err)
 	}
 	return tok, nil
 }
 
-// ReadAdminToken reads the admin bearer token from dataDir.
+// ReadAdminToken reads the admin bearer token from dataDir (without
+// following a link; the file must belong to this user).
 func ReadAdminToken(dataDir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, AdminTokenFile))
+	b, err := safefile.ReadFile(filepath.Join(dataDir, AdminTokenFile), "admin token", maxAdminTokenFile)
 	if err != nil {
 		return "", fmt.Errorf("read admin token: %w", err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }
 
-// AdminHandler serves the admin API of CONTRACT section 7. GET /healthz,
-// /metrics and /v1/status are open (the listener is loopback by default);
-// everything that changes state needs the bearer token.
+// AdminHandler serves the admin API with the defaults of AdminOptions: see
+// NewAdminHandler.
 func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog.Logger) http.Handler {
+	return NewAdminHandler(AdminOptions{Controller: c, Metrics: metrics, Token: func() string { return token }, Logger: logger})
+}
+
+// AdminOptions configure the admin listener's handler.
+type AdminOptions struct {
+	Controller Controller
+	Metrics    http.Handler // nil: no /metrics
+	// Token returns the admin token in force, read on every request (it
+	// changes when the token is rotated); "" refuses everything that needs it.
+	Token  func() string
+	Logger *slog.Logger
+	// Listen are the listener's addresses (configured and actual) whose
+	// hosts the Host header may name; an unspecified one (0.0.0.0, ::)
+	// allows every address of the machine.
+	Listen []string
+	// Hosts are the further names of [admin] hosts.
+	Hosts []string
+	// Activity feeds the console's recent deliveries and charts; nil: none.
+	Activity *activity.Recorder
+	// Targets maps instance names to their callback URLs, which the console
+	// shows without query string.
+	Targets map[string]string
+	// Context bounds the rounds the console starts; nil: Background.
+	Context context.Context
+}
+
+// NewAdminHandler serves the admin API: GET /healthz, /metrics, /v1/status
+// and /v1/challenge are open (the listener is loopback by default);
+// everything that changes state needs the bearer token. The operator
+// console is served at / (see package console). Every response but
+// /healthz's is refused with 421 when the Host header does not name the
+// listener (see hostGuard).
+func NewAdminHandler(o AdminOptions) http.Handler {
+	c, metrics, token, logger := o.Controller, o.Metrics, o.Token, o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -124,7 +177,8 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 	authed := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			want := token()
+			if !ok || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="onedrive-agent"`)
 				writeJSONError(w, http.StatusUnauthorized, "missing or wrong bearer token (see data_dir/admin.token)")
 				return
@@ -136,6 +190,7 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("GET "+challengePath, serveChallenge(token))
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}
@@ -144,10 +199,12 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 		respond(w, s, err)
 	})
 	mux.HandleFunc("POST /v1/instances/{name}/poll", authed(func(w http.ResponseWriter, r *http.Request) {
+		liftWriteDeadline(w)
 		res, err := c.Poll(r.Context(), r.PathValue("name"))
 		respond(w, res, err)
 	}))
 	mux.HandleFunc("POST /v1/instances/{name}/resync", authed(func(w http.ResponseWriter, r *http.Request) {
+		liftWriteDeadline(w)
 		res, err := c.Resync(r.Context(), r.PathValue("name"))
 		respond(w, res, err)
 	}))
@@ -162,6 +219,12 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 		n, err := c.Replay(r.Context(), r.PathValue("name"), r.URL.Query()["id"])
 		respond(w, map[string]int{"replayed": n}, err)
 	}))
+	if dl, ok := c.(DriveLister); ok {
+		mux.HandleFunc("GET /v1/instances/{name}/drives", authed(func(w http.ResponseWriter, r *http.Request) {
+			ds, err := dl.Drives(r.Context(), r.PathValue("name"))
+			respond(w, map[string][]DriveStatus{"drives": ds}, err)
+		}))
+	}
 	if ts, ok := c.(TokenSaver); ok {
 		mux.HandleFunc("PUT /v1/instances/{name}/token", authed(func(w http.ResponseWriter, r *http.Request) {
 			var t Token
@@ -174,6 +237,7 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 	}
 	if ck, ok := c.(Checker); ok {
 		mux.HandleFunc("POST /v1/instances/{name}/check", authed(func(w http.ResponseWriter, r *http.Request) {
+			liftWriteDeadline(w)
 			steps, err := ck.Check(r.Context(), r.PathValue("name"))
 			respond(w, steps, err)
 		}))
@@ -182,7 +246,23 @@ func AdminHandler(c Controller, metrics http.Handler, token string, logger *slog
 		n, err := c.Purge(r.Context(), r.PathValue("name"), r.URL.Query()["id"])
 		respond(w, map[string]int{"purged": n}, err)
 	}))
-	return mux
+	con, err := console.New(console.Options{
+		Backend: consoleBackend{c: c, targets: o.Targets}, Activity: o.Activity,
+		Token: token, Logger: logger.With("component", "console"), Context: o.Context,
+	})
+	if err != nil {
+		// The templates are embedded and checked by the tests: this is a
+		// build defect, not an operator's problem.
+		panic(err)
+	}
+	con.Register(mux)
+	return newHostGuard(mux, o.Listen, o.Hosts)
+}
+
+// liftWriteDeadline lets a request that waits for a whole round answer
+// after the server's write timeout.
+func liftWriteDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 }
 
 func respond(w http.ResponseWriter, v any, err error) {
@@ -190,6 +270,9 @@ func respond(w http.ResponseWriter, v any, err error) {
 		status := http.StatusInternalServerError
 		if errors.Is(err, ErrUnknownInstance) {
 			status = http.StatusNotFound
+		}
+		if errors.Is(err, ErrNotTenantWide) {
+			status = http.StatusBadRequest
 		}
 		writeJSONError(w, status, err.Error())
 		return

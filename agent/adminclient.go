@@ -34,6 +34,9 @@ func (c *AdminClient) Ping(ctx context.Context, timeout time.Duration) error {
 	}
 	resp, err := c.client().Do(req)
 	if err != nil {
+		if errors.Is(err, ErrNotTheAgent) {
+			return err
+		}
 		return fmt.Errorf("%w: %v", ErrNoAgent, err)
 	}
 	defer resp.Body.Close()

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/onedrive-agent/onedrive-agent/agent/activity"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/store"
@@ -46,6 +47,9 @@ type Agent struct {
 	now     func() time.Time
 	metrics *Metrics
 	adminLn net.Listener
+	// activity keeps the recent deliveries and the last hour of each
+	// instance for the operator console.
+	activity *activity.Recorder
 
 	gc        *gcBoost
 	graphHTTP *http.Client
@@ -87,6 +91,7 @@ func New(opts Options) (*Agent, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.activity = activity.New(activity.Options{Now: a.now})
 	if a.version == "" {
 		a.version = "dev"
 	}
@@ -120,6 +125,34 @@ func proxyString(c *config.Config) string {
 // Metrics returns the agent's metrics.
 func (a *Agent) Metrics() *Metrics { return a.metrics }
 
+// Activity returns the recorder of recent deliveries and queue samples the
+// operator console draws from. Delivery code reports each attempt to it
+// with Record.
+func (a *Agent) Activity() *activity.Recorder { return a.activity }
+
+// queueSampleEvery is how often the queue depth of every instance is
+// sampled for the console's chart.
+const queueSampleEvery = 15 * time.Second
+
+// sampleQueues records each instance's queue depth in the activity
+// recorder until ctx ends.
+func (a *Agent) sampleQueues(ctx context.Context) error {
+	t := time.NewTicker(queueSampleEvery)
+	defer t.Stop()
+	for {
+		for _, name := range a.order {
+			if st, err := a.db.Stats(name); err == nil {
+				a.activity.SampleQueue(name, int(st.QueuedEvents), st.Oldest)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
 // Run runs every enabled instance and the admin API until ctx is cancelled,
 // then finishes what is in flight and returns nil. One instance's failure
 // never stops the others: its worker logs, waits and starts again.
@@ -142,6 +175,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.startAdmin(ctx, g); err != nil {
 		return err
 	}
+	g.Go(func() error { return a.sampleQueues(ctx) })
 	enabled := 0
 	a.mu.Lock()
 	for _, name := range a.order {
@@ -174,18 +208,40 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 			return fmt.Errorf("admin API: listen on %s: %w (change [admin].listen or stop what uses the port)", cfg.Admin.Listen, err)
 		}
 	}
-	token, err := EnsureAdminToken(cfg.DataDir)
+	alog := a.log.With("component", "admin")
+	tokens, err := newAdminTokenFile(cfg.DataDir, alog)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{
-		Handler:           AdminHandler(a, a.metrics.Handler(), token, a.log.With("component", "admin")),
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+	targets := map[string]string{}
+	for _, ic := range cfg.Instances {
+		targets[ic.Name] = ic.Callback.URL
 	}
+	handler := NewAdminHandler(AdminOptions{
+		Controller: a, Metrics: a.metrics.Handler(), Token: tokens.get, Logger: alog,
+		Listen: []string{cfg.Admin.Listen, ln.Addr().String()}, Hosts: cfg.Admin.Hosts,
+		Activity: a.activity, Targets: targets, Context: ctx,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: adminReadHeaderTimeout,
+		ReadTimeout:       adminReadTimeout,
+		WriteTimeout:      adminWriteTimeout,
+		IdleTimeout:       adminIdleTimeout,
+		MaxHeaderBytes:    adminMaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(alog.Handler(), slog.LevelDebug),
+	}
+	// Commands find this address in the lock file; they send the token
+	// only to the listener named there, after it proved it knows it.
+	if err := a.db.SetLockNote(LockNote(ln.Addr().String())); err != nil {
+		ln.Close()
+		return fmt.Errorf("admin API: %w", err)
+	}
+	limited := newLimitListener(ln, adminMaxConns)
 	g.Go(func() error {
-		err := srv.Serve(ln)
+		err := srv.Serve(limited)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}
@@ -196,6 +252,7 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+		_ = a.db.SetLockNote("")
 		return nil
 	})
 	a.log.Info("admin API listening", "addr", ln.Addr().String())

@@ -268,6 +268,10 @@ var contractMetrics = []string{
 	"onedrive_agent_graph_throttles_total",
 	"onedrive_agent_resyncs_total",
 	"onedrive_agent_last_successful_poll_timestamp_seconds",
+	"onedrive_agent_push_connected",
+	"onedrive_agent_push_notifications_total",
+	"onedrive_agent_push_reconnects_total",
+	"onedrive_agent_event_latency_seconds_bucket",
 }
 
 // TestAgent_Run runs the agent with its own admin listener: it polls at

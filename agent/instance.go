@@ -40,6 +40,14 @@ type instance struct {
 	live liveRound
 	// loginNag limits the "sign-in needed" lines to one and reminders.
 	loginNag reminder
+	// tenant runs a tenant-wide instance's drives (nil for one drive).
+	tenant *tenantRunner
+
+	// graphHTTP carries Graph requests and the push link ([network] proxy and CA).
+	graphHTTP *http.Client
+	// kick asks runPushPoller for a debounced poll.
+	kick chan struct{}
+	push pushStatus
 }
 
 func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle) (*instance, error) {
@@ -49,19 +57,22 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	}
 	in := &instance{
 		a: a, cfg: ic, info: info, db: delta.StoreDB(a.db, ic.Name),
-		log:      a.log.With("instance", ic.Name),
-		state:    StateIdle,
-		drained:  make(chan struct{}, 1),
-		loginNag: reminder{period: loginReminderEvery},
+		log:       a.log.With("instance", ic.Name),
+		state:     StateIdle,
+		drained:   make(chan struct{}, 1),
+		graphHTTP: graphHTTP,
+		loginNag:  reminder{period: loginReminderEvery},
 	}
+	in.initPush()
 	if !ic.Enabled {
 		in.state = StateDisabled
 	}
+	budget := in.initTenant()
 	// A command that needs no secret may load a configuration whose sign-in
 	// secret it cannot resolve (config.LoadDeferSecrets): such an instance
 	// has no Graph client, and Poll, Resync and Run refuse it.
 	if ic.SecretErr("auth") == nil {
-		if in.client, err = newGraphClient(in, ic, graphHTTP, throttle); err != nil {
+		if in.client, err = newGraphClient(in, ic, graphHTTP, throttle, budget); err != nil {
 			return nil, err
 		}
 	}
@@ -92,8 +103,9 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 
 // newGraphClient builds the instance's Graph client, whose token lives in
 // the database.
-func newGraphClient(in *instance, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle) (*connector.Client, error) {
+func newGraphClient(in *instance, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle, budget *connector.Budget) (*connector.Client, error) {
 	c, err := connector.NewClient(connector.ClientOptions{
+		Budget:     budget,
 		Auth:       authConfig(ic.Auth),
 		Store:      tokenStore{db: in.a.db, name: ic.Name},
 		HTTPClient: graphHTTP,
@@ -112,6 +124,7 @@ func authConfig(c config.Auth) connector.AuthConfig {
 	return connector.AuthConfig{
 		Flow: c.Flow, Tenant: c.Tenant, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		RedirectURL: c.RedirectURL, Scopes: c.Scopes, Cloud: c.Cloud, LoginURL: c.LoginURL, GraphURL: c.GraphURL,
+		ClientCertificateFile: c.ClientCertificateFile,
 	}
 }
 
@@ -140,9 +153,19 @@ func (in *instance) deliveryObserver() callback.Observer {
 			default:
 			}
 		},
+		DeliveredBody: func(body []byte, at time.Time) {
+			dates, err := EventDates(body)
+			if err != nil {
+				return // a body the agent did not build (none today): no latency to show
+			}
+			for _, d := range dates {
+				m.ObserveEventLatency(name, d, at)
+			}
+		},
 		Failed:       func(int, error) { m.deliveries.WithLabelValues(name, "retry").Inc() },
 		DeadLettered: func(int) { m.deliveries.WithLabelValues(name, "dead").Inc() },
 		Split:        func(int) { m.deliveries.WithLabelValues(name, "split").Inc() },
+		Attempt:      recordAttempt(in.a.activity, name),
 	}
 }
 
@@ -165,6 +188,9 @@ func (in *instance) runDispatcher(ctx context.Context) error {
 // returns nil then: a failing instance never stops the others. At start it
 // polls at once when the instance never polled or missed a planned poll.
 func (in *instance) runPoller(ctx context.Context) error {
+	if in.tenant != nil {
+		return in.tenant.run(ctx)
+	}
 	sched := in.cfg.Poll.Schedule
 	// A failure here is this instance's alone: log it and poll at once,
 	// which reports the problem through the normal path.
@@ -253,6 +279,9 @@ func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error
 	if !in.cfg.Enabled {
 		return PollResult{}, fmt.Errorf("instance %s is disabled (enabled = false)", in.cfg.Name)
 	}
+	if in.tenant != nil {
+		return in.tenant.pollAll(ctx, resync)
+	}
 	res, err := in.poll(ctx, resync, false)
 	return PollResult{
 		Instance: in.cfg.Name, Items: res.Items, Events: res.Events, Pages: res.Pages,
@@ -266,4 +295,5 @@ func (in *instance) reloadToken() {
 	if in.client != nil {
 		in.client.ReloadToken()
 	}
+	in.retryPush()
 }

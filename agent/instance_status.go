@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/delta"
 )
@@ -36,6 +37,13 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 		return InstanceStatus{}, fmt.Errorf("instance %s: %w", name, err)
 	}
 	is.Round = in.live.merge(is.Round)
+	var last time.Time
+	is.Push, is.PushError, is.PushNotifications, last = in.pushSnapshot(running && in.cfg.Enabled)
+	is.LastNotification = timePtr(last)
+	if in.tenant != nil {
+		n, failing := in.tenant.counts()
+		is.Drives, is.DrivesFailing = &n, &failing
+	}
 	in.mu.Lock()
 	is.State = in.state
 	if running && in.cfg.Enabled {

@@ -25,6 +25,11 @@ type Metrics struct {
 	throttles       *prometheus.CounterVec // instance
 	resyncs         *prometheus.CounterVec // instance
 	deliverySeconds *prometheus.HistogramVec
+
+	pushConnected     *prometheus.GaugeVec     // instance
+	pushNotifications *prometheus.CounterVec   // instance
+	pushReconnects    *prometheus.CounterVec   // instance
+	eventLatency      *prometheus.HistogramVec // instance
 }
 
 // QueueSnapshot is what the metrics need to know about one instance's queue
@@ -66,7 +71,22 @@ func NewMetrics(snapshot func() []QueueSnapshot) *Metrics {
 		Help:    "Duration of successful callback POSTs.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 	}, []string{"instance"})
+	m.pushConnected = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "onedrive_agent_push_connected", Help: "1 while the change-notification link to Graph is connected, else 0.",
+	}, []string{"instance"})
+	m.pushNotifications = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onedrive_agent_push_notifications_total", Help: "Change notifications received from Graph.",
+	}, []string{"instance"})
+	m.pushReconnects = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onedrive_agent_push_reconnects_total", Help: "Notification links opened after the first one, renewals included.",
+	}, []string{"instance"})
+	m.eventLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "onedrive_agent_event_latency_seconds",
+		Help:    "From an event's date (the change in the drive) to the receiver's 2xx.",
+		Buckets: []float64{0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 120, 300, 900, 3600},
+	}, []string{"instance"})
 	m.reg.MustRegister(m.events, m.deliveries, m.polls, m.graph, m.throttles, m.resyncs, m.deliverySeconds,
+		m.pushConnected, m.pushNotifications, m.pushReconnects, m.eventLatency,
 		&queueCollector{snapshot: snapshot},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -108,6 +128,17 @@ func (m *Metrics) AddInstance(name string) {
 	}
 	m.throttles.WithLabelValues(name)
 	m.resyncs.WithLabelValues(name)
+	m.pushConnected.WithLabelValues(name)
+	m.pushNotifications.WithLabelValues(name)
+	m.pushReconnects.WithLabelValues(name)
+	m.eventLatency.WithLabelValues(name)
+}
+
+// ObserveEventLatency records one delivered event in onedrive_agent_event_latency_seconds:
+// from its date (when the change happened in the drive) to accepted, when the receiver
+// answered 2xx. Every delivery path calls it once per event it delivered.
+func (m *Metrics) ObserveEventLatency(instance string, date, accepted time.Time) {
+	m.eventLatency.WithLabelValues(instance).Observe(max(accepted.Sub(date), 0).Seconds())
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -169,7 +169,7 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 			}
 		}()
 	}
-	db := &countingDB{DB: in.db, in: in}
+	db := &countingDB{DB: in.db, in: in, notify: in.disp.Notify}
 	return r.Run(ctx, db, in.client.DeltaURL(st.DriveID))
 }
 
@@ -199,6 +199,11 @@ func (in *instance) rebaseline(old string) error {
 // emit turns a slice of the round's events into queued messages inside the
 // round's transaction.
 func (in *instance) emit(tx delta.Tx, events []delta.Event) error {
+	return in.emitMeta(tx, events, in.meta())
+}
+
+// emitMeta is emit with the messages' metadata given.
+func (in *instance) emitMeta(tx delta.Tx, events []delta.Event, meta callback.Meta) error {
 	var counted *countingDB
 	if ct, ok := tx.(countingTx); ok {
 		counted, tx = ct.c, ct.Tx
@@ -207,7 +212,7 @@ func (in *instance) emit(tx delta.Tx, events []delta.Event) error {
 	if !ok {
 		return fmt.Errorf("emit: unexpected transaction type %T", tx)
 	}
-	msgs, err := callback.Build(stx, in.meta(), events, in.a.now())
+	msgs, err := callback.Build(stx, meta, events, in.a.now())
 	if err != nil {
 		return err
 	}
@@ -230,10 +235,12 @@ func (in *instance) meta() callback.Meta {
 }
 
 // countingDB counts the events of committed transactions only, so the
-// events metric never counts a rolled-back chunk.
+// events metric never counts a rolled-back chunk, and wakes the dispatcher
+// after each commit that queued messages.
 type countingDB struct {
 	delta.DB
 	in      *instance
+	notify  func() // called after a commit that queued events
 	pending map[string]int
 }
 
@@ -243,8 +250,15 @@ func (c *countingDB) Update(fn func(delta.Tx) error) error {
 		return fn(countingTx{Tx: tx, c: c})
 	})
 	if err == nil {
+		queued := 0
 		for typ, n := range c.pending {
 			c.in.a.metrics.events.WithLabelValues(c.in.cfg.Name, typ).Add(float64(n))
+			queued += n
+		}
+		// The chunk's messages are durable: deliver them while the
+		// round goes on instead of after its last transaction.
+		if queued > 0 && c.notify != nil {
+			c.notify()
 		}
 	}
 	return err

@@ -11,8 +11,8 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/connector"
 )
 
-// runner is one running instance: its poller and its dispatcher, stopped
-// together.
+// runner is one running instance: its poller, its dispatcher and, when it
+// takes push notifications, its push workers, stopped together.
 type runner struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -28,9 +28,14 @@ func (r *runner) stop() {
 func (a *Agent) startLocked(ctx context.Context, in *instance) {
 	rctx, cancel := context.WithCancel(ctx)
 	r := &runner{ctx: rctx, cancel: cancel}
-	r.wg.Add(2)
-	go func() { defer r.wg.Done(); _ = in.runPoller(rctx) }()
-	go func() { defer r.wg.Done(); _ = in.runDispatcher(rctx) }()
+	workers := []func(context.Context) error{in.runPoller, in.runDispatcher}
+	if in.pushWanted() {
+		workers = append(workers, in.runPush, in.runPushPoller)
+	}
+	for _, w := range workers {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); _ = w(rctx) }()
+	}
 	a.runners[in.cfg.Name] = r
 }
 

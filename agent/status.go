@@ -51,6 +51,15 @@ type InstanceStatus struct {
 	LastDeliveryError string     `json:"lastDeliveryError,omitempty"`
 	Resyncs           uint64     `json:"resyncs"`
 	Round             *Round     `json:"round,omitempty"`
+	// Push is the change-notification link: off, connecting, connected, unsupported or error.
+	Push              string     `json:"push"`
+	PushError         string     `json:"pushError,omitempty"` // why unsupported, or the last failure
+	PushNotifications uint64     `json:"pushNotifications"`   // notifications received since start
+	LastNotification  *time.Time `json:"lastNotification,omitempty"`
+	// Drives and DrivesFailing are set for a tenant-wide instance: the drives being polled
+	// and those whose last poll failed (throttling aside).
+	Drives        *int `json:"drives,omitempty"`
+	DrivesFailing *int `json:"drivesFailing,omitempty"`
 }
 
 // Round describes a delta round in progress (a long enumeration, or one
@@ -102,6 +111,12 @@ func (s Status) WriteTable(w io.Writer, now time.Time) error {
 		}
 		if in.Hint != "" {
 			fmt.Fprintf(w, "\n%s: %s", in.Name, in.Hint)
+		}
+		switch {
+		case in.Push == "connected":
+			fmt.Fprintf(w, "\n%s: push connected, %d notifications, last %s", in.Name, in.PushNotifications, ago(in.LastNotification, now))
+		case in.Push != "off" && in.Push != "":
+			fmt.Fprintf(w, "\n%s: push %s: %s", in.Name, in.Push, oneLine(in.PushError, 160))
 		}
 	}
 	_, err := fmt.Fprintln(w)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -17,7 +18,7 @@ const (
 	FlowDevice            = "device"             // device code (default)
 	FlowBrowser           = "browser"            // authorization code with PKCE on a loopback redirect
 	FlowCode              = "code"               // an authorization code obtained elsewhere
-	FlowClientCredentials = "client_credentials" // app-only, with a client secret
+	FlowClientCredentials = "client_credentials" // app-only, with a client secret or certificate
 )
 
 // DefaultTenant is the tenant used when AuthConfig.Tenant is empty.
@@ -41,6 +42,11 @@ type AuthConfig struct {
 	Cloud        string   // global (default), usgov, usgov-dod, china
 	LoginURL     string   // override of the cloud's sign-in root
 	GraphURL     string   // override of the cloud's Graph root with version
+	// ClientCertificateFile names a PEM file with the certificate credential (certificate
+	// and unencrypted private key) of a client_credentials app, instead of ClientSecret:
+	// each token request then carries a signed client assertion. The file is read at every
+	// token request, so a renewed certificate is used without a restart.
+	ClientCertificateFile string
 }
 
 var tenantRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
@@ -69,8 +75,18 @@ func (a AuthConfig) Validate() error {
 		case "common", "organizations", "consumers":
 			bad("tenant", "client_credentials needs a real tenant (a tenant id or domain), not %q", tenant)
 		}
-		if a.ClientSecret == "" {
-			bad("client_secret", "is required with flow client_credentials")
+		switch {
+		case a.ClientSecret == "" && a.ClientCertificateFile == "":
+			bad("client_secret", "is required with flow client_credentials (or client_certificate_file)")
+		case a.ClientSecret != "" && a.ClientCertificateFile != "":
+			bad("client_certificate_file", "set either client_secret or client_certificate_file, not both")
+		}
+	} else if a.ClientCertificateFile != "" {
+		bad("client_certificate_file", "is used only with flow client_credentials")
+	}
+	if a.ClientCertificateFile != "" {
+		if _, err := LoadClientCertificate(a.ClientCertificateFile); err != nil {
+			bad("client_certificate_file", "%v", err)
 		}
 	}
 	if _, err := LookupCloud(a.Cloud); err != nil {
@@ -245,15 +261,31 @@ func (a AuthConfig) oauthConfig() *oauth2.Config {
 	}
 }
 
-// clientCredentialsConfig builds the x/oauth2 configuration of the app-only flow.
-func (a AuthConfig) clientCredentialsConfig() *clientcredentials.Config {
-	return &clientcredentials.Config{
+// clientCredentialsConfig builds the x/oauth2 configuration of the app-only flow: with the
+// client secret, or with a client assertion signed by the certificate credential, made fresh
+// for this request.
+func (a AuthConfig) clientCredentialsConfig(now time.Time) (*clientcredentials.Config, error) {
+	cfg := &clientcredentials.Config{
 		ClientID:     a.ClientID,
 		ClientSecret: a.ClientSecret,
 		TokenURL:     a.TokenURL(),
 		Scopes:       a.EffectiveScopes(),
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
+	if a.ClientCertificateFile == "" {
+		return cfg, nil
+	}
+	cc, err := LoadClientCertificate(a.ClientCertificateFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: client_certificate_file: %w", ErrBadConfig, err)
+	}
+	assertion, err := cc.Assertion(a.ClientID, a.TokenURL(), now)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ClientSecret = ""
+	cfg.EndpointParams = url.Values{"client_assertion_type": {ClientAssertionType}, "client_assertion": {assertion}}
+	return cfg, nil
 }
 
 // delegated reports whether the flow signs in a user (and so has a refresh token).

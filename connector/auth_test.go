@@ -24,6 +24,8 @@ func TestAuthConfig_Validate(t *testing.T) {
 		{"bad tenant", AuthConfig{ClientID: "c", Tenant: "a/b"}, []string{"tenant: must be"}},
 		{"bad login url", AuthConfig{ClientID: "c", LoginURL: "login.microsoftonline.com"}, []string{"login_url: must start with https://"}},
 		{"bad graph url", AuthConfig{ClientID: "c", GraphURL: "https://graph.microsoft.com/v1.0?x=1"}, []string{"graph_url: must not have a query"}},
+		{"http graph url", AuthConfig{ClientID: "c", GraphURL: "http://graph.microsoft.com/v1.0"}, []string{"graph_url: must start with https://"}},
+		{"http login url", AuthConfig{ClientID: "c", LoginURL: "http://login.example"}, []string{"login_url: must start with https://"}},
 		{"browser non-loopback", AuthConfig{ClientID: "c", Flow: FlowBrowser, RedirectURL: "http://example.com/"}, []string{"redirect_url: the browser flow needs localhost"}},
 		{"browser https", AuthConfig{ClientID: "c", Flow: FlowBrowser, RedirectURL: "https://localhost:1/"}, []string{"redirect_url: the browser flow listens on a loopback http://"}},
 		{"code any https", AuthConfig{ClientID: "c", Flow: FlowCode, RedirectURL: "https://app.example.com/cb"}, nil},

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -22,8 +24,10 @@ import (
 // LoginBrowser runs the authorization-code flow with PKCE (S256) on a loopback redirect: it
 // listens on the redirect URL's host and port (any free port when the URL has none, which
 // Microsoft allows for loopback redirects), opens the sign-in page with opts.OpenBrowser,
-// checks the state of the redirect, and redeems the code with the verifier. It gives up after
-// opts.Timeout (default 5 minutes).
+// checks the state of the redirect, and redeems the code with the verifier. A request with a
+// wrong or missing state (a stale tab, or a forged request from another local process or web
+// page) is answered 400 and ignored: the login keeps waiting for the right one. It gives up
+// after opts.Timeout (default 5 minutes).
 func LoginBrowser(ctx context.Context, cfg AuthConfig, opts LoginOptions) (Token, error) {
 	cfg, err := withFlow(cfg, FlowBrowser)
 	if err != nil {
@@ -63,6 +67,7 @@ func LoginBrowser(ctx context.Context, cfg AuthConfig, opts LoginOptions) (Token
 		err error
 	}
 	done := make(chan result, 1)
+	var foreign atomic.Int64 // answers with a wrong state, ignored
 	var once sync.Once
 	finish := func(r result) { once.Do(func() { done <- r }) }
 	mux := http.NewServeMux()
@@ -76,9 +81,11 @@ func LoginBrowser(ctx context.Context, cfg AuthConfig, opts LoginOptions) (Token
 			writePage(w, http.StatusBadRequest, "Waiting for the sign-in answer.")
 			return
 		}
-		if q.Get("state") != state {
-			writePage(w, http.StatusBadRequest, "This sign-in answer does not belong to the running login. Run the login command again.")
-			finish(result{err: errors.New("browser sign-in: the redirect's state does not match this sign-in (a stale or forged redirect); run login again")})
+		if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
+			// A stale tab or a forged request (any local process or web page can reach the
+			// loopback): ignore it and keep waiting for the real answer.
+			foreign.Add(1)
+			writePage(w, http.StatusBadRequest, "This sign-in answer does not belong to the running login; it was ignored.")
 			return
 		}
 		if e := q.Get("error"); e != "" {
@@ -137,6 +144,9 @@ func LoginBrowser(ctx context.Context, cfg AuthConfig, opts LoginOptions) (Token
 	case r := <-done:
 		return r.tok, r.err
 	case <-timer.C:
+		if n := foreign.Load(); n > 0 {
+			return Token{}, fmt.Errorf("browser sign-in: no answer from the browser within %s (%d answers with a wrong state were ignored: a stale tab or a forged request); run login again", timeout, n)
+		}
 		return Token{}, fmt.Errorf("browser sign-in: no answer from the browser within %s; run login again", timeout)
 	case <-ctx.Done():
 		return Token{}, ctx.Err()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,11 +23,16 @@ type ClientOptions struct {
 	// client_credentials (nil keeps the app-only token in memory).
 	Store TokenStore
 	// HTTPClient sends every request (Graph and token endpoint); nil uses NewHTTPClient with
-	// defaults. Its Timeout bounds each request.
+	// defaults. Its Timeout bounds each request. Its Transport is used; its redirect policy
+	// and cookie jar are not: Graph redirects are followed only to the Graph host over
+	// https, token endpoint redirects never.
 	HTTPClient *http.Client
 	// Throttle is shared between the Clients of a process so that Clients of one account
 	// pause together; nil gives this Client a registry of its own.
 	Throttle *Throttle
+	// Budget, if set, limits the Client's Graph requests per second (see Budget); nil is
+	// unlimited.
+	Budget *Budget
 	// Version goes into the User-Agent "onedrive-agent/<version>".
 	Version string
 	// Observe, if set, is called after every Graph response or transport failure.
@@ -54,18 +60,21 @@ type RequestInfo struct {
 // Client talks to Graph for one instance. Create it with NewClient; it is safe for
 // concurrent use.
 type Client struct {
-	auth      AuthConfig
-	graph     string
-	http      *http.Client
-	tokens    *tokenSource
-	gate      *Gate
-	userAgent string
-	observe   func(RequestInfo)
-	log       *slog.Logger
-	retryInit time.Duration
-	retryMax  time.Duration
-	throttMax time.Duration
-	now       func() time.Time
+	auth  AuthConfig
+	graph string
+	// graphScheme and graphHost are those of graph: the only place links are followed to.
+	graphScheme, graphHost string
+	http                   *http.Client
+	tokens                 *tokenSource
+	gate                   *Gate
+	budget                 *Budget
+	userAgent              string
+	observe                func(RequestInfo)
+	log                    *slog.Logger
+	retryInit              time.Duration
+	retryMax               time.Duration
+	throttMax              time.Duration
+	now                    func() time.Time
 	// lastBody is the size of the last page read: the buffer for the next
 	// one starts there when the server does not send Content-Length.
 	lastBody atomic.Int64
@@ -102,25 +111,35 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if version == "" {
 		version = "dev"
 	}
+	gu, err := url.Parse(opts.Auth.GraphRoot())
+	if err != nil {
+		return nil, fmt.Errorf("%w: graph_url: %v", ErrBadConfig, err)
+	}
 	c := &Client{
-		auth:      opts.Auth,
-		graph:     opts.Auth.GraphRoot(),
-		http:      hc,
-		gate:      th.Gate(opts.Auth.AccountKey()),
-		userAgent: "onedrive-agent/" + version,
-		observe:   opts.Observe,
-		log:       log.With("component", "connector"),
-		retryInit: durationOr(opts.RetryInitial, time.Second),
-		retryMax:  durationOr(opts.RetryMaxElapsed, time.Minute),
-		throttMax: durationOr(opts.ThrottleMaxWait, 15*time.Minute),
-		now:       th.opts.Now,
+		auth:        opts.Auth,
+		graph:       opts.Auth.GraphRoot(),
+		graphScheme: strings.ToLower(gu.Scheme),
+		graphHost:   strings.ToLower(gu.Host),
+		http:        hc,
+		gate:        th.Gate(opts.Auth.AccountKey()),
+		budget:      opts.Budget,
+		userAgent:   "onedrive-agent/" + version,
+		observe:     opts.Observe,
+		log:         log.With("component", "connector"),
+		retryInit:   durationOr(opts.RetryInitial, time.Second),
+		retryMax:    durationOr(opts.RetryMaxElapsed, time.Minute),
+		throttMax:   durationOr(opts.ThrottleMaxWait, 15*time.Minute),
+		now:         th.opts.Now,
 	}
 	// Refreshes outlive any one request: they run on a context of their own that carries the
 	// HTTP client for x/oauth2.
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{
-		Transport: userAgentTransport{base: transportOf(hc), ua: c.userAgent},
-		Timeout:   hc.Timeout,
+		Transport:     userAgentTransport{base: transportOf(hc), ua: c.userAgent},
+		Timeout:       hc.Timeout,
+		CheckRedirect: noRedirect,
 	})
+	// Graph requests follow redirects only where checkLink lets the token go.
+	c.http = &http.Client{Transport: hc.Transport, Timeout: hc.Timeout, CheckRedirect: c.checkRedirect}
 	c.tokens = &tokenSource{ctx: ctx, auth: opts.Auth, store: store, now: c.now}
 	return c, nil
 }
@@ -133,9 +152,14 @@ func durationOr(d, def time.Duration) time.Duration {
 }
 
 // CheckDriveSpec reports whether a drive spec can work with a flow, so configuration loading
-// can reject it early. "me" (or "") needs a signed-in user.
+// can reject it early. "me" (or "") needs a signed-in user. The SharePoint forms
+// ("site:<site id>", "site:<host>:/sites/NAME", a library's or site's https URL) are checked
+// for their shape.
 func CheckDriveSpec(spec, flow string) error {
 	s := strings.TrimSpace(spec)
+	if _, ok, err := parseSiteSpec(s); ok {
+		return err
+	}
 	switch {
 	case s == "" || strings.EqualFold(s, "me"):
 		if flow == FlowClientCredentials {
@@ -152,14 +176,23 @@ func CheckDriveSpec(spec, flow string) error {
 }
 
 // ResolveDrive returns the id of the drive a spec names: "me" (GET /me/drive), "user:<upn or
-// id>" (/users/{x}/drive), "site:<site id>" (/sites/{x}/drive), or a drive id (/drives/{id},
-// which checks that it exists and is reachable). "me" with client_credentials is an
-// ErrBadConfig error.
+// id>" (/users/{x}/drive), "site:<site id>" (/sites/{x}/drive), "site:<host>:/sites/NAME"
+// (the site by path, then its default drive), the https URL of a SharePoint site (its
+// default drive) or of a document library (the site's drive whose webUrl is that URL; a
+// trailing /Forms/… is ignored), or a drive id (/drives/{id}, which checks that it exists
+// and is reachable). "me" with client_credentials is an ErrBadConfig error.
 func (c *Client) ResolveDrive(ctx context.Context, spec string) (string, error) {
 	if err := CheckDriveSpec(spec, c.auth.flow()); err != nil {
 		return "", err
 	}
 	s := strings.TrimSpace(spec)
+	if ref, ok, _ := parseSiteSpec(s); ok && ref.id == "" {
+		id, err := c.resolveSiteDrive(ctx, ref)
+		if err != nil {
+			return "", fmt.Errorf("resolve drive %q: %w", spec, err)
+		}
+		return id, nil
+	}
 	var path string
 	switch {
 	case s == "" || strings.EqualFold(s, "me"):

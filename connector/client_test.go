@@ -192,7 +192,7 @@ func TestClient_PageUnauthorizedRefreshesOnce(t *testing.T) {
 func TestClient_PageGone(t *testing.T) {
 	f := newFakeMS(t)
 	seed := f.seed()
-	loc := "https://graph.microsoft.com/v1.0/drives/b!x/root/delta?token=fresh"
+	loc := f.srv.URL + "/v1.0/drives/b!x/root/delta?token=fresh"
 	f.graph = func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", loc)
 		writeJSON(w, 410, map[string]any{"error": map[string]any{"code": "resyncRequired", "message": "Resync required.",

@@ -59,7 +59,8 @@ func (c Cloud) resourceRoot() string {
 	return u.Scheme + "://" + u.Host
 }
 
-// checkRootURL validates a login or Graph root given in the configuration.
+// checkRootURL validates a login or Graph root given in the configuration: an absolute
+// https URL without query or fragment; http only on a loopback host (a local test server).
 func checkRootURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -70,6 +71,9 @@ func checkRootURL(s string) error {
 	}
 	if u.Host == "" {
 		return fmt.Errorf("has no host (got %q)", s)
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return fmt.Errorf("must start with https:// (got %q): tokens and drive data would cross the network in clear text; http:// is accepted only for localhost, 127.0.0.1 or [::1]", s)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("must not have a query or fragment (got %q)", s)

@@ -52,22 +52,30 @@ func LoginDevice(ctx context.Context, cfg AuthConfig, opts LoginOptions) (Token,
 		}
 		return Token{}, fmt.Errorf("start device sign-in: %w", err)
 	}
-	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
+	// The code and the address go to a terminal: keep them free of control characters and
+	// escape sequences, and the address an http(s) URL.
+	userCode, verifyURI := TerminalText(da.UserCode, 64), TerminalText(da.VerificationURI, 300)
+	if da.DeviceCode == "" || userCode == "" || verifyURI == "" {
 		return Token{}, errors.New("start device sign-in: the answer lacks device_code, user_code or verification_uri")
+	}
+	if u, err := url.Parse(verifyURI); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return Token{}, fmt.Errorf("start device sign-in: verification_uri %s is not an http(s) URL", shortText(verifyURI, 100))
 	}
 	expiry := da.Expiry
 	if expiry.IsZero() {
 		expiry = time.Now().Add(15 * time.Minute)
 	}
 	opts.ShowDeviceCode(DeviceCode{
-		UserCode:        da.UserCode,
-		VerificationURI: da.VerificationURI,
-		Message:         fmt.Sprintf("To sign in, open %s in a web browser and enter the code %s.", da.VerificationURI, da.UserCode),
+		UserCode:        userCode,
+		VerificationURI: verifyURI,
+		Message:         fmt.Sprintf("To sign in, open %s in a web browser and enter the code %s.", verifyURI, userCode),
 		Expiry:          expiry,
 	})
 
+	// The server's interval is honoured however long (RFC 8628 3.5); the code's expiry
+	// bounds the wait anyway.
 	interval := time.Duration(da.Interval) * time.Second
-	if interval <= 0 || interval > time.Minute {
+	if interval <= 0 {
 		interval = 5 * time.Second
 	}
 	sleep := opts.sleep

@@ -1,8 +1,9 @@
 // Package connector talks to Microsoft Graph and the Microsoft identity platform for one
 // OneDrive or SharePoint drive: it signs in (device code, authorization code with PKCE on a
-// loopback redirect, an authorization code obtained elsewhere, client credentials), keeps the
-// rotating refresh token persisted through a TokenStore, resolves the drive to poll, and fetches
-// driveItem delta pages.
+// loopback redirect, an authorization code obtained elsewhere, client credentials with a
+// secret or a certificate), keeps the rotating refresh token persisted through a TokenStore,
+// resolves the drive to poll, and fetches driveItem delta pages. Push keeps Graph's socket.io
+// notification link for a drive open (Engine.IO v4 over WebSocket, see Push).
 //
 // Guarantees:
 //   - Every token obtained by a refresh is saved through TokenStore.SaveToken before any request
@@ -18,5 +19,7 @@
 // Concurrency: a Client is safe for concurrent use, but the agent uses one Client per instance
 // and calls Page sequentially. A Throttle is safe for concurrent use by many Clients.
 //
-// The package imports only the standard library, golang.org/x/oauth2 and cenkalti/backoff/v4.
+// The package imports only the standard library, golang.org/x/oauth2, cenkalti/backoff/v4 and
+// coder/websocket. The bearer token goes only to the configured Graph root: the notification
+// link carries the opaque token of its URL, never the access token.
 package connector

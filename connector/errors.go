@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -183,6 +184,8 @@ func (e *TokenError) hint() string {
 		return "the app registration needs \"Allow public client flows\" enabled, or set client_secret"
 	case "AADSTS7000215", "AADSTS7000222":
 		return "client_secret is wrong or expired: create a new secret in the app registration"
+	case "AADSTS700027":
+		return "the certificate in client_certificate_file is not the one uploaded to the app registration (Certificates & secrets), or it expired"
 	case "AADSTS700016":
 		return "check client_id and tenant: the app is not registered in that tenant"
 	case "AADSTS90002", "AADSTS900023", "AADSTS90023":
@@ -195,6 +198,9 @@ func (e *TokenError) hint() string {
 		return "redirect_url must be registered in the app registration exactly as configured"
 	case "AADSTS50196":
 		return "too many sign-in requests: wait a few minutes"
+	}
+	if e.Status >= 300 && e.Status < 400 {
+		return "the sign-in endpoint answered with a redirect, which is never followed: login_url must name the identity platform itself"
 	}
 	switch e.Code {
 	case "invalid_grant":
@@ -239,9 +245,12 @@ func DecodeTokenError(status int, body []byte) *TokenError {
 	return e
 }
 
-// cleanText makes server text safe for one log line: control characters become spaces,
-// runs of spaces collapse, and the result is cut to max runes.
-func cleanText(s string, max int) string {
+// cleanText makes server text safe for one log line or a terminal: see TerminalText.
+func cleanText(s string, max int) string { return TerminalText(s, max) }
+
+// collapseText turns control characters into spaces, collapses runs of spaces, and cuts the
+// result to max runes.
+func collapseText(s string, max int) string {
 	var b strings.Builder
 	n := 0
 	space := false
@@ -263,4 +272,74 @@ func cleanText(s string, max int) string {
 		n++
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// maxQuoted bounds server-supplied text (ids, links) quoted in an error.
+const maxQuoted = 200
+
+// shortText quotes server-supplied text for an error message, cut to max bytes, so a huge
+// value in a response cannot make a huge error, log line or status field.
+func shortText(s string, max int) string {
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// TerminalText makes server text safe to print on a terminal: escape sequences (CSI, OSC and
+// other ESC sequences, C1 controls) are removed, other control characters and bidirectional
+// overrides become spaces, runs of spaces collapse, and the result is cut to max runes.
+func TerminalText(s string, max int) string {
+	if limit := 16*max + 64; len(s) > limit {
+		s = s[:limit] // what is cut here would be cut below anyway
+	}
+	var b strings.Builder
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case r == 0x1b || r == 0x9b || r == 0x9d || r == 0x90 || r == 0x9e || r == 0x9f:
+			i = skipEscape(rs, i)
+		case unicode.Is(unicode.Bidi_Control, r) || r == unicode.ReplacementChar:
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return collapseText(b.String(), max)
+}
+
+// skipEscape returns the index of the last rune of the escape sequence that starts at i.
+func skipEscape(rs []rune, i int) int {
+	r := rs[i]
+	kind := rune(0)
+	switch {
+	case r == 0x9b:
+		kind = '['
+	case r == 0x9d || r == 0x90 || r == 0x9e || r == 0x9f:
+		kind = ']'
+	case i+1 < len(rs):
+		i++
+		kind = rs[i]
+	}
+	switch kind {
+	case '[': // CSI: parameters and intermediates up to a final byte 0x40-0x7e
+		for i+1 < len(rs) {
+			i++
+			if rs[i] >= 0x40 && rs[i] <= 0x7e {
+				return i
+			}
+		}
+	case ']', 'P', 'X', '^', '_': // strings ended by BEL, ST (ESC \) or 0x9c
+		for i+1 < len(rs) {
+			i++
+			switch {
+			case rs[i] == 0x07 || rs[i] == 0x9c:
+				return i
+			case rs[i] == 0x1b && i+1 < len(rs) && rs[i+1] == '\\':
+				return i + 1
+			}
+		}
+	}
+	return i // a two-character escape (or a lone ESC at the end)
 }

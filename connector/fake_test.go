@@ -39,6 +39,10 @@ type fakeMS struct {
 	requireAuth bool
 	// deviceExpiresIn is the device code lifetime announced, in seconds (default 900).
 	deviceExpiresIn int
+	// deviceInterval is the polling interval announced, in seconds (default 1);
+	// deviceUserCode and deviceURI replace the user code and verification URI when set.
+	deviceInterval            int
+	deviceUserCode, deviceURI string
 }
 
 type graphReq struct {
@@ -197,14 +201,23 @@ func (f *fakeMS) serveDeviceCode(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.grants = append(f.grants, r.PostForm)
 	f.userAgent = append(f.userAgent, r.UserAgent())
-	expires := f.deviceExpiresIn
+	expires, interval, code, uri := f.deviceExpiresIn, f.deviceInterval, f.deviceUserCode, f.deviceURI
 	f.mu.Unlock()
 	if expires == 0 {
 		expires = 900
 	}
+	if interval == 0 {
+		interval = 1
+	}
+	if code == "" {
+		code = "XYZ12345"
+	}
+	if uri == "" {
+		uri = "https://microsoft.com/devicelogin"
+	}
 	writeJSON(w, 200, map[string]any{
-		"device_code": "DEV-CODE", "user_code": "XYZ12345", "verification_uri": "https://microsoft.com/devicelogin",
-		"expires_in": expires, "interval": 1, "message": "To sign in, use a web browser…",
+		"device_code": "DEV-CODE", "user_code": code, "verification_uri": uri,
+		"expires_in": expires, "interval": interval, "message": "To sign in, use a web browser…",
 	})
 }
 

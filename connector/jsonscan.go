@@ -263,7 +263,7 @@ func (s *scanner) int64() (int64, error) {
 	}
 	v, err := strconv.ParseInt(string(txt), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a 64-bit integer", txt)
+		return 0, fmt.Errorf("%s is not a 64-bit integer", shortText(string(txt[:min(len(txt), 40)]), 40))
 	}
 	return v, nil
 }

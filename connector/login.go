@@ -80,7 +80,7 @@ func (o LoginOptions) context(ctx context.Context) (context.Context, error) {
 	if version == "" {
 		version = "dev"
 	}
-	hc = &http.Client{Transport: userAgentTransport{base: transportOf(hc), ua: "onedrive-agent/" + version}, Timeout: hc.Timeout}
+	hc = &http.Client{Transport: userAgentTransport{base: transportOf(hc), ua: "onedrive-agent/" + version}, Timeout: hc.Timeout, CheckRedirect: noRedirect}
 	return context.WithValue(ctx, oauth2.HTTPClient, hc), nil
 }
 
@@ -112,8 +112,8 @@ func ExchangeCode(ctx context.Context, cfg AuthConfig, code string, opts LoginOp
 	return tokenFromOAuth(t), nil
 }
 
-// ClientCredentials gets an app-only token with the client secret, which also checks the
-// credentials. Such a token has no refresh token; the Client simply gets a new one.
+// ClientCredentials gets an app-only token with the client secret or certificate, which also
+// checks the credentials. Such a token has no refresh token; the Client simply gets a new one.
 func ClientCredentials(ctx context.Context, cfg AuthConfig, opts LoginOptions) (Token, error) {
 	cfg, err := withFlow(cfg, FlowClientCredentials)
 	if err != nil {
@@ -123,7 +123,11 @@ func ClientCredentials(ctx context.Context, cfg AuthConfig, opts LoginOptions) (
 	if err != nil {
 		return Token{}, err
 	}
-	t, err := cfg.clientCredentialsConfig().Token(ctx)
+	cc, err := cfg.clientCredentialsConfig(time.Now())
+	if err != nil {
+		return Token{}, err
+	}
+	t, err := cc.Token(ctx)
 	if err != nil {
 		return Token{}, loginError("client credentials sign-in", err)
 	}
@@ -166,7 +170,7 @@ func postToken(ctx context.Context, tokenURL string, form url.Values) (Token, er
 		return Token{}, err
 	}
 	defer drain(resp.Body)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if err != nil {
 		return Token{}, fmt.Errorf("read token response: %w", err)
 	}

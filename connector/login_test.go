@@ -152,9 +152,9 @@ func TestLoginBrowser_Flow(t *testing.T) {
 		{"success", func(q url.Values, state string) url.Values {
 			return url.Values{"code": {"AUTHCODE"}, "state": {state}}
 		}, ""},
-		{"state mismatch", func(q url.Values, state string) url.Values {
+		{"state mismatch is ignored", func(q url.Values, state string) url.Values {
 			return url.Values{"code": {"AUTHCODE"}, "state": {"forged"}}
-		}, "state does not match"},
+		}, "1 answers with a wrong state were ignored"},
 		{"denied", func(q url.Values, state string) url.Values {
 			return url.Values{"error": {"access_denied"}, "error_description": {"AADSTS65004: User declined to consent."}, "state": {state}}
 		}, "access_denied: AADSTS65004"},
@@ -301,5 +301,102 @@ func TestLogin_Dispatch(t *testing.T) {
 	}
 	if _, err := Login(context.Background(), f.auth(FlowClientCredentials), LoginOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoginBrowser_WrongStateKeepsWaiting: a forged redirect (any local process or web page
+// can reach the loopback) gets 400 and does not end the login; the real one then succeeds.
+func TestLoginBrowser_WrongStateKeepsWaiting(t *testing.T) {
+	f := newFakeMS(t)
+	cfg := f.auth(FlowBrowser)
+	cfg.RedirectURL = "http://127.0.0.1/cb"
+	statuses := make(chan int, 3)
+	get := func(u string) {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Errorf("redirect: %v", err)
+			statuses <- 0
+			return
+		}
+		resp.Body.Close()
+		statuses <- resp.StatusCode
+	}
+	opts := LoginOptions{
+		Timeout: 10 * time.Second,
+		OpenBrowser: func(authURL string) error {
+			u, _ := url.Parse(authURL)
+			q := u.Query()
+			f.addCode("AUTHCODE", q.Get("code_challenge"))
+			base := q.Get("redirect_uri") + "?"
+			go func() {
+				get(base + url.Values{"code": {"EVIL"}, "state": {"forged"}}.Encode())
+				get(base + url.Values{"error": {"access_denied"}}.Encode())
+				get(base + url.Values{"code": {"AUTHCODE"}, "state": {q.Get("state")}}.Encode())
+			}()
+			return nil
+		},
+	}
+	tok, err := LoginBrowser(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatalf("LoginBrowser = %v, want the real answer to win", err)
+	}
+	if tok.RefreshToken == "" {
+		t.Errorf("token = %+v", tok)
+	}
+	for i, want := range []int{http.StatusBadRequest, http.StatusBadRequest, http.StatusOK} {
+		if got := <-statuses; got != want {
+			t.Errorf("answer %d: status %d, want %d", i, got, want)
+		}
+	}
+}
+
+func TestLoginDevice_LongIntervalAndTerminalText(t *testing.T) {
+	f := newFakeMS(t)
+	f.device = []string{"authorization_pending", ""}
+	f.deviceInterval = 120
+	f.deviceUserCode = "\x1b[2J\x1b]0;pwned\x07ABC\u202e123\r\n"
+	f.deviceURI = "https://microsoft.com/devicelogin\x1b[8m"
+	var (
+		mu     sync.Mutex
+		sleeps []time.Duration
+		shown  DeviceCode
+	)
+	opts := LoginOptions{ShowDeviceCode: func(dc DeviceCode) { shown = dc }, sleep: recordSleep(&mu, &sleeps)}
+	if _, err := LoginDevice(context.Background(), f.auth(FlowDevice), opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(sleeps) != 2 || sleeps[0] != 2*time.Minute || sleeps[1] != 2*time.Minute {
+		t.Errorf("sleeps = %v, want the server's 2m interval", sleeps)
+	}
+	if shown.UserCode != "ABC 123" || shown.VerificationURI != "https://microsoft.com/devicelogin" {
+		t.Errorf("shown = %q, %q", shown.UserCode, shown.VerificationURI)
+	}
+	if strings.ContainsAny(shown.Message, "\x1b\x07\r\n\u202e") {
+		t.Errorf("message %q carries control characters", shown.Message)
+	}
+
+	f.deviceURI = "javascript:alert(1)"
+	f.device = []string{""}
+	if _, err := LoginDevice(context.Background(), f.auth(FlowDevice), opts); err == nil || !strings.Contains(err.Error(), "verification_uri") {
+		t.Errorf("LoginDevice with a javascript: URI = %v", err)
+	}
+}
+
+func TestTerminalText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"\x1b[31mred\x1b[0m", "red"},
+		{"a\x1b]8;;https://evil/\x1b\\link\x1b]8;;\x1b\\b", "alinkb"},
+		{"title\x1b]0;x\x07end", "titleend"},
+		{"c1\u009b31mx", "c1x"},
+		{"tab\tand\nnewline", "tab and newline"},
+		{"bidi\u202egnp.exe", "bidi gnp.exe"},
+		{"lone esc\x1b", "lone esc"},
+		{"\x00\x07\x08", ""},
+	}
+	for _, tt := range tests {
+		if got := TerminalText(tt.in, 100); got != tt.want {
+			t.Errorf("TerminalText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

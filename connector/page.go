@@ -17,9 +17,9 @@ type Item struct {
 	ParentID string // parentReference.id; "" for the root
 	DriveID  string // parentReference.driveId as sent; compare with SameDrive
 	ETag     string
-	CTag     string
-	Size     int64
-	Hash     string // file.hashes: quickXorHash, else sha256Hash, else sha1Hash
+	CTag     string // "" when Graph did not send it (OneDrive for Business may drop it)
+	Size     int64  // -1 when Graph did not send it (OneDrive for Business may drop it)
+	Hash     string // file.hashes: quickXorHash, else sha256Hash, else sha1Hash; "" if none
 	Folder   bool   // folder facet present
 	File     bool   // file facet present
 	Root     bool   // root facet present
@@ -108,7 +108,7 @@ func (s *scanner) link(dst *string) error {
 	if v != "" {
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			return fmt.Errorf("link %q is not an absolute http(s) URL", v)
+			return fmt.Errorf("link %s is not an absolute http(s) URL", shortText(v, maxQuoted))
 		}
 	}
 	*dst = v
@@ -172,6 +172,7 @@ func (s *scanner) item() (Item, error) {
 	if s.peek() != '{' {
 		return it, s.errorf("want an item object")
 	}
+	it.Size = -1
 	start := s.i
 	err := s.object(func(key []byte) error {
 		switch string(key) {
@@ -203,7 +204,7 @@ func (s *scanner) item() (Item, error) {
 			return nil
 		case "size":
 			if null, err := s.isNull(); null || err != nil {
-				it.Size = 0
+				it.Size = -1
 				return err
 			}
 			v, err := s.int64()
@@ -271,7 +272,7 @@ func (s *scanner) item() (Item, error) {
 	})
 	if err != nil {
 		if it.ID != "" {
-			return Item{}, fmt.Errorf("id %q: %w", it.ID, err)
+			return Item{}, fmt.Errorf("id %s: %w", shortText(it.ID, maxQuoted), err)
 		}
 		return Item{}, err
 	}
@@ -290,7 +291,7 @@ func (s *scanner) item() (Item, error) {
 	if modified != "" {
 		t, err := parseTime(modified)
 		if err != nil {
-			return Item{}, fmt.Errorf("id %q: lastModifiedDateTime %q: not an RFC 3339 time", it.ID, modified)
+			return Item{}, fmt.Errorf("id %s: lastModifiedDateTime %s: not an RFC 3339 time", shortText(it.ID, maxQuoted), shortText(modified, 64))
 		}
 		it.Modified = t
 	}

@@ -50,6 +50,7 @@ func referenceItem(raw []byte) (Item, error) {
 			return Item{}, err
 		}
 	}
+	it.Size = -1 // absent or null: unknown
 	if present(m, "size") {
 		if err := json.Unmarshal(m["size"], &it.Size); err != nil {
 			return Item{}, err

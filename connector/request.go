@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -34,7 +35,7 @@ func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
 		backoff.WithMaxInterval(max(c.retryMax/4, c.retryInit)),
 		backoff.WithMaxElapsedTime(c.retryMax),
 	)
-	if err := checkLink(link); err != nil {
+	if err := c.checkLink(link); err != nil {
 		return nil, fmt.Errorf("graph %s: %w", op, err)
 	}
 	refreshed := false
@@ -49,7 +50,7 @@ func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
 		return sleepCtx(ctx, d)
 	}
 	for {
-		if err := c.gate.Wait(ctx); err != nil {
+		if err := c.waitTurn(ctx); err != nil {
 			return nil, err
 		}
 		tok, err := c.tokens.token()
@@ -66,6 +67,15 @@ func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if errors.Is(err, ErrForeignLink) {
+				// A refused redirect: the same answer would come again. The *url.Error
+				// around it would repeat the whole link; keep only the reason.
+				var ue *url.Error
+				if errors.As(err, &ue) {
+					err = fmt.Errorf("graph %s: %w", op, ue.Err)
+				}
+				return nil, err
 			}
 			if err := transient(err); err != nil {
 				return nil, err
@@ -113,7 +123,7 @@ func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
 
 		case s == http.StatusGone:
 			he := c.httpError(res)
-			return nil, &ResyncError{Location: res.header.Get("Location"), Status: s, Code: he.Code, Message: he.Message}
+			return nil, &ResyncError{Location: c.resyncLocation(res.header), Status: s, Code: he.Code, Message: he.Message}
 
 		case s == http.StatusInternalServerError || s == http.StatusBadGateway ||
 			s == http.StatusGatewayTimeout || s == http.StatusRequestTimeout:
@@ -124,23 +134,54 @@ func (c *Client) get(ctx context.Context, op, link string) ([]byte, error) {
 		default:
 			he := c.httpError(res)
 			if he.isResyncCode() {
-				return nil, &ResyncError{Location: res.header.Get("Location"), Status: s, Code: he.Code, Message: he.Message}
+				return nil, &ResyncError{Location: c.resyncLocation(res.header), Status: s, Code: he.Code, Message: he.Message}
 			}
 			return nil, he
 		}
 	}
 }
 
-// checkLink rejects what can never succeed, so it is not retried as a network failure.
-func checkLink(link string) error {
+// ErrForeignLink is returned for a link (nextLink, deltaLink, Location, redirect) that does
+// not lead to the configured Graph root's host over https (or over http when the configured
+// root itself is http): the access token is never sent with it.
+var ErrForeignLink = errors.New("link leaves the configured Graph host")
+
+// checkLink accepts only links the access token may travel with: absolute, without user
+// information, on the configured Graph host (port included, compared case-insensitively),
+// over https, or over http when the configured Graph root is http. Failures are final (never
+// retried) and name only the scheme and host of the link.
+func (c *Client) checkLink(link string) error {
 	u, err := url.Parse(link)
 	if err != nil {
-		return fmt.Errorf("bad link: %w", err)
+		return fmt.Errorf("%w: not a URL", ErrForeignLink)
 	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("bad link %q: not an absolute http(s) URL", link)
+	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%w: %s is not an absolute http(s) URL", ErrForeignLink, shortText(link, 80))
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: %s://%s carries user information", ErrForeignLink, u.Scheme, shortText(u.Host, 80))
+	}
+	if !strings.EqualFold(u.Host, c.graphHost) {
+		return fmt.Errorf("%w: %s://%s is not %s", ErrForeignLink, u.Scheme, shortText(u.Host, 80), c.graphHost)
+	}
+	if u.Scheme != "https" && u.Scheme != c.graphScheme {
+		return fmt.Errorf("%w: %s://%s is not https", ErrForeignLink, u.Scheme, shortText(u.Host, 80))
 	}
 	return nil
+}
+
+// resyncLocation returns the Location of a resync answer when it may be followed, "" (start
+// again from DeltaURL) when it leads elsewhere.
+func (c *Client) resyncLocation(h http.Header) string {
+	loc := h.Get("Location")
+	if loc == "" {
+		return ""
+	}
+	if err := c.checkLink(loc); err != nil {
+		c.log.Warn("graph sent a resync Location that is not followed", "error", err)
+		return ""
+	}
+	return loc
 }
 
 func (c *Client) httpError(res response) *HTTPError {

@@ -137,7 +137,11 @@ func (s *tokenSource) refreshLocked() (*oauth2.Token, error) {
 		old := &oauth2.Token{RefreshToken: s.cur.RefreshToken}
 		t, err = s.auth.oauthConfig().TokenSource(s.ctx, old).Token()
 	} else {
-		t, err = s.auth.clientCredentialsConfig().Token(s.ctx)
+		cc, cerr := s.auth.clientCredentialsConfig(s.now())
+		if cerr != nil {
+			return nil, cerr
+		}
+		t, err = cc.Token(s.ctx)
 	}
 	if err != nil {
 		return nil, refreshError(err)

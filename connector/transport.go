@@ -94,3 +94,27 @@ func transportOf(c *http.Client) http.RoundTripper {
 	}
 	return http.DefaultTransport
 }
+
+// noRedirect makes a client hand back a redirect as the answer. The identity platform's
+// endpoints are never redirected; following one would re-post a form that carries a client
+// secret, a refresh token or an authorization code to wherever the Location points.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// maxRedirects bounds the redirects one Graph request follows.
+const maxRedirects = 5
+
+// checkRedirect lets a Graph request follow a redirect only where checkLink lets the access
+// token go: the configured Graph host, over https (http only when graph_url is http). Go's
+// client keeps the Authorization header on such a redirect, and re-sends nothing but the GET.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("graph: stopped after %d redirects", maxRedirects)
+	}
+	if len(via) > 0 && via[len(via)-1].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("graph redirect refused: %w: from https to %s", ErrForeignLink, req.URL.Scheme)
+	}
+	if err := c.checkLink(req.URL.String()); err != nil {
+		return fmt.Errorf("graph redirect refused: %w", err)
+	}
+	return nil
+}

@@ -12,25 +12,40 @@
 # What it does:
 #   onedrive-agent check -c /etc/onedrive-agent/agent.toml    if the file exists;
 #                                           nothing is changed when it fails
+#   user and group onedrive-agent           a system account the service runs as,
+#                                           created when missing (no login shell)
 #   /usr/local/bin/onedrive-agent           the binary (0755), replaced atomically
-#   /etc/onedrive-agent/agent.toml          a minimal configuration, only if absent (0640)
+#   /etc/onedrive-agent                     0750 root:onedrive-agent
+#   /etc/onedrive-agent/agent.toml          a minimal configuration, only if absent
+#                                           (0640 root:onedrive-agent)
 #   /etc/onedrive-agent/agent.toml.example  every key, when the release has the file
-#   /var/lib/onedrive-agent                 data directory (0700)
+#   /etc/onedrive-agent/secrets             secret files for *_file keys: the folder 0700,
+#                                           each file 0600, all owned by onedrive-agent
+#   /etc/default/onedrive-agent             variables for the service, 0600 root:root
+#   /var/lib/onedrive-agent                 data directory, 0700 onedrive-agent (also
+#                                           what an older, root-run install left there)
 #   onedrive-agent install -c /etc/onedrive-agent/agent.toml
 #
 # Variables for ${NAME} references in agent.toml go to /etc/default/onedrive-agent
 # (NAME=value lines); the service reads that file, and so does this script.
+# Secrets are better kept as files: put each in /etc/onedrive-agent/secrets/
+# and name it with a *_file key (client_secret_file = "secrets/client_secret").
 #
-# The service runs as root, like the command line (`onedrive-agent login`,
-# `status`, `dead` ...), because both open the same database in the data
-# directory; a dedicated user would need every command run as that user.
+# The service runs as onedrive-agent. Run the other commands as that user too,
+# since they open the same database: sudo -u onedrive-agent onedrive-agent status
+#
+# ONEDRIVE_AGENT_BIN, _CONF_DIR, _DATA_DIR, _DEFAULTS and _USER change the
+# paths and the account (for tests).
 set -euo pipefail
 
 NAME=onedrive-agent
-BIN=/usr/local/bin/$NAME
-CONF_DIR=/etc/$NAME
+BIN=${ONEDRIVE_AGENT_BIN:-/usr/local/bin/$NAME}
+CONF_DIR=${ONEDRIVE_AGENT_CONF_DIR:-/etc/$NAME}
 CONF=$CONF_DIR/agent.toml
-DATA_DIR=/var/lib/$NAME
+SECRETS_DIR=$CONF_DIR/secrets
+DATA_DIR=${ONEDRIVE_AGENT_DATA_DIR:-/var/lib/$NAME}
+DEFAULTS=${ONEDRIVE_AGENT_DEFAULTS:-/etc/default/$NAME}
+SERVICE_USER=${ONEDRIVE_AGENT_USER:-$NAME}
 
 say() { printf '%s\n' "$*"; }
 die() {
@@ -65,7 +80,7 @@ version=$("$src" version 2>/dev/null) || die "$src does not run on this machine 
 
 # The environment the service gets, so that ${NAME} references resolve here
 # as they will in the service.
-for f in "/etc/default/$NAME" "/etc/sysconfig/$NAME"; do
+for f in "$DEFAULTS" "/etc/sysconfig/$NAME"; do
 	if [ -r "$f" ]; then
 		set -a
 		# shellcheck source=/dev/null
@@ -126,12 +141,30 @@ else
 	say "installed $BIN ($version)"
 fi
 
-# Configuration directory and file. The file holds client secrets and
-# signature keys: readable by root only (0640 root:root).
+# The account the service runs as.
+if ! id -u "$SERVICE_USER" >/dev/null 2>&1; then
+	nologin=/usr/sbin/nologin
+	[ -x "$nologin" ] || nologin=/sbin/nologin
+	[ -x "$nologin" ] || nologin=/bin/false
+	if command -v useradd >/dev/null 2>&1; then
+		useradd --system --user-group --home-dir "$DATA_DIR" --no-create-home --shell "$nologin" "$SERVICE_USER"
+	elif command -v adduser >/dev/null 2>&1; then
+		adduser --system --group --home "$DATA_DIR" --no-create-home --shell "$nologin" "$SERVICE_USER"
+	else
+		die "no useradd or adduser: create the system user $SERVICE_USER, then run this script again"
+	fi
+	say "created the system user $SERVICE_USER"
+fi
+SERVICE_GROUP=$(id -gn "$SERVICE_USER")
+
+# Configuration directory and file. The file may hold client secrets and
+# signature keys: root writes it, the service's group reads it.
 if [ ! -d "$CONF_DIR" ]; then
 	install -d -m 0750 "$CONF_DIR"
 	say "created $CONF_DIR (0750)"
 fi
+chown "root:$SERVICE_GROUP" "$CONF_DIR"
+chmod 0750 "$CONF_DIR"
 example=""
 for c in "$script_dir/agent.toml.example" "$script_dir/../agent.toml.example" "./agent.toml.example"; do
 	if [ -f "$c" ]; then
@@ -167,18 +200,45 @@ client_id = "REPLACE-with-the-application-client-id"
 url = "https://REPLACE-with-your-receiver.example/onedrive"
 EOF
 	)
-	chown root:root "$CONF"
-	chmod 0640 "$CONF"
-	say "created $CONF (0640), a minimal configuration: edit it before starting the service"
+	say "created $CONF, a minimal configuration: edit it before starting the service"
 fi
+chown "root:$SERVICE_GROUP" "$CONF"
+chmod 0640 "$CONF"
 
-# Data directory: database and admin token.
+# Secret files: readable by the service only.
+if [ ! -d "$SECRETS_DIR" ]; then
+	say "created $SECRETS_DIR (0700 $SERVICE_USER): one file per secret, named by *_file keys"
+fi
+install -d -m 0700 "$SECRETS_DIR"
+chown -R "$SERVICE_USER:$SERVICE_GROUP" "$SECRETS_DIR"
+chmod 0700 "$SECRETS_DIR"
+find "$SECRETS_DIR" -mindepth 1 -type f -exec chmod 0600 {} +
+
+# Variables for the service: may hold secrets, root only.
+if [ ! -e "$DEFAULTS" ]; then
+	mkdir -p "$(dirname "$DEFAULTS")"
+	(
+		umask 077
+		cat >"$DEFAULTS" <<'EOF'
+# Variables for ${NAME} references in /etc/onedrive-agent/agent.toml, one
+# NAME=value a line. Read by the service only (0600 root). Secrets are better
+# kept as files in /etc/onedrive-agent/secrets (see *_file keys).
+EOF
+	)
+	say "created $DEFAULTS (0600)"
+fi
+chown root:root "$DEFAULTS"
+chmod 0600 "$DEFAULTS"
+
+# Data directory: database and admin token, the service user's alone (also
+# what an install that ran the service as root left there).
 if [ -d "$DATA_DIR" ]; then
 	say "kept the existing $DATA_DIR"
 else
-	say "created $DATA_DIR (0700)"
+	say "created $DATA_DIR (0700 $SERVICE_USER)"
 fi
 install -d -m 0700 "$DATA_DIR"
+chown -R "$SERVICE_USER:$SERVICE_GROUP" "$DATA_DIR"
 chmod 0700 "$DATA_DIR"
 
 # Service definition: rewritten so that it matches this version.
@@ -199,10 +259,13 @@ cat <<EOF
 
 Next steps:
   1. Edit $CONF (client_id, callback url, ...).
-     Secrets can go to /etc/default/$NAME as NAME=value, referenced as \${NAME}.
-  2. Check it:      $NAME check -c $CONF
-  3. Sign in:       $NAME login -c $CONF INSTANCE
+     Secrets: one file each in $SECRETS_DIR (owned by $SERVICE_USER, 0600), named
+     by a *_file key, e.g. client_secret_file = "secrets/client_secret"; or
+     NAME=value lines in $DEFAULTS, referenced as \${NAME}.
+  2. Check it:      sudo -u $SERVICE_USER $NAME check -c $CONF
+  3. Sign in:       sudo -u $SERVICE_USER $NAME login -c $CONF INSTANCE
   4. Start it:      $NAME start
+  5. Status:        sudo -u $SERVICE_USER $NAME status -c $CONF
 EOF
 if [ -d /run/systemd/system ]; then
 	say "     Logs:         journalctl -u $NAME -f"

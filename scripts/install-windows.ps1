@@ -51,9 +51,15 @@ function Invoke-Agent([string[]]$Arguments) {
     }
 }
 
-# Gives SYSTEM and Administrators full control of Path and nobody else any
-# access (well-known SIDs, so that it works in every Windows language).
+# Makes Administrators the owner of Path (and, for a folder, of everything in
+# it: a folder another user created first would otherwise stay theirs, and
+# the agent refuses it), then gives SYSTEM and Administrators full control
+# and nobody else any access (well-known SIDs, so that it works in every
+# Windows language). The agent checks the same at every start.
 function Set-RestrictedAcl([string]$Path, [switch]$Container) {
+    $recurse = if ($Container) { @('/T', '/C') } else { @() }
+    & icacls.exe $Path /setowner '*S-1-5-32-544' @recurse | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "icacls $Path /setowner failed (exit status $LASTEXITCODE)" }
     $grant = if ($Container) { '(OI)(CI)F' } else { 'F' }
     & icacls.exe $Path /inheritance:r /grant:r "*S-1-5-18:$grant" "*S-1-5-32-544:$grant" | Out-Null
     if ($LASTEXITCODE -ne 0) { throw "icacls $Path failed (exit status $LASTEXITCODE)" }

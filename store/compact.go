@@ -1,13 +1,15 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
 // Compaction policy. bbolt files never shrink: after a large backlog
@@ -71,7 +73,8 @@ func (db *DB) autoCompact() {
 	}
 }
 
-// Compact rewrites the database into "<path>.compact" beside it (only the
+// Compact rewrites the database into a new file beside it, created
+// exclusively under a random name ("<path>.compact-*", mode 0600; only the
 // live data), syncs it, renames it over the original and reopens it. It is
 // safe while the agent runs: concurrent calls wait until it is done, and
 // the process lock stays held throughout, so no other process can open the
@@ -85,8 +88,13 @@ func (db *DB) Compact() error {
 	}
 	start := time.Now()
 	before, _ := os.Stat(db.path)
-	tmp := db.path + ".compact"
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+	f, err := os.CreateTemp(filepath.Dir(db.path), filepath.Base(db.path)+compactSuffix+"*")
+	if err != nil {
+		return fmt.Errorf("compact store %s: %w", db.path, err)
+	}
+	tmp := f.Name()
+	if err := f.Close(); err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("compact store %s: %w", db.path, err)
 	}
 	if err := db.compactInto(tmp); err != nil {
@@ -119,10 +127,29 @@ func (db *DB) Compact() error {
 	return nil
 }
 
-// compactInto copies the live data into a new file at tmp and syncs it.
+// compactSuffix marks a compaction's copy: "<path>.compact-<random>".
+const compactSuffix = ".compact-"
+
+// removeCompactLeftovers deletes the copies of compactions killed before
+// their rename (and the fixed-name copy older versions made). Only regular
+// files are removed; a link is left alone.
+func removeCompactLeftovers(path string) {
+	dir, base := filepath.Split(path)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Type().IsRegular() && (strings.HasPrefix(e.Name(), base+compactSuffix) || e.Name() == base+".compact") {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// compactInto copies the live data into the new empty file tmp and syncs it.
 func (db *DB) compactInto(tmp string) error {
 	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{
 		Timeout: time.Second, NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
+		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
+			return safefile.OpenFile(name, "database copy", flag&^os.O_CREATE, mode)
+		},
 	})
 	if err != nil {
 		return err

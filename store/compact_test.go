@@ -176,3 +176,38 @@ func TestDB_MaybeCompact(t *testing.T) {
 		t.Errorf("Compact after Close: %v", err)
 	}
 }
+
+// TestDB_AckDuringRoundDoesNotCompact: an Ack that empties the queue while
+// the instance has a round in progress leaves the file alone; the first one
+// after the round compacts it.
+func TestDB_AckDuringRoundDoesNotCompact(t *testing.T) {
+	path := newPath(t)
+	db := mustOpen(t, path, Options{NoSync: true})
+	_, _ = db.EnsureInstance("a")
+	fill(t, db, "a", 40_000, 300)
+	if err := db.Update("a", func(tx *Tx) error { return tx.SetRoundState([]byte("round")) }); err != nil {
+		t.Fatal(err)
+	}
+	full := fileSize(t, path)
+	if n := drain(t, db, "a", 1000); n != 40_000 {
+		t.Fatalf("drained %d messages, want 40000", n)
+	}
+	if got := fileSize(t, path); got < full {
+		t.Fatalf("file went from %d to %d bytes during a round: compacted", full, got)
+	}
+	err := db.Update("a", func(tx *Tx) error {
+		if err := tx.SetRoundState(nil); err != nil {
+			return err
+		}
+		return tx.Enqueue(msg("after"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := drain(t, db, "a", 1); n != 1 {
+		t.Fatalf("drained %d messages, want 1", n)
+	}
+	if got := fileSize(t, path); got > full/4 {
+		t.Errorf("file is %d bytes after the round's drain (%d before): not compacted", got, full)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 	"github.com/onedrive-agent/onedrive-agent/store/record"
 
 	bolt "go.etcd.io/bbolt"
@@ -73,12 +74,20 @@ var (
 )
 
 // Open opens (creating if needed) the database at path. It creates the
-// parent folder with mode 0700 and the file with mode 0600, takes the
-// process lock "<path>.lock" (waiting up to Options.Timeout), then opens
-// bbolt with NoFreelistSync and the map freelist.
+// parent folder with mode 0700 (on Windows with a DACL for SYSTEM and
+// Administrators only) and the file with mode 0600, takes the process lock
+// "<path>.lock" (waiting up to Options.Timeout), then opens bbolt with
+// NoFreelistSync and the map freelist.
+//
+// The folder, the lock file and the database must belong to the user the
+// process runs as and must not be writable by group or others, and neither
+// file may be a symbolic link: otherwise the error matches
+// safefile.ErrUnsafe and says what to run (chmod, chown, or which user to
+// run as).
 //
 // Errors: another process holds it: errors.Is(err, ErrLocked), text
-// "database <path> is in use by another onedrive-agent (pid N)". A damaged
+// "database <path> is in use by another onedrive-agent (pid N)"; the
+// LockedError carries the note the holder set (SetLockNote). A damaged
 // file: errors.Is(err, ErrCorrupt), text naming the file and how to recover;
 // the file is left exactly as it was. A newer schema: ErrNewerSchema.
 func Open(path string, opts Options) (*DB, error) {
@@ -92,22 +101,27 @@ func Open(path string, opts Options) (*DB, error) {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := safefile.MkdirPrivate(filepath.Dir(path), "data_dir"); err != nil {
+		if errors.Is(err, safefile.ErrUnsafe) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("open store %s: create folder: %w", path, err)
 	}
 	start := time.Now()
 	lock, err := acquireLock(path+".lock", path, opts.Timeout)
 	if err != nil {
-		if errors.Is(err, ErrLocked) {
+		if errors.Is(err, ErrLocked) || errors.Is(err, safefile.ErrUnsafe) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db := &DB{path: path, opts: opts, log: log, lock: lock}
-	// A compaction killed before its rename leaves its copy behind.
-	_ = os.Remove(path + ".compact")
+	removeCompactLeftovers(path)
 	if err := precheck(path); err != nil {
 		_ = lock.release()
+		if errors.Is(err, safefile.ErrUnsafe) {
+			return nil, err
+		}
 		var d damage
 		if errors.As(err, &d) {
 			return nil, &CorruptError{Path: path, Cause: d.error}
@@ -154,7 +168,7 @@ func (db *DB) openBolt(timeout time.Duration) (bdb *bolt.DB, err error) {
 		FreelistType:   bolt.FreelistMapType,
 		NoSync:         db.opts.NoSync,
 		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, mode)
+			f, err := safefile.OpenFile(name, "database", flag, mode)
 			file = f
 			return f, err
 		},
@@ -175,6 +189,8 @@ func (db *DB) openBolt(timeout time.Duration) (bdb *bolt.DB, err error) {
 	case errors.Is(err, berrors.ErrTimeout):
 		// Our lock is held, so this is some other program (a bbolt tool?).
 		return nil, &LockedError{Path: db.path}
+	case errors.Is(err, safefile.ErrUnsafe):
+		return nil, err
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
 		return nil, &CorruptError{Path: db.path, Cause: err}

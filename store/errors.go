@@ -42,10 +42,12 @@ var (
 )
 
 // LockedError says which process holds the database. PID is 0 when it could
-// not be read from the lock file.
+// not be read from the lock file. Note is what the holder set with
+// SetLockNote ("" for none); it is not part of the message.
 type LockedError struct {
 	Path string
 	PID  int
+	Note string
 }
 
 // Error returns "database <path> is in use by another onedrive-agent (pid N)".

@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
 // bbolt file layout needed to check a file before bbolt maps it: each page
@@ -65,9 +67,12 @@ type damage struct{ error }
 // empty file passes: bbolt initializes it. It reads the meta pages and the
 // live pages, not the free ones.
 func precheck(path string) error {
-	f, err := os.Open(path)
+	f, err := safefile.OpenFile(path, "database", os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
+	}
+	if errors.Is(err, safefile.ErrUnsafe) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)

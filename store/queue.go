@@ -35,6 +35,9 @@ func checkMessage(m *Message) error {
 // assigning each a Key (written back into msgs). Keys increase with every
 // append and are never reused.
 func (tx *Tx) Enqueue(msgs ...Message) error {
+	if tx.parent != nil {
+		return tx.parent.Enqueue(msgs...)
+	}
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -67,6 +70,9 @@ func (tx *Tx) Enqueue(msgs ...Message) error {
 // QueuedEvents returns the number of events queued (not dead) for the
 // instance, in O(1).
 func (tx *Tx) QueuedEvents() (int64, error) {
+	if tx.parent != nil {
+		return tx.parent.QueuedEvents()
+	}
 	c, err := tx.counters()
 	if err != nil {
 		return 0, err
@@ -121,7 +127,8 @@ func (db *DB) Peek(name string, n int) ([]Message, error) {
 }
 
 // Ack removes delivered messages, all in one durable transaction; unknown
-// keys are ignored. When it empties the queue it may compact the file (see
+// keys are ignored. When it empties the queue and the instance has no
+// delta round in progress (RoundState), it may compact the file (see
 // Compact).
 func (db *DB) Ack(name string, keys ...uint64) error {
 	if len(keys) == 0 {
@@ -154,7 +161,11 @@ func (db *DB) Ack(name string, keys ...uint64) error {
 			c.QueuedEvents -= int64(ev)
 			tx.changed()
 		}
-		empty = c.QueuedMsgs == 0
+		// A round in progress keeps its staged records and is still
+		// queueing: compacting now would copy them, block the round, and
+		// be repeated each time delivery catches up with it. The first
+		// drain after the round compacts instead.
+		empty = c.QueuedMsgs == 0 && tx.inst.Get(keyRound) == nil
 		return nil
 	})
 	if err != nil {

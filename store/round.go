@@ -145,6 +145,9 @@ func (tx *Tx) ClearPending() error { return tx.clearBucket(bktPending) }
 // commits with the transaction that used it). Event and message ids are
 // built from it.
 func (tx *Tx) NextSeq() (uint64, error) {
+	if tx.parent != nil {
+		return tx.parent.NextSeq()
+	}
 	if !tx.btx.Writable() {
 		return 0, errors.New("next seq: read-only transaction")
 	}

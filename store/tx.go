@@ -39,6 +39,9 @@ type Tx struct {
 	cLoaded bool
 	cDirty  bool
 	mut     uint64 // bumped by every write, so iterations re-seek
+
+	parent *Tx            // set on a drive's view (drive.go): the instance's transaction
+	views  map[string]*Tx // the drive views opened in this transaction, by drive key
 }
 
 // Update runs fn in one read-write transaction on instance name and commits
@@ -141,6 +144,9 @@ func (tx *Tx) changed() {
 
 // flush writes the counters if they changed.
 func (tx *Tx) flush() error {
+	if err := tx.flushViews(); err != nil {
+		return err
+	}
 	if !tx.cDirty {
 		return nil
 	}

@@ -115,5 +115,5 @@ func (tx *Tx) verify() []error {
 	if _, err := tx.info(); err != nil {
 		problems = append(problems, err)
 	}
-	return problems
+	return append(problems, tx.verifyDrives()...)
 }

@@ -27,11 +27,27 @@ type Queue interface {
 // Observer receives delivery outcomes, e.g. to count metrics. Nil fields
 // are skipped. Calls come from the dispatcher's goroutine.
 type Observer struct {
-	Delivered    func(events int, took time.Duration) // a message was accepted
-	Failed       func(status int, err error)          // an attempt failed and will be retried; status 0 = no response
-	DeadLettered func(events int)                     // the receiver refused a message
-	Split        func(events int)                     // a message was split after a 413
-	Retrying     func(next time.Time)                 // when the failed message is tried again
+	Delivered func(events int, took time.Duration) // a message was accepted
+	// DeliveredBody receives the body of each accepted message and when the receiver's 2xx
+	// came (the event latency histogram reads the events' dates from it).
+	DeliveredBody func(body []byte, at time.Time)
+	Failed        func(status int, err error) // an attempt failed and will be retried; status 0 = no response
+	DeadLettered  func(events int)            // the receiver refused a message
+	Split         func(events int)            // a message was split after a 413
+	Retrying      func(next time.Time)        // when the failed message is tried again
+	// Attempt hears of every attempt that ended (one cut short by shutdown
+	// aside), before its outcome is acted on.
+	Attempt func(Attempt)
+}
+
+// Attempt describes one ended attempt to deliver a message.
+type Attempt struct {
+	ID      string
+	Events  int
+	Outcome Outcome
+	Status  int           // HTTP status; 0 when there was no response
+	Took    time.Duration // request time
+	Err     error         // nil when delivered; a *StatusError carries the receiver's answer
 }
 
 // Config is one instance's callback configuration.
@@ -278,6 +294,9 @@ func (d *Dispatcher) deliver(ctx context.Context, batch []Message) error {
 		a := d.send(ctx, m)
 		if a.aborted {
 			return nil
+		}
+		if d.obs.Attempt != nil {
+			d.obs.Attempt(Attempt{ID: m.ID, Events: m.Events, Outcome: a.outcome, Status: a.status, Took: a.took, Err: a.err})
 		}
 		switch a.outcome {
 		case Delivered:

@@ -136,12 +136,14 @@ func TestDispatcher_ResponseTable(t *testing.T) {
 			m := testMessages(t, &seqCounter{}, 1, row.events)[0]
 			q.add(m)
 			var obs struct{ delivered, failed, dead, split atomic.Int32 }
+			var first atomic.Pointer[Attempt]
 			d, err := New(Config{Instance: "t", URL: url, Timeout: 100 * time.Millisecond, RetryInitial: time.Hour, RetryMax: time.Hour},
 				q, nil, Observer{
 					Delivered:    func(int, time.Duration) { obs.delivered.Add(1) },
 					Failed:       func(int, error) { obs.failed.Add(1) },
 					DeadLettered: func(int) { obs.dead.Add(1) },
 					Split:        func(int) { obs.split.Add(1) },
+					Attempt:      func(a Attempt) { first.CompareAndSwap(nil, &a) },
 				}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -201,6 +203,12 @@ func TestDispatcher_ResponseTable(t *testing.T) {
 			}
 			if redirected.Load() {
 				t.Error("the redirect was followed")
+			}
+			wantOutcome := map[want]Outcome{acked: Delivered, dead: Reject, retried: Retry, split: Split}[row.want]
+			wantStatus := max(row.status, 0)
+			if a := first.Load(); a == nil || a.ID != m.ID || a.Events != row.events || a.Outcome != wantOutcome ||
+				(a.Status != wantStatus && row.status != -1) || (a.Err == nil) != (row.want == acked) {
+				t.Errorf("first attempt observed %+v, want id %s, %d events, %v, status %d", a, m.ID, row.events, wantOutcome, wantStatus)
 			}
 		})
 	}

@@ -33,6 +33,15 @@ type Meta struct {
 	Name       string   // message.instanceName
 	Tags       []string // message.instanceTags (nil is sent as [])
 	MaxEvents  int      // events per message; <= 0 means DefaultMaxEvents
+	// Drive, for a tenant-wide instance, is the drive the events come from: every event
+	// then carries driveId, driveName and owner.
+	Drive *Drive
+}
+
+// Drive names the drive of a tenant-wide instance's events.
+type Drive struct {
+	ID, Name string
+	Owner    string // the user's userPrincipalName, or the site's webUrl
 }
 
 // Build forms the messages for events, in order, at most meta.MaxEvents
@@ -109,6 +118,7 @@ func buildOne(tx SeqTx, meta Meta, prefix string, events []Event, pollDate time.
 			b = append(b, ',')
 		}
 		b, err = appendEvent(b, prefix, seq, &events[i], pd)
+		b = appendDrive(b, meta.Drive)
 		if err != nil {
 			return Message{}, err
 		}
@@ -163,6 +173,20 @@ func looksLikeObject(raw []byte) bool {
 
 // errEventType reports an event whose Type is none of the three.
 var errEventType = errors.New("unknown event type")
+
+// appendDrive adds the drive's fields to the event just written (before its closing brace).
+func appendDrive(b []byte, d *Drive) []byte {
+	if d == nil || len(b) == 0 || b[len(b)-1] != '}' {
+		return b
+	}
+	b = append(b[:len(b)-1], `,"driveId":`...)
+	b = appendString(b, d.ID)
+	b = append(b, `,"driveName":`...)
+	b = appendString(b, d.Name)
+	b = append(b, `,"owner":`...)
+	b = appendString(b, d.Owner)
+	return append(b, '}')
+}
 
 // appendEvent writes one element of message.events.
 func appendEvent(b []byte, prefix string, seq uint64, e *Event, pollDate time.Time) ([]byte, error) {

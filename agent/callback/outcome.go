@@ -16,6 +16,9 @@ func (d *Dispatcher) delivered(m *Message, a attempt) {
 	if d.obs.Delivered != nil {
 		d.obs.Delivered(m.Events, a.took)
 	}
+	if d.obs.DeliveredBody != nil {
+		d.obs.DeliveredBody(m.Body, d.now())
+	}
 	if d.failing {
 		d.failing = false
 		d.log.Info("callback delivery recovered", "message", m.ID, "failing_for", d.now().Sub(d.failSince).Round(time.Second), "attempts", m.Attempts+1)

@@ -30,20 +30,26 @@ type Signer struct {
 }
 
 // ErrWebhookSecret reports a webhook_secret that is not "whsec_" followed by
-// standard base64 of at least one byte. Its text never contains the secret.
+// standard base64 (padded or not) of at least one byte. Its text never
+// contains the secret.
 var ErrWebhookSecret = errors.New(`webhook_secret must be "whsec_" followed by base64 (standard alphabet) of the key`)
 
 // NewSigner returns a Signer for the configured keys; either may be empty.
 // signatureKey is used as is (Open Connectors' "event.notification.signature.key");
 // webhookSecret is "whsec_<base64>" as Standard Webhooks defines it (the
-// prefix may be omitted).
+// prefix may be omitted); the base64 may be padded or not, exactly what the
+// configuration accepts, so a secret `check` passes never stops `run`.
 func NewSigner(signatureKey, webhookSecret string) (Signer, error) {
 	var s Signer
 	if signatureKey != "" {
 		s.signatureKey = []byte(signatureKey)
 	}
 	if webhookSecret != "" {
-		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(webhookSecret, webhookSecretPrefix))
+		rest := strings.TrimPrefix(webhookSecret, webhookSecretPrefix)
+		key, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			key, err = base64.RawStdEncoding.DecodeString(rest)
+		}
 		if err != nil || len(key) == 0 {
 			return Signer{}, ErrWebhookSecret
 		}

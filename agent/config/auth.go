@@ -1,9 +1,15 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/connector"
 )
 
 var tenantRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
@@ -58,12 +64,21 @@ func (b *builder) auth(v values) Auth {
 			p.warnf(f.line, f.key, "is sent with the device flow's token requests; it is needed only when the app registration does not allow public client flows")
 		}
 	}
-	if a.Flow == FlowClientCredentials && a.ClientSecret == "" && secretOK {
+	certOK := true
+	if f, ok := v.get("client_certificate_file"); ok {
+		if s, ok := p.path(f); ok && s != "" {
+			certOK = p.clientCertificate(f, s, a.Flow, a.ClientSecret != "")
+			a.ClientCertificateFile = s
+		} else {
+			certOK = false
+		}
+	}
+	if a.Flow == FlowClientCredentials && a.ClientSecret == "" && a.ClientCertificateFile == "" && secretOK && certOK {
 		if f, ok := v.get("client_secret"); ok {
 			p.errf(f.line, f.key, "must not be empty with flow = \"client_credentials\"")
 		} else {
 			line, key := b.missing("auth", "client_secret")
-			p.errf(line, key, "required with flow = \"client_credentials\" (or client_secret_file)")
+			p.errf(line, key, "required with flow = \"client_credentials\" (or client_secret_file, or client_certificate_file)")
 		}
 	}
 	if f, ok := v.get("redirect_url"); ok {
@@ -108,6 +123,10 @@ func (b *builder) auth(v values) Auth {
 		if !ok || s == "" || !p.httpURL(f, s, true) {
 			continue
 		}
+		if u, _ := url.Parse(s); u.Scheme == "http" && !loopback(u.Hostname()) {
+			p.errf(f.line, f.key, "%q must start with https://: tokens and drive data would cross the network in clear text (http:// is accepted only for localhost, 127.0.0.1 or [::1])", redactURL(s))
+			continue
+		}
 		if k == "login_url" {
 			a.LoginURL = s
 		} else {
@@ -115,6 +134,34 @@ func (b *builder) auth(v values) Auth {
 		}
 	}
 	return a
+}
+
+// clientCertificate checks client_certificate_file: only with client_credentials, not
+// together with a client secret, and a readable PEM file with a certificate and the private
+// key that belongs to it.
+func (p *parser) clientCertificate(f field, file, flow string, secret bool) bool {
+	switch {
+	case flow != FlowClientCredentials:
+		p.errf(f.line, f.key, "is used only with flow = \"client_credentials\"")
+		return false
+	case secret:
+		p.errf(f.line, f.key, "set either client_secret or client_certificate_file, not both")
+		return false
+	}
+	cc, err := connector.LoadClientCertificate(file)
+	if err != nil {
+		// A key file only the service's user may read is resolved when used.
+		f.secret = true
+		if !errors.Is(err, fs.ErrPermission) || !p.deferSecret(f, err) {
+			p.errf(f.line, f.key, "%v", err)
+			return false
+		}
+		return true
+	}
+	if time.Now().After(cc.Cert.NotAfter) {
+		p.warnf(f.line, f.key, "the certificate in %s expired on %s: Microsoft refuses it; upload a new one to the app registration", file, cc.Cert.NotAfter.Format(time.DateOnly))
+	}
+	return true
 }
 
 // httpURL checks an absolute http(s) URL; root forbids a query or fragment.
@@ -131,6 +178,11 @@ func (p *parser) httpURL(f field, s string, root bool) bool {
 	return true
 }
 
+// loopback reports whether host is localhost or a loopback address (127.0.0.0/8, ::1).
 func loopback(host string) bool {
-	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/schedule"
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
 // Defaults of the keys of agent.toml that are not platform dependent.
@@ -30,6 +31,9 @@ const (
 	DefaultTimezone     = "UTC"
 	DefaultInitial      = InitialBaseline
 	DefaultMaxQueue     = 1000000
+	DefaultPush         = PushAuto
+	DefaultDebounce     = time.Second
+	MaxDebounce         = 5 * time.Minute
 	DefaultMaxEvents    = 10
 	MaxMaxEvents        = 1000
 	DefaultTimeout      = 30 * time.Second
@@ -51,6 +55,12 @@ const (
 	InitialBackfill = "backfill" // report every existing item as CREATED
 )
 
+// Push modes (poll.push).
+const (
+	PushAuto = "auto" // Graph's socket.io notifications where the sign-in allows it
+	PushOff  = "off"  // poll only
+)
+
 // Config is a validated agent.toml. Every field holds its effective value (defaults applied).
 type Config struct {
 	File      string     // the path the configuration was read from (the name given to Parse)
@@ -58,6 +68,7 @@ type Config struct {
 	Log       Log        // [log]
 	Admin     Admin      // [admin]
 	Network   Network    // [network]
+	Fleet     Fleet      // [fleet]
 	Instances []Instance // [[instance]] in file order, names unique
 	Warnings  []string   // things that work but deserve a look, each "file:line: key: text"
 }
@@ -71,6 +82,9 @@ type Log struct {
 // Admin is [admin].
 type Admin struct {
 	Listen string // host:port of the admin API; "" turns it off
+	// Hosts are further names (lowercase, without port) the admin listener
+	// answers to in the Host header, e.g. the name of a reverse proxy.
+	Hosts []string
 }
 
 // Network is [network], used for every outbound request.
@@ -133,12 +147,17 @@ type Auth struct {
 	Cloud        string   // global, usgov, usgov-dod or china
 	LoginURL     string   // "" or an override of the cloud's sign-in root
 	GraphURL     string   // "" or an override of the cloud's Graph root with version
+	// ClientCertificateFile is "" or the PEM file (certificate and private key) that signs
+	// the client assertions of flow client_credentials instead of a client secret.
+	ClientCertificateFile string
 }
 
 // Drive is [instance.drive].
 type Drive struct {
 	Spec  string // "me", a drive id, "user:<upn or id>" or "site:<site id>"
 	Scope Scope  // folder, include, exclude
+	// Tenant is set when Spec is "all-users", "all-sites" or "all": a tenant-wide instance.
+	Tenant *Tenant
 }
 
 // Poll is [instance.poll].
@@ -150,6 +169,12 @@ type Poll struct {
 	Schedule    *schedule.Schedule // built from the four fields above
 	Initial     string             // InitialBaseline or InitialBackfill
 	MaxQueue    int64              // queued events at which polling pauses, >= 1
+	Push        string             // PushAuto or PushOff
+	Debounce    time.Duration      // notifications within this window lead to one poll, 0..MaxDebounce
+	// RequestsPerSecond bounds the instance's Graph requests (0: no bound; tenant-wide
+	// instances default to DefaultRequestsPerSecond); Concurrency is the drives polled at once.
+	RequestsPerSecond float64
+	Concurrency       int
 }
 
 // Callback is [instance.callback].
@@ -192,13 +217,26 @@ func Default() *Config {
 }
 
 // Load reads and validates the configuration file at path with the process environment.
-// Errors name the path as given.
+// Errors name the path as given. A configuration file another user could have written (see
+// safefile.TrustProblem) comes first in Warnings: whoever can change it can point the agent's
+// tokens at another server or have a *_file read any file this user can read.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w (create it from agent.toml.example, or give another with -c)", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	cfg, err := Parse(path, data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if why := safefile.TrustProblem(fi); why != "" {
+			w := (&Error{File: path, Msg: fmt.Sprintf("this configuration file %s: another user could change where the agent sends "+
+				"its tokens and which files it reads; chmod go-w and chown it to this user or root, or give another file with -c", why)}).Error()
+			cfg.Warnings = append([]string{w}, cfg.Warnings...)
+		}
+	}
+	return cfg, nil
 }
 
 // LoadDeferSecrets is Load with ParseDeferSecrets.

@@ -1,7 +1,13 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -45,7 +51,8 @@ func TestParse_Defaults(t *testing.T) {
 	}
 	p := in.Poll
 	if p.Interval != 5*time.Minute || p.Cron != "" || p.Location != time.UTC || p.ActiveHours != nil ||
-		p.Initial != "baseline" || p.MaxQueue != 1000000 || p.Schedule == nil || p.Schedule.Interval() != 5*time.Minute {
+		p.Initial != "baseline" || p.MaxQueue != 1000000 || p.Schedule == nil || p.Schedule.Interval() != 5*time.Minute ||
+		p.Push != PushAuto || p.Debounce != time.Second {
 		t.Errorf("poll = %+v", p)
 	}
 	c := in.Callback
@@ -73,6 +80,7 @@ level = "debug"
 format = "json"
 [admin]
 listen = ""
+hosts = ["Agent.Example.Internal", "proxy.example:8443", "[fd00::1]", "10.0.0.7"]
 [network]
 proxy = "http://user:pw@proxy.corp:3128"
 [[instance]]
@@ -98,6 +106,8 @@ timezone = "America/New_York"
 active_hours = ["Mon-Fri 06:00-21:00"]
 initial = "backfill"
 max_queue = 5
+push = "off"
+debounce = "250ms"
 [instance.callback]
 url = "http://hooks.internal:8080/hr?x=1"
 signature_key = "k"
@@ -116,6 +126,9 @@ retry_max = "2s"
 		cfg.Network.Proxy == nil || cfg.Network.Proxy.Host != "proxy.corp:3128" {
 		t.Errorf("top level: %+v", cfg)
 	}
+	if want := []string{"agent.example.internal", "proxy.example", "fd00::1", "10.0.0.7"}; !reflect.DeepEqual(cfg.Admin.Hosts, want) {
+		t.Errorf("admin.hosts = %q, want %q", cfg.Admin.Hosts, want)
+	}
 	in := cfg.Instances[0]
 	if in.Name != "hr-2" || in.Enabled || !reflect.DeepEqual(in.Tags, []string{"hr", "eu"}) {
 		t.Errorf("instance: %+v", in)
@@ -128,7 +141,8 @@ retry_max = "2s"
 		t.Errorf("drive: %+v", in.Drive)
 	}
 	p := in.Poll
-	if p.Interval != 0 || p.Cron != "*/10 6-20 * * 1-5" || p.Location.String() != "America/New_York" || p.Initial != "backfill" || p.MaxQueue != 5 {
+	if p.Interval != 0 || p.Cron != "*/10 6-20 * * 1-5" || p.Location.String() != "America/New_York" || p.Initial != "backfill" || p.MaxQueue != 5 ||
+		p.Push != PushOff || p.Debounce != 250*time.Millisecond {
 		t.Errorf("poll: %+v", p)
 	}
 	ny, _ := time.LoadLocation("America/New_York")
@@ -281,5 +295,76 @@ func TestParse_InlineInstances(t *testing.T) {
 	_, err := Parse("agent.toml", []byte(data), nil)
 	if lines := errLines(err); len(lines) != 1 || !strings.HasPrefix(lines[0], "agent.toml:3: instance.callback.url: ") {
 		t.Errorf("inline instance error: %v", err)
+	}
+}
+
+func TestParse_LoopbackHTTPRoots(t *testing.T) {
+	for _, host := range []string{"127.0.0.1:8080", "localhost:1", "[::1]:9", "127.0.0.2"} {
+		data := strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\ngraph_url = \"http://"+host+"/v1.0\"\nlogin_url = \"http://"+host+"\"", 1)
+		cfg := mustParse(t, "agent.toml", data, nil)
+		if a := cfg.Instances[0].Auth; a.GraphURL != "http://"+host+"/v1.0" || a.LoginURL != "http://"+host {
+			t.Errorf("%s: auth = %+v", host, a)
+		}
+	}
+}
+
+func TestParse_ClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, k *ecdsa.PrivateKey) string {
+		kd, _ := x509.MarshalPKCS8PrivateKey(k)
+		data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	good, wrong := write("app.pem", key), write("wrong.pem", other)
+	app := func(extra string) string {
+		return strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\nflow = \"client_credentials\"\ntenant = \"contoso.com\"\n"+extra, 1) +
+			"[instance.drive]\ndrive = \"user:a@contoso.com\"\n"
+	}
+	name := filepath.Join(dir, "agent.toml")
+	cfg, err := Parse(name, []byte(app("client_certificate_file = \""+good+"\"")), envOf(nil))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := cfg.Instances[0].Auth.ClientCertificateFile; got != filepath.Join(dir, good) {
+		t.Errorf("ClientCertificateFile = %q, want it relative to the config", got)
+	}
+	tests := []struct{ name, data, want string }{
+		{"key of another certificate", app("client_certificate_file = \"" + wrong + "\""), "instance.auth.client_certificate_file: client certificate " + filepath.Join(dir, wrong) + ": the private key does not belong to the certificate"},
+		{"missing file", app("client_certificate_file = \"nope.pem\""), "instance.auth.client_certificate_file: client certificate: open " + filepath.Join(dir, "nope.pem")},
+		{"with a secret", app("client_secret = \"s\"\nclient_certificate_file = \"" + good + "\""), "set either client_secret or client_certificate_file, not both"},
+		{"delegated flow", strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\nclient_certificate_file = \""+good+"\"", 1), "only with flow = \"client_credentials\""},
+	}
+	for _, tt := range tests {
+		_, err := Parse(name, []byte(tt.data), envOf(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestParse_SharePointDrives(t *testing.T) {
+	for _, spec := range []string{
+		"https://contoso.sharepoint.com/sites/Finance/Shared%20Documents",
+		"https://contoso.sharepoint.com/sites/Finance/Shared%20Documents/Forms/AllItems.aspx",
+		"site:contoso.sharepoint.com:/sites/Finance",
+		"site:contoso.sharepoint.com,2C712604-1370-44E7-A1F5-426573FDA80A,2D2244C3-251A-49EA-93A8-39E1C3A060FE",
+	} {
+		cfg := mustParse(t, "agent.toml", minimal+"[instance.drive]\ndrive = \""+spec+"\"\n", nil)
+		if got := cfg.Instances[0].Drive.Spec; got != spec {
+			t.Errorf("drive = %q, want %q", got, spec)
+		}
 	}
 }

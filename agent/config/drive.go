@@ -1,6 +1,11 @@
 package config
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/onedrive-agent/onedrive-agent/connector"
+)
 
 // drive reads [instance.drive]; flow decides whether "me" can work.
 func (b *builder) drive(v values, flow string) Drive {
@@ -54,8 +59,21 @@ func (b *builder) drive(v values, flow string) Drive {
 
 // checkDriveSpec returns what is wrong with a drive spec, or "".
 func checkDriveSpec(s string) string {
-	const forms = "is not a drive: use me, user:<upn or id>, site:<site id> or a drive id"
+	const forms = "is not a drive: use me, user:<upn or id>, site:<site id>, site:<host>:/sites/NAME, a SharePoint library URL or a drive id"
 	if s == "me" {
+		return ""
+	}
+	lower := strings.ToLower(s)
+	if strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") ||
+		(strings.HasPrefix(s, "site:") && strings.Contains(s, ":/")) {
+		// A SharePoint site or library, by URL or by host and path.
+		if err := connector.CheckDriveSpec(s, FlowClientCredentials); err != nil {
+			_, msg, _ := strings.Cut(err.Error(), fmt.Sprintf("drive = %q", s))
+			if msg = strings.TrimLeft(msg, " :"); msg == "" {
+				msg = forms
+			}
+			return msg
+		}
 		return ""
 	}
 	kind, rest, hasColon := strings.Cut(s, ":")

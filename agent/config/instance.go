@@ -7,9 +7,9 @@ import (
 )
 
 var sectionKeys = map[string][]string{
-	"auth":     {"flow", "tenant", "client_id", "client_secret", "client_secret_file", "redirect_url", "scopes", "cloud", "login_url", "graph_url"},
+	"auth":     {"flow", "tenant", "client_id", "client_secret", "client_secret_file", "redirect_url", "scopes", "cloud", "login_url", "graph_url", "client_certificate_file"},
 	"drive":    {"drive", "folder", "include", "exclude"},
-	"poll":     {"interval", "schedule", "timezone", "active_hours", "initial", "max_queue"},
+	"poll":     {"interval", "schedule", "timezone", "active_hours", "initial", "max_queue", "push", "debounce"},
 	"callback": {"url", "signature_key", "signature_key_file", "webhook_secret", "webhook_secret_file", "headers", "max_events", "timeout", "ca_file", "retry_initial", "retry_max"},
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
 // Parse reads agent.toml content. name is the file name used in messages and the base of
@@ -243,7 +245,7 @@ func (p *parser) str(f field) (string, bool) {
 		return "", false
 	}
 	if f.file {
-		v, err := p.readSecret(s)
+		v, err := p.readSecret(f, s)
 		if err != nil {
 			// A file that is not there is a mistake whoever reads it; one
 			// this user may not read may be the service user's.
@@ -389,12 +391,18 @@ func validEnvName(n string) bool {
 
 const maxSecretFile = 64 << 10
 
-// readSecret reads the secret file named by a *_file key; the content is trimmed.
-func (p *parser) readSecret(name string) (string, error) {
+// readSecret reads the secret file named by a *_file key; the content is trimmed. No message
+// ever holds any part of the content. A file another user could have written is warned about.
+func (p *parser) readSecret(f field, name string) (string, error) {
 	name = resolvePath(p.dir, name)
 	b, err := readRegular(name, maxSecretFile)
 	if err != nil {
 		return "", err
+	}
+	if fi, err := os.Stat(name); err == nil {
+		if why := safefile.TrustProblem(fi); why != "" {
+			p.warnf(f.line, f.key, "the secret file %s %s: another user could change the secret; chmod go-w and chown it to this user or root", name, why)
+		}
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {

@@ -9,7 +9,7 @@ import (
 // poll reads [instance.poll] and builds the schedule when every part is valid.
 func (b *builder) poll(v values) Poll {
 	p := b.p
-	pl := Poll{Initial: DefaultInitial, MaxQueue: DefaultMaxQueue, Location: time.UTC}
+	pl := Poll{Initial: DefaultInitial, MaxQueue: DefaultMaxQueue, Location: time.UTC, Push: DefaultPush, Debounce: DefaultDebounce}
 	good := true
 	if f, ok := v.get("schedule"); ok {
 		if s, ok := p.str(f); !ok {
@@ -79,6 +79,24 @@ func (b *builder) poll(v values) Poll {
 				p.errf(f.line, f.key, "must be at least 1, got %d", n)
 			} else {
 				pl.MaxQueue = n
+			}
+		}
+	}
+	if f, ok := v.get("push"); ok {
+		if s, ok := p.str(f); ok {
+			if s == PushAuto || s == PushOff {
+				pl.Push = s
+			} else {
+				p.errf(f.line, f.key, "must be auto or off, got %q", s)
+			}
+		}
+	}
+	if f, ok := v.get("debounce"); ok {
+		if d, ok := p.duration(f); ok {
+			if d < 0 || d > MaxDebounce {
+				p.errf(f.line, f.key, "%v is outside 0s..%v", d, MaxDebounce)
+			} else {
+				pl.Debounce = d
 			}
 		}
 	}

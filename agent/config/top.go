@@ -13,7 +13,7 @@ import (
 var (
 	rootKeys     = []string{"data_dir", "log", "admin", "network", "defaults", "instance"}
 	logKeys      = []string{"level", "format"}
-	adminKeys    = []string{"listen"}
+	adminKeys    = []string{"listen", "hosts"}
 	networkKeys  = []string{"proxy", "ca_file"}
 	instanceKeys = []string{"name", "tags", "enabled", "auth", "drive", "poll", "callback"}
 	defaultsKeys = []string{"tags", "enabled", "auth", "drive", "poll", "callback"}
@@ -57,9 +57,16 @@ func (p *parser) config(root *table) *Config {
 				p.checkListen(f, s)
 			}
 		}
+		if _, ok := t.m["hosts"]; ok {
+			p.adminHosts(t.field("hosts"), &cfg.Admin)
+		}
 	}
 	if t := root.sub("network"); t != nil {
 		p.networkSection(t, &cfg.Network)
+	}
+	cfg.Fleet = Fleet{Shards: 1, Handover: DefaultHandover}
+	if t := root.sub("fleet"); t != nil {
+		p.fleetSection(t, &cfg.Fleet)
 	}
 	defaults := root.sub("defaults")
 	if defaults != nil {
@@ -186,6 +193,31 @@ func (p *parser) checkListen(f field, s string) {
 		return
 	}
 	p.warnf(f.line, f.key, "%q is reachable from other hosts: /healthz, /metrics and /v1/status answer without a token", s)
+}
+
+// adminHosts reads admin.hosts: the extra names the admin listener answers
+// to (besides its own address and localhost). A port given with a name is
+// dropped: names are compared without it.
+func (p *parser) adminHosts(f field, a *Admin) {
+	list, ok := p.strs(f)
+	if !ok {
+		return
+	}
+	for i, s := range list {
+		e := p.elem(f, i)
+		name := strings.ToLower(strings.TrimSpace(s))
+		if strings.ContainsAny(name, "/@?# \t") {
+			name = ""
+		} else if h, _, err := net.SplitHostPort(name); err == nil {
+			name = h
+		}
+		name = strings.TrimSuffix(strings.Trim(name, "[]"), ".")
+		if name == "" {
+			p.errf(e.line, e.key, "%q is not a host name or address (e.g. \"agent.example.internal\")", s)
+			continue
+		}
+		a.Hosts = append(a.Hosts, name)
+	}
 }
 
 func parsePort(s string) (int, bool) {

@@ -53,6 +53,39 @@ func TestEvent_RoundTrip(t *testing.T) {
 	}
 }
 
+// TestEvent_RawStaged: an event whose raw item is its staged record's keeps
+// no copy of it; stagedRaw finds it in the staged record; a pending event of
+// the previous format (with its raw item) still decodes.
+func TestEvent_RawStaged(t *testing.T) {
+	raw := []byte(`{"id":"a1","name":"a.txt"}`)
+	ev := Event{Type: Created, ItemID: "a1", Path: "/a.txt", Date: t0, Raw: raw, rawStaged: true}
+	rec := encodeEvent(&ev)
+	if bytes.Contains(rec, raw) {
+		t.Errorf("the pending event keeps a copy of the raw item")
+	}
+	got, err := decodeEvent(rec)
+	if err != nil || !got.rawStaged || got.Raw != nil {
+		t.Fatalf("decoded %+v, %v; want rawStaged without Raw", got, err)
+	}
+	for _, s := range []staged{
+		{ID: "a1", Name: "a.txt", ParentID: "A", ETag: "e", CTag: "c", Hash: "h", Size: 5, Modified: t0, Raw: raw},
+		{ID: "a1", Raw: raw, HasBefore: true, B: before{Existed: true, Name: "old", Path: "/old"}},
+	} {
+		if got, err := stagedRaw(s.ID, encodeStaged(&s)); err != nil || !bytes.Equal(got, raw) {
+			t.Errorf("stagedRaw of %+v = %q, %v", s, got, err)
+		}
+	}
+	if _, err := stagedRaw("x", []byte{fmtStaged, 0, 3}); !errors.Is(err, errDamaged) {
+		t.Errorf("stagedRaw of a damaged record: %v, want errDamaged", err)
+	}
+	v1 := encodeEvent(&Event{Type: Deleted, ItemID: "b", Path: "/b", Raw: raw})
+	v1 = append(v1[:len(v1)-len(raw)-2], v1[len(v1)-len(raw)-1:]...) // drop the flag
+	v1[0] = 1
+	if got, err := decodeEvent(v1); err != nil || got.ItemID != "b" || !bytes.Equal(got.Raw, raw) || got.rawStaged {
+		t.Errorf("format 1 event: %+v, %v", got, err)
+	}
+}
+
 func TestEventKey_Order(t *testing.T) {
 	ordered := []Event{
 		{Type: Deleted, ItemID: "z", Path: "/a/b/c"},

@@ -16,6 +16,10 @@
 // duplicates and replays collapse. A round is applied only once every page
 // is in; until then the index and the cursor are untouched.
 //
+// The next pages are fetched while a page is staged, up to
+// Limits.FetchAhead pages ahead; a page fetched ahead is only staged in turn,
+// so a crash or an error loses nothing but the request.
+//
 // Up to Limits.BufferItems items are held in memory. A round that ends within
 // that buffer is staged, applied and committed (index, events, new cursor) in
 // one transaction. A longer round is staged buffer by buffer, each flush one
@@ -81,8 +85,8 @@
 // index can compute (the root is never in scope and never reported):
 //   - CREATED: not indexed before and in scope now, or moved into scope;
 //   - UPDATED: in scope before and after, and the eTag changed: for files
-//     when the content (cTag, when known on both sides; size; hash, when known
-//     on both sides), name, parent or metadata (the eTag alone) changed; for
+//     when the content (cTag, size or hash, each when known on both sides),
+//     name, parent or metadata (the eTag alone) changed; for
 //     folders only when the name or the parent changed. Changes are listed in
 //     the order parent, name, content, metadata; OldPath is set when parent
 //     or name changed;
@@ -106,7 +110,17 @@
 // descendants of a folder moved into scope, id, name, eTag, cTag, size,
 // lastModifiedDateTime, parentReference and the file or folder facet, from
 // the index. Event.Date is lastModifiedDateTime for CREATED and UPDATED, and
-// the time the round started (Round.Now) for DELETED.
+// the time the round started (Round.Now) for DELETED and for an item Graph
+// sent without a usable lastModifiedDateTime.
+//
+// # What Graph leaves out
+//
+// Graph drops selected properties now and then. The root is recognised by
+// its indexed id when the root facet is missing (and, on a first
+// enumeration, as the parentless live item named "root"); a property left
+// out (size, cTag, hashes) keeps the value the index knew; a parentless item
+// that is not the root is not part of the drive's tree: an indexed one is
+// deleted with its subtree, an unknown one is ignored.
 //
 // # Safety
 //

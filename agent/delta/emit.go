@@ -26,6 +26,12 @@ func (a *applier) emit() (finished, paused bool, err error) {
 			if err != nil {
 				return err
 			}
+			if ev.rawStaged {
+				if ev.Raw, err = a.rawOf(ev.ItemID); err != nil {
+					return err
+				}
+				ev.rawStaged = false
+			}
 			keys = append(keys, bytes.Clone(k))
 			events = append(events, ev)
 			if len(events) >= n {
@@ -65,6 +71,22 @@ func (a *applier) emit() (finished, paused bool, err error) {
 	return false, false, nil
 }
 
+// rawOf reads the raw item of an event from the item's staged record.
+func (a *applier) rawOf(id string) ([]byte, error) {
+	rec, ok, err := a.tx.Staged(id)
+	if err != nil {
+		return nil, fmt.Errorf("read staged item %q: %w", id, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("pending event of item %q has no staged record: %w", id, errDamaged)
+	}
+	raw, err := stagedRaw(id, rec)
+	if err == nil && len(raw) == 0 {
+		err = fmt.Errorf("staged record of item %q has no raw item for its event: %w", id, errDamaged)
+	}
+	return raw, err
+}
+
 // rawRef is the parentReference of a minimal raw item.
 type rawRef struct {
 	ID      string `json:"id,omitempty"`
@@ -99,7 +121,7 @@ type rawItem struct {
 	Name                 string    `json:"name"`
 	ETag                 string    `json:"eTag,omitempty"`
 	CTag                 string    `json:"cTag,omitempty"`
-	Size                 int64     `json:"size"`
+	Size                 *int64    `json:"size,omitempty"`
 	LastModifiedDateTime string    `json:"lastModifiedDateTime,omitempty"`
 	ParentReference      rawRef    `json:"parentReference"`
 	File                 *struct{} `json:"file,omitempty"`
@@ -114,10 +136,12 @@ func (a *applier) synthRaw(it *store.Item) json.RawMessage {
 		Name:            it.Name,
 		ETag:            it.ETag,
 		CTag:            it.CTag,
-		Size:            it.Size,
 		ParentReference: rawRef{ID: it.ParentID, DriveID: a.st.DriveID},
 	}
-	if !it.Modified.IsZero() {
+	if it.Size >= 0 {
+		r.Size = &it.Size
+	}
+	if knownTime(it.Modified) {
 		r.LastModifiedDateTime = it.Modified.UTC().Format(time.RFC3339)
 	}
 	if it.Folder {

@@ -2,6 +2,7 @@ package delta
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -60,7 +61,10 @@ func (a *applier) eventsFor(s *staged) error {
 	}
 	if !inIdx {
 		if b.Existed && b.InScope {
-			return a.record(a.deleted(s.ID, b, s.Raw, s.Deleted && !s.Inferred))
+			graphSent := s.Deleted && !s.Inferred
+			ev := a.deleted(s.ID, b, s.Raw, graphSent)
+			ev.rawStaged = graphSent && s.Raw != nil
+			return a.record(ev)
 		}
 		return nil
 	}
@@ -74,12 +78,15 @@ func (a *applier) eventsFor(s *staged) error {
 	newIn := newOK && a.r.inScope(newPath)
 	switch {
 	case newIn && (!b.Existed || !b.InScope):
-		if err := a.record(a.created(cur, newPath, s.Raw)); err != nil {
+		ev := a.created(cur, newPath, s.Raw)
+		ev.rawStaged = s.Raw != nil
+		if err := a.record(ev); err != nil {
 			return err
 		}
 	case newIn:
 		if f := changes(b, &cur); f != 0 {
 			ev := a.created(cur, newPath, s.Raw)
+			ev.rawStaged = s.Raw != nil
 			ev.Type = Updated
 			ev.Changes = changeList(f)
 			if f&(cParent|cName) != 0 && b.PathOK {
@@ -123,7 +130,10 @@ func changes(b *before, cur *store.Item) uint64 {
 	if cur.Folder {
 		return f
 	}
-	if (b.CTag != "" && cur.CTag != "" && b.CTag != cur.CTag) || b.Size != cur.Size ||
+	// cTag, size and hashes are compared only when known on both sides:
+	// Graph may drop any of them (see the tests).
+	if (b.CTag != "" && cur.CTag != "" && b.CTag != cur.CTag) ||
+		(b.Size >= 0 && cur.Size >= 0 && b.Size != cur.Size) ||
 		(b.Hash != "" && cur.Hash != "" && b.Hash != cur.Hash) {
 		f |= cContent
 	}
@@ -149,7 +159,7 @@ func (a *applier) walk(key []byte, w *work) error {
 		if staged {
 			continue // it has its own record, and walks its own subtree
 		}
-		oldPath, newPath := w.OldPath+"/"+c.Name, w.NewPath+"/"+c.Name
+		oldPath, newPath := w.OldPath+"/"+segment(c.Name), w.NewPath+"/"+segment(c.Name)
 		oldIn := w.OldOK && a.r.inScope(oldPath)
 		newIn := w.NewOK && a.r.inScope(newPath)
 		switch {
@@ -188,6 +198,10 @@ func (a *applier) created(it store.Item, path string, raw []byte) *Event {
 	if raw == nil {
 		raw = a.synthRaw(&it)
 	}
+	date := it.Modified
+	if !knownTime(date) {
+		date = a.st.Seen
+	}
 	return &Event{
 		Type:     Created,
 		ItemID:   it.ID,
@@ -195,10 +209,14 @@ func (a *applier) created(it store.Item, path string, raw []byte) *Event {
 		Name:     it.Name,
 		Folder:   it.Folder,
 		Path:     path,
-		Date:     it.Modified,
+		Date:     date,
 		Raw:      raw,
 	}
 }
+
+// knownTime reports whether a lastModifiedDateTime is a real time: Graph may
+// leave it out, or send "0001-01-01T00:00:00-08:00" (see the tests).
+func knownTime(t time.Time) bool { return t.Year() >= 1980 }
 
 // deleted builds a DELETED event from an item's last known state; raw is the
 // Graph item when graphSent, a minimal item otherwise.
@@ -240,7 +258,7 @@ func (a *applier) oldPathAsSeen(b *before, newPath string) string {
 		return b.Path
 	}
 	if parent == "/" {
-		return "/" + b.Name
+		return "/" + segment(b.Name)
 	}
-	return parent + "/" + b.Name
+	return parent + "/" + segment(b.Name)
 }

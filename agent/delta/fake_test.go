@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -273,6 +274,9 @@ var errCrash = errors.New("fake: crashed")
 // throws its work away, and every later Update fails too, as if the process
 // had died right before that commit; restart() brings it back.
 type fakeDB struct {
+	// mu serializes transactions, as a store does: a round's page
+	// fetcher runs beside them, and test fetch hooks may call Resync.
+	mu        sync.Mutex
 	s         *fakeState
 	updates   int
 	maxWrites int // most writes in one transaction
@@ -284,6 +288,8 @@ type fakeDB struct {
 func newFakeDB() *fakeDB { return &fakeDB{s: newFakeState()} }
 
 func (d *fakeDB) Update(fn func(Tx) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.crashed {
 		return errCrash
 	}
@@ -304,6 +310,8 @@ func (d *fakeDB) Update(fn func(Tx) error) error {
 }
 
 func (d *fakeDB) View(fn func(Tx) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.crashed {
 		return errCrash
 	}

@@ -22,6 +22,15 @@ func (r *Round) fetch(ctx context.Context, db DB, st *roundState, persisted bool
 	base.Recent = append([]uint64(nil), st.Recent...)
 	var buf []connector.Item
 	resyncs := 0
+	// Pages come from a fetcher that follows the nextLinks up to
+	// FetchAhead pages ahead, so the next page is on its way while this
+	// one is staged. It is restarted after a resync and stopped on return.
+	var ahead *prefetcher
+	defer func() {
+		if ahead != nil {
+			ahead.stop()
+		}
+	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -30,9 +39,14 @@ func (r *Round) fetch(ctx context.Context, db DB, st *roundState, persisted bool
 		if link == "" {
 			link = freshURL
 		}
-		page, err := r.Fetch(ctx, link)
+		if ahead == nil {
+			ahead = r.prefetch(ctx, link, lim.FetchAhead)
+		}
+		page, err := ahead.next(link)
 		res.Requests++
 		if err != nil {
+			ahead.stop()
+			ahead = nil
 			var rerr *connector.ResyncError
 			if !errors.Is(err, connector.ErrResyncRequired) {
 				if st.Resync && st.Pages == 0 && st.Next != "" && persisted && ctx.Err() == nil {
@@ -116,6 +130,80 @@ func (r *Round) fetch(ctx context.Context, db DB, st *roundState, persisted bool
 	}
 }
 
+// prefetcher fetches a round's pages in a goroutine of its own, following
+// each page's nextLink, while the round stages the pages before. It stops
+// after a page with a deltaLink or without a nextLink, a link it was just
+// given again, or an error; it is at most FetchAhead pages ahead of the
+// page the round took last.
+type prefetcher struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	fetch  FetchFunc // set when nothing is fetched ahead
+	pages  chan fetched
+	done   chan struct{}
+}
+
+// fetched is one page (or the error) of a link.
+type fetched struct {
+	link string
+	page connector.Page
+	err  error
+}
+
+// prefetch starts fetching at link. ahead < 0 fetches nothing ahead: each
+// page is fetched when the round asks for it.
+func (r *Round) prefetch(ctx context.Context, link string, ahead int) *prefetcher {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &prefetcher{ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	if ahead < 0 {
+		p.fetch = r.Fetch
+		close(p.done)
+		return p
+	}
+	// The goroutine holds the page it is fetching; the channel the rest.
+	p.pages = make(chan fetched, max(ahead-1, 0))
+	go func() {
+		defer close(p.done)
+		defer close(p.pages)
+		for {
+			page, err := r.Fetch(ctx, link)
+			select {
+			case p.pages <- fetched{link: link, page: page, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || page.DeltaLink != "" || page.NextLink == "" || page.NextLink == link {
+				return
+			}
+			link = page.NextLink
+		}
+	}()
+	return p
+}
+
+// next returns the page of link, the link the fetcher is at.
+func (p *prefetcher) next(link string) (connector.Page, error) {
+	if p.fetch != nil {
+		return p.fetch(p.ctx, link)
+	}
+	f, ok := <-p.pages
+	switch {
+	case !ok && p.ctx.Err() != nil:
+		return connector.Page{}, p.ctx.Err()
+	case !ok:
+		return connector.Page{}, errors.New("page fetcher stopped")
+	case f.link != link:
+		return connector.Page{}, fmt.Errorf("page fetcher at %q, want %q", f.link, link)
+	}
+	return f.page, f.err
+}
+
+// stop cancels the fetch in progress and waits for the goroutine to end.
+func (p *prefetcher) stop() {
+	p.cancel()
+	<-p.done
+}
+
 // finishFetch stages the last items and applies as much of the round as
 // one transaction allows: a small round is committed right here.
 func (r *Round) finishFetch(db DB, base, st *roundState, persisted bool, cursor string, buf []connector.Item, lim Limits, res *Result) error {
@@ -175,11 +263,40 @@ func stage(tx Tx, items []connector.Item, keepRaw bool) error {
 	// occurrence of a repeated id is still put last and wins.
 	slices.SortStableFunc(items, func(a, b connector.Item) int { return strings.Compare(a.ID, b.ID) })
 	for i := range items {
+		if err := recogniseRoot(tx, &items[i]); err != nil {
+			return err
+		}
 		s := stagedFromGraph(&items[i], keepRaw)
 		if err := tx.PutStaged(s.ID, encodeStaged(&s)); err != nil {
 			return fmt.Errorf("stage item %q: %w", s.ID, err)
 		}
 	}
+	return nil
+}
+
+// recogniseRoot sets Root on the drive's root when Graph sent it without the
+// root facet, which it does when it drops selected properties (seen with
+// OneDrive for Business and SharePoint delta; see the tests). The root is
+// known by its id once indexed; before that (a first enumeration), a
+// parentless item named "root" that is not deleted is taken for it. Any other
+// parentless item (Graph also sends stray items of other drives without a
+// parent id) stays a parentless item whose path is unknown, so it is never
+// reported.
+func recogniseRoot(tx Tx, it *connector.Item) error {
+	if it.Root || it.ParentID != "" || it.Deleted {
+		return nil
+	}
+	cur, ok, err := tx.Item(it.ID)
+	if err != nil {
+		return fmt.Errorf("read item %q: %w", it.ID, err)
+	}
+	switch {
+	case ok && cur.Root:
+	case !ok && it.Name == "root":
+	default:
+		return nil
+	}
+	it.Root, it.Folder, it.File = true, true, false
 	return nil
 }
 

@@ -76,8 +76,22 @@ func (a *applier) applyStaged(s *staged) error {
 	return a.applyAlive(s)
 }
 
-// applyAlive puts an item, unless its new parent is gone in this round.
+// applyAlive puts an item, unless its new parent is gone in this round. A
+// parentless item that is not the root does not belong to the drive's tree
+// (Graph sends such stray items, even of other drives, see the tests): an
+// indexed one leaves the index with its subtree, an unknown one is not
+// indexed.
 func (a *applier) applyAlive(s *staged) error {
+	if s.ParentID == "" && !s.Root {
+		_, ok, err := a.tx.Item(s.ID)
+		if err != nil {
+			return fmt.Errorf("read item %q: %w", s.ID, err)
+		}
+		if !ok {
+			return nil
+		}
+		return a.orphan(s)
+	}
 	if s.ParentID != "" {
 		_, ok, err := a.tx.Item(s.ParentID)
 		if err != nil {
@@ -97,7 +111,21 @@ func (a *applier) applyAlive(s *staged) error {
 }
 
 func (a *applier) put(s *staged) error {
-	if err := a.tx.PutItem(s.item()); err != nil {
+	it := s.item()
+	if s.HasBefore && s.B.Existed && !s.Root {
+		// What Graph left out this time keeps the value the index knew, so
+		// a later page that carries it again compares with the real old one.
+		if it.Size < 0 {
+			it.Size = s.B.Size
+		}
+		if it.CTag == "" {
+			it.CTag = s.B.CTag
+		}
+		if it.Hash == "" && !it.Folder {
+			it.Hash = s.B.Hash
+		}
+	}
+	if err := a.tx.PutItem(it); err != nil {
 		return fmt.Errorf("index item %q: %w", s.ID, err)
 	}
 	return nil
@@ -154,7 +182,7 @@ func (a *applier) cascade(key []byte, w *work) error {
 				err = a.remove(c.ID, s.B.Path, s.B.PathOK)
 			}
 		default:
-			old := w.OldPath + "/" + c.Name
+			old := w.OldPath + "/" + segment(c.Name)
 			s = stagedFromIndex(c)
 			s.HasBefore = true
 			s.B = beforeOf(c, old, w.OldOK, w.OldOK && a.r.inScope(old))

@@ -3,6 +3,7 @@ package delta
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -15,7 +16,8 @@ const maxDepth = 4096
 const maxCachedPaths = 8192
 
 // paths computes item paths from the index (id, parent id, name), never from
-// parentReference.path. The root's path is ""; its children are "/name". A
+// parentReference.path. The root's path is ""; its children are "/name", each
+// name rendered by segment. A
 // path is unknown (ok false) when an ancestor is missing from the index. The
 // cache is only valid while the index does not change.
 type paths struct {
@@ -35,7 +37,7 @@ func (p *paths) of(it store.Item) (string, bool, error) {
 	if err != nil || !ok {
 		return "", false, err
 	}
-	return parent + "/" + it.Name, true, nil
+	return parent + "/" + segment(it.Name), true, nil
 }
 
 // folder returns the path of the folder with the given id.
@@ -74,7 +76,7 @@ func (p *paths) folder(id string) (string, bool, error) {
 	}
 	path := base
 	for i := len(chain) - 1; i >= 0; i-- {
-		path = path + "/" + chain[i].Name
+		path = path + "/" + segment(chain[i].Name)
 		p.put(chain[i].ID, path)
 	}
 	return path, true, nil
@@ -89,3 +91,60 @@ func (p *paths) put(id, path string) {
 
 // pathDepth is the number of segments of a path ("/a/b" → 2).
 func pathDepth(path string) int { return strings.Count(path, "/") }
+
+// segment renders an item name as one path segment that no reader can take for
+// more or less than one segment: OneDrive allows none of these in a name, but a
+// name is what Graph sends, and a forged one must not move an item to another
+// path (out of or into the configured folder). '/', '\\', control characters
+// (C0, DEL, C1) and invalid UTF-8 are written as %XX (UTF-8 bytes, upper-case
+// hex); the names "." and ".." become
+// "%2E" and "%2E%2E", and an empty name "%00", so that no path cleaning
+// collapses them. Every other name, '%' included, is kept as it is, so the
+// paths of real items read as their names.
+func segment(name string) string {
+	if !needsEscape(name) {
+		return name
+	}
+	switch name {
+	case "":
+		return "%00"
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(name) + 8)
+	for _, r := range name {
+		if !escapedRune(r) {
+			b.WriteRune(r)
+			continue
+		}
+		var buf [utf8.UTFMax]byte
+		for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
+}
+
+// needsEscape reports whether segment changes name.
+func needsEscape(name string) bool {
+	if name == "" || name == "." || name == ".." {
+		return true
+	}
+	for _, r := range name {
+		if escapedRune(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// escapedRune reports whether r is written as %XX in a path segment.
+func escapedRune(r rune) bool {
+	return r == '/' || r == '\\' || r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == utf8.RuneError
+}

@@ -15,7 +15,7 @@ import (
 const (
 	fmtStaged = 1
 	fmtRound  = 1
-	fmtEvent  = 1
+	fmtEvent  = 2 // 1: without the raw-in-staged flag
 	fmtWork   = 1
 )
 
@@ -105,6 +105,17 @@ func encodeStaged(s *staged) []byte {
 	return e.Data()
 }
 
+// shared returns a field of a record without copying it (nil when empty):
+// the records decoded here are the transaction's copies, owned by the caller
+// and never changed, so the field may share their memory.
+func shared(p []byte) []byte {
+	if len(p) == 0 {
+		return nil
+	}
+	return p
+}
+
+// decodeStaged decodes a staged record; Raw shares b's memory.
 func decodeStaged(id string, b []byte) (staged, error) {
 	d := record.NewDecoder(b)
 	d.Version(fmtStaged)
@@ -124,7 +135,7 @@ func decodeStaged(id string, b []byte) (staged, error) {
 	s.Hash = d.Str()
 	s.Size = d.Int()
 	s.Modified = d.Time()
-	s.Raw = d.Bytes()
+	s.Raw = shared(d.Raw())
 	if s.HasBefore {
 		s.B = before{
 			Existed: f&sBExisted != 0,
@@ -293,8 +304,15 @@ func changeList(f uint64) []string {
 
 var eventTypes = [...]string{Created, Updated, Deleted}
 
+// encodeEvent writes a pending event. An event whose raw item is its staged
+// record's keeps no copy of it: emit reads it from the staged record, which
+// lives until the round's last transaction.
 func encodeEvent(ev *Event) []byte {
-	e := record.NewEncoder(48 + len(ev.ItemID) + len(ev.ParentID) + len(ev.Name) + len(ev.Path) + len(ev.OldPath) + len(ev.Raw))
+	raw := ev.Raw
+	if ev.rawStaged {
+		raw = nil
+	}
+	e := record.NewEncoder(48 + len(ev.ItemID) + len(ev.ParentID) + len(ev.Name) + len(ev.Path) + len(ev.OldPath) + len(raw))
 	e.Byte(fmtEvent)
 	var t byte
 	for i, n := range eventTypes {
@@ -315,13 +333,20 @@ func encodeEvent(ev *Event) []byte {
 	e.Str(ev.OldPath)
 	e.Uint(changeBits(ev.Changes))
 	e.Time(ev.Date)
-	e.Bytes(ev.Raw)
+	e.Bool(ev.rawStaged)
+	e.Bytes(raw)
 	return e.Data()
 }
 
+// decodeEvent reads a pending event; Raw shares b's memory. When
+// rawStaged is set on it, Raw is to be read from the item's staged record
+// (stagedRaw).
 func decodeEvent(b []byte) (Event, error) {
 	d := record.NewDecoder(b)
-	d.Version(fmtEvent)
+	v := d.Byte()
+	if d.Err() == nil && v != fmtEvent && v != 1 {
+		d.Fail(fmt.Errorf("unknown record format %d (want %d)", v, fmtEvent))
+	}
 	t := d.Byte()
 	if int(t) >= len(eventTypes) {
 		d.Fail(errBadField)
@@ -335,11 +360,32 @@ func decodeEvent(b []byte) (Event, error) {
 	ev.OldPath = d.Str()
 	ev.Changes = changeList(d.Uint())
 	ev.Date = d.Time()
-	ev.Raw = d.Bytes()
+	if v == fmtEvent {
+		ev.rawStaged = d.Bool()
+	}
+	ev.Raw = shared(d.Raw())
 	if err := d.Done(); err != nil {
 		return Event{}, fmt.Errorf("decode pending event: %w", err)
 	}
 	return ev, nil
+}
+
+// stagedRaw returns the raw item of a staged record, without decoding the
+// rest of it; the result shares rec's memory.
+func stagedRaw(id string, rec []byte) ([]byte, error) {
+	d := record.NewDecoder(rec)
+	d.Version(fmtStaged)
+	d.Uint() // flags
+	for range 5 {
+		d.Raw() // name, parent id, eTag, cTag, hash
+	}
+	d.Int()  // size
+	d.Time() // modified
+	raw := d.Raw()
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("decode staged record of item %q: %w", id, err)
+	}
+	return raw, nil
 }
 
 // work is a queued unit of a cascade (index phase) or a walk (events phase)

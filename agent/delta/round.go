@@ -40,6 +40,12 @@ type Limits struct {
 	// LogEvery is how often (in pages) a long enumeration logs its progress
 	// (default 100).
 	LogEvery int
+	// FetchAhead is how many pages a round fetches ahead of the one it is
+	// staging: the next request is on its way while a page is decoded and
+	// staged (default 2; negative: none, each page is fetched when it is
+	// needed). A page fetched ahead and not used (the round stopped on an
+	// error or a loop) is dropped.
+	FetchAhead int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -57,6 +63,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.LogEvery <= 0 {
 		l.LogEvery = 100
+	}
+	if l.FetchAhead == 0 {
+		l.FetchAhead = 2
 	}
 	return l
 }

@@ -110,10 +110,13 @@ func TestRound_Run_BaselineIsSilent(t *testing.T) {
 	rawSeen := false
 	r := newRound(f2.fetch, Limits{BufferItems: 100})
 	r.Fetch = func(ctx context.Context, link string) (connector.Page, error) {
-		for _, rec := range db2.s.staged {
-			s, _ := decodeStaged("x", rec)
-			rawSeen = rawSeen || s.Raw != nil
-		}
+		_ = db2.View(func(tx Tx) error {
+			return tx.ForEachStaged("", func(id string, rec []byte) error {
+				s, _ := decodeStaged(id, rec)
+				rawSeen = rawSeen || s.Raw != nil
+				return nil
+			})
+		})
 		return f2.fetch(ctx, link)
 	}
 	if _, err := r.Run(context.Background(), db2, "fresh"); err != nil {

@@ -65,6 +65,9 @@ func (s storeDB) View(fn func(Tx) error) error {
 // trust (a page without any link, an item without id): the round is then not
 // applied. A 410 Gone must come back as an error matching
 // connector.ErrResyncRequired (a *connector.ResyncError carries the Location).
+// A round calls it from a goroutine of its own, up to Limits.FetchAhead pages
+// ahead of the page it stages (so at the same time as its transactions and
+// Emit), never twice at once; it must return when ctx is cancelled.
 type FetchFunc func(ctx context.Context, url string) (connector.Page, error)
 
 // EmitFunc receives a round's events in order, in slices of at most
@@ -114,4 +117,8 @@ type Event struct {
 	// send (a cascade, a move into or out of scope, a resync sweep) a minimal
 	// item built from the index.
 	Raw json.RawMessage
+
+	// rawStaged: Raw is the item's staged record's raw item, so the
+	// pending event does not keep a copy of it.
+	rawStaged bool
 }

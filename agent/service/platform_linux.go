@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	kservice "github.com/kardianos/service"
@@ -26,11 +29,136 @@ const toolTimeout = 2 * time.Minute
 
 func isPrivileged() bool { return os.Geteuid() == 0 }
 
-func afterInstall(Config) error { return nil }
+// afterInstall prepares what the service needs to run as c.User: the
+// system user and group (created when missing), data_dir owned by them with
+// mode 0700, a configuration file their group may read, and, beside a SysV
+// script, the logrotate rule for its log.
+func afterInstall(c Config) error {
+	if c.User == "root" {
+		return nil
+	}
+	stateDir := "/var/lib/" + c.Name
+	if err := ensureServiceUser(c.User, stateDir); err != nil {
+		return err
+	}
+	u, err := user.Lookup(c.User)
+	if err != nil {
+		return fmt.Errorf("service user %s: %w", c.User, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	dataDir := c.DataDir
+	if dataDir == "" {
+		dataDir = stateDir
+	}
+	if err := ensureOwnedDir(dataDir, uid, gid); err != nil {
+		return fmt.Errorf("data_dir %s for user %s: %w", dataDir, c.User, err)
+	}
+	if c.ConfigPath != "" {
+		if err := shareConfig(c.ConfigPath, uid, gid); err != nil {
+			return fmt.Errorf("make %s readable by user %s: %w", c.ConfigPath, c.User, err)
+		}
+	}
+	if Platform() == "unix-systemv" {
+		if fi, err := os.Stat("/etc/logrotate.d"); err == nil && fi.IsDir() {
+			rule, err := SysVLogrotate(c)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(logrotatePath(c), []byte(rule), 0o644); err != nil {
+				return fmt.Errorf("write logrotate rule: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func logrotatePath(c Config) string { return "/etc/logrotate.d/" + c.Name }
+
+// ensureServiceUser creates the system user and group name (no login shell,
+// home home, not created) unless it exists.
+func ensureServiceUser(name, home string) error {
+	if _, err := user.Lookup(name); err == nil {
+		return nil
+	}
+	var cmd []string
+	switch {
+	case toolExists("useradd"):
+		cmd = []string{"useradd", "--system", "--user-group", "--home-dir", home, "--no-create-home", "--shell", nologin(), name}
+	case toolExists("adduser"):
+		cmd = []string{"adduser", "--system", "--group", "--home", home, "--no-create-home", "--shell", nologin(), name}
+	default:
+		return fmt.Errorf("create the system user %s (no useradd or adduser here): create it yourself, then install again", name)
+	}
+	if err := runTool(cmd[0], cmd[1:]...); err != nil {
+		return fmt.Errorf("create the system user %s: %w", name, err)
+	}
+	return nil
+}
+
+func toolExists(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
+}
+
+func nologin() string {
+	for _, p := range []string{"/usr/sbin/nologin", "/sbin/nologin"} {
+		if fileExists(p) {
+			return p
+		}
+	}
+	return "/bin/false"
+}
+
+// ensureOwnedDir creates dir (mode 0700) and gives it and everything in it
+// to uid:gid, without following links.
+func ensureOwnedDir(dir string, uid, gid int) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
+// shareConfig makes the configuration file readable by the service's
+// group when the service user cannot read it yet: group gid, group read,
+// nobody but the owner writes.
+func shareConfig(path string, uid, gid int) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	mode := fi.Mode().Perm()
+	switch {
+	case int(st.Uid) == uid && mode&0o400 != 0,
+		int(st.Gid) == gid && mode&0o040 != 0,
+		mode&0o004 != 0:
+		return nil
+	}
+	if err := os.Chown(path, -1, gid); err != nil {
+		return err
+	}
+	return os.Chmod(path, (mode|0o040)&^0o022)
+}
 
 // afterUninstall removes what kardianos leaves behind: the SysV runlevel
-// links and systemd's memory of a failed unit.
+// links and systemd's memory of a failed unit, and the logrotate rule
+// afterInstall wrote. The service user and data_dir stay.
 func afterUninstall(c Config) {
+	if b, err := os.ReadFile(logrotatePath(c)); err == nil && strings.Contains(string(b), "Written by `onedrive-agent install`") {
+		_ = os.Remove(logrotatePath(c))
+	}
 	switch Platform() {
 	case "unix-systemv":
 		links, _ := filepath.Glob("/etc/rc[0-6S].d/[SK][0-9][0-9]" + c.Name)

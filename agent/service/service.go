@@ -14,6 +14,11 @@ import (
 // DefaultName is the service name used when Config.Name is empty.
 const DefaultName = "onedrive-agent"
 
+// DefaultUser is the account the systemd unit runs the agent as when
+// Config.User is empty: a system user and group of that name, created by
+// Install (and scripts/install-linux.sh) when missing.
+const DefaultUser = "onedrive-agent"
+
 // Default texts for Config.DisplayName and Config.Description.
 const (
 	DefaultDisplayName = "OneDrive Agent"
@@ -62,9 +67,19 @@ type Config struct {
 	// Args are the arguments the service manager starts Executable with.
 	// Empty means `run -c <absolute ConfigPath>`.
 	Args []string
+	// DataDir is the agent's data_dir, the one place the systemd unit lets
+	// it write besides /var/lib/<Name> ("" = only /var/lib/<Name>). It is
+	// made absolute.
+	DataDir string
+	// User is the account (user and group) the systemd unit runs the agent
+	// as ("" = DefaultUser).
+	User string
 }
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+var (
+	validName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	validUser = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+)
 
 // Resolve returns cfg with every default filled in and every path absolute:
 // what Install writes into the service definition. It fails when the name is
@@ -104,13 +119,26 @@ func (cfg Config) Resolve() (Config, error) {
 		}
 		c.ConfigPath = p
 	}
+	if c.User == "" {
+		c.User = DefaultUser
+	}
+	if !validUser.MatchString(c.User) {
+		return Config{}, fmt.Errorf("service user %q: use a user name of lower-case letters, digits, '_' and '-'", c.User)
+	}
+	if c.DataDir != "" {
+		p, err := filepath.Abs(c.DataDir)
+		if err != nil {
+			return Config{}, fmt.Errorf("make data_dir %s absolute: %w", c.DataDir, err)
+		}
+		c.DataDir = p
+	}
 	if len(c.Args) == 0 {
 		c.Args = []string{"run"}
 		if c.ConfigPath != "" {
 			c.Args = append(c.Args, "-c", c.ConfigPath)
 		}
 	}
-	for _, v := range append([]string{c.DisplayName, c.Description, c.Executable, c.ConfigPath}, c.Args...) {
+	for _, v := range append([]string{c.DisplayName, c.Description, c.Executable, c.ConfigPath, c.DataDir}, c.Args...) {
 		if strings.ContainsAny(v, "\r\n\x00") || strings.Contains(v, "{{") || strings.Contains(v, "}}") {
 			return Config{}, fmt.Errorf("service setting %q: line breaks, NUL and braces {{ }} are not allowed", v)
 		}

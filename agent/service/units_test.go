@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -50,13 +52,24 @@ func TestSystemdUnit(t *testing.T) {
 		"Wants=network-online.target",
 		"[Service]",
 		"ExecStart=/usr/local/bin/onedrive-agent run -c " + filepath.Join(wd, "conf", "agent.toml"),
-		"Restart=on-failure",
+		"User=onedrive-agent",
+		"Group=onedrive-agent",
+		"ExecReload=/bin/kill -HUP $MAINPID",
+		"Restart=always",
 		"RestartSec=5",
 		"RestartPreventExitStatus=2",
 		"KillSignal=SIGTERM",
 		"TimeoutStopSec=20",
 		"LimitNOFILE=65536",
 		"StateDirectory=onedrive-agent",
+		"UMask=0077",
+		"NoNewPrivileges=yes",
+		"ProtectSystem=strict",
+		"ProtectHome=yes",
+		"PrivateTmp=yes",
+		"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+		"CapabilityBoundingSet=",
+		"SystemCallFilter=@system-service",
 		"[Install]",
 		"WantedBy=multi-user.target",
 	} {
@@ -64,8 +77,36 @@ func TestSystemdUnit(t *testing.T) {
 			t.Errorf("unit lacks line %q:\n%s", want, unit)
 		}
 	}
-	if strings.Contains(unit, "ProtectSystem") || strings.Contains(unit, "ReadWritePaths") {
-		t.Errorf("unit restricts writable paths, which breaks a custom data_dir:\n%s", unit)
+	if strings.Contains(unit, "ReadWritePaths") {
+		t.Errorf("unit with the default data_dir names another writable path:\n%s", unit)
+	}
+}
+
+// TestSystemdUnit_DataDir: a data_dir outside /var/lib/<Name> is the one
+// other writable path; one under /home keeps home directories visible
+// (read-only) so that it can be reached at all.
+func TestSystemdUnit_DataDir(t *testing.T) {
+	unixOnly(t)
+	for _, tt := range []struct {
+		dataDir, want, home string
+	}{
+		{"/var/lib/onedrive-agent", "", "ProtectHome=yes"},
+		{"/srv/onedrive agent", `ReadWritePaths="/srv/onedrive agent"`, "ProtectHome=yes"},
+		{"/home/alice/od", "ReadWritePaths=/home/alice/od", "ProtectHome=read-only"},
+	} {
+		unit, err := SystemdUnit(Config{Executable: "/usr/local/bin/onedrive-agent", ConfigPath: "/etc/onedrive-agent/agent.toml", DataDir: tt.dataDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.want == "" && strings.Contains(unit, "ReadWritePaths") || tt.want != "" && !strings.Contains(unit, "\n"+tt.want+"\n") {
+			t.Errorf("data_dir %s: want %q in\n%s", tt.dataDir, tt.want, unit)
+		}
+		if !strings.Contains(unit, "\n"+tt.home+"\n") {
+			t.Errorf("data_dir %s: want %s", tt.dataDir, tt.home)
+		}
+	}
+	if _, err := SystemdUnit(Config{Executable: "/x", User: "Root Evil"}); err == nil {
+		t.Error("a user name with a blank was accepted")
 	}
 }
 
@@ -139,14 +180,18 @@ func TestSysVScript(t *testing.T) {
 		"# Provides:          odtest\n",
 		"# Required-Start:    $network $remote_fs $syslog\n",
 		"NAME='odtest'\n",
-		`exec '/opt/one drive/onedrive-agent' 'run' '-c' '/etc/it'\''s/agent.toml' </dev/null >>"$LOGFILE" 2>&1` + "\n",
+		"\n        exec '/opt/one drive/onedrive-agent' 'run' '-c' '/etc/it'\\''s/agent.toml'\n",
+		"exec setpriv --reuid=\"$RUN_AS\" --regid=\"$RUN_AS\" --init-groups -- '/opt/one drive/onedrive-agent' 'run' '-c' '/etc/it'\\''s/agent.toml'\n",
+		"RUN_AS='onedrive-agent'\n",
+		"run_agent </dev/null >>\"$LOGFILE\" 2>&1 &\n",
 		"STOP_TIMEOUT=20\n",
+		"RESTART_DELAY=5\n",
 	} {
 		if !strings.Contains(script, want) {
 			t.Errorf("script lacks %q:\n%s", want, script)
 		}
 	}
-	if strings.Contains(script, "{{") || strings.Contains(script, "@") {
+	if strings.Contains(script, "{{") || regexp.MustCompile(`@[A-Z]+@`).MatchString(script) {
 		t.Errorf("script has template leftovers:\n%s", script)
 	}
 	if sh, err := exec.LookPath("sh"); err == nil {
@@ -231,5 +276,43 @@ func TestSystemdUnit_Verify(t *testing.T) {
 	out, err := exec.Command(tool, "verify", p).CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s\n%s", err, out, unit)
+	}
+}
+
+// TestSystemdUnit_Security has systemd rate the unit's sandbox (where
+// systemd-analyze 252 or later is installed: Debian's systemd package) and
+// requires an exposure of at most 2.5, and `systemd-analyze verify` to
+// find nothing, for the default and a custom data_dir.
+func TestSystemdUnit_Security(t *testing.T) {
+	tool, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed (apt-get install systemd): the unit's exposure is not measured")
+	}
+	exe := fakeExe(t)
+	for _, dataDir := range []string{"", "/srv/onedrive-agent"} {
+		unit, err := SystemdUnit(Config{Executable: exe, ConfigPath: "/etc/onedrive-agent/agent.toml", DataDir: dataDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "onedrive-agent.service")
+		if err := os.WriteFile(p, []byte(unit), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(tool, "security", "--offline=yes", "--no-pager", p).CombinedOutput()
+		if err != nil && bytes.Contains(out, []byte("--offline")) {
+			t.Skipf("this systemd-analyze cannot rate a unit file offline (needs systemd 252): %s", bytes.TrimSpace(out))
+		}
+		m := regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("systemd-analyze security: %v, no exposure level in\n%s", err, out)
+		}
+		exposure, _ := strconv.ParseFloat(string(m[1]), 64)
+		t.Logf("systemd-analyze security --offline=yes (data_dir %q): exposure %.1f", dataDir, exposure)
+		if exposure > 2.5 {
+			t.Errorf("exposure %.1f, want at most 2.5:\n%s", exposure, out)
+		}
+		if out, err := exec.Command(tool, "verify", p).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+		}
 	}
 }

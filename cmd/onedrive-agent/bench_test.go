@@ -117,6 +117,12 @@ type idleFigures struct {
 // measureIdle starts `run`, waits for every instance's first poll, lets it
 // settle, and watches it for idle.
 func measureIdle(b *testing.B, f *fixture, instances int, idle time.Duration) idleFigures {
+	return measureIdleWith(b, f, instances, idle, nil, nil)
+}
+
+// measureIdleWith is measureIdle calling atStart and atEnd (when not nil) at the edges of
+// the idle window.
+func measureIdleWith(b *testing.B, f *fixture, instances int, idle time.Duration, atStart, atEnd func()) idleFigures {
 	p := f.start("run", "-c", f.cfg)
 	pid := p.pid()
 	f.waitHealthy(p)
@@ -131,9 +137,15 @@ func measureIdle(b *testing.B, f *fixture, instances int, idle time.Duration) id
 	})
 	// Let the start settle (GC after the baseline), then measure.
 	time.Sleep(2 * time.Second)
+	if atStart != nil {
+		atStart()
+	}
 	cpu0, sched0, t0, polls0 := procCPU(b, pid), procSchedCPU(b, pid), time.Now(), f.deltaRequests()
 	time.Sleep(idle)
 	cpu1, sched1, t1, polls := procCPU(b, pid), procSchedCPU(b, pid), time.Now(), f.deltaRequests()-polls0
+	if atEnd != nil {
+		atEnd()
+	}
 	fig := idleFigures{
 		peakMiB: procStatusKB(b, pid, "VmHWM") / 1024, rssMiB: procStatusKB(b, pid, "VmRSS") / 1024,
 		cpu: cpu1 - cpu0, sched: sched1 - sched0, window: t1.Sub(t0), pollsDuringIdle: polls,
@@ -150,14 +162,7 @@ func measureIdle(b *testing.B, f *fixture, instances int, idle time.Duration) id
 // to an hour, beside the same agent with no instance at all (the floor: Go
 // runtime, store, admin API, metrics).
 func BenchmarkIdle(b *testing.B) {
-	idle := time.Minute
-	if s := os.Getenv("ONEDRIVE_AGENT_BENCH_IDLE"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			b.Fatalf("ONEDRIVE_AGENT_BENCH_IDLE: %v", err)
-		}
-		idle = d
-	}
+	idle := benchIdleWindow(b)
 	for range b.N {
 		floorFix := newFixtureWith(b, false, nil)
 		floor := measureIdle(b, floorFix, 0, min(idle, 10*time.Second))
@@ -189,6 +194,19 @@ func BenchmarkIdle(b *testing.B) {
 			fig.sched.Round(time.Microsecond), fig.schedPerHour, floor.schedPerHour)
 		b.Logf("%d Graph delta requests during the idle window (want 0: the interval is 1h)", fig.pollsDuringIdle)
 	}
+}
+
+// benchIdleWindow is the idle window: one minute, or $ONEDRIVE_AGENT_BENCH_IDLE.
+func benchIdleWindow(b *testing.B) time.Duration {
+	s := os.Getenv("ONEDRIVE_AGENT_BENCH_IDLE")
+	if s == "" {
+		return time.Minute
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		b.Fatalf("ONEDRIVE_AGENT_BENCH_IDLE: %v", err)
+	}
+	return d
 }
 
 // BenchmarkStartup: time from exec of `run` (a fresh data_dir, so the

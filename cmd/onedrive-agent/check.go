@@ -22,12 +22,9 @@ func cmdCheck(env *cmdEnv, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("check: unexpected argument %q", pos[0])
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
 		return err
-	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintln(env.stderr, "warning:", w)
 	}
 	for _, ic := range cfg.Instances {
 		for _, e := range ic.Unresolved {

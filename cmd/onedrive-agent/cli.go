@@ -60,6 +60,8 @@ const usageText = `usage: onedrive-agent <command> [flags]
   resync  [-c FILE] INSTANCE              forget the delta cursor and reconcile the whole drive
   dead    [-c FILE] list|replay|purge [INSTANCE] [--id ID] [--json] [--yes]
   import  FILE.json                       print an [[instance]] table for an Open Connectors instance JSON
+  admin   rotate-token [-c FILE]          replace the admin token (data_dir/admin.token); a running agent takes it at once
+  drives  [-c FILE] INSTANCE|SITE-URL     list a SharePoint site's drives (id, name, webUrl)
   install [-c FILE] [--dry-run]           install as a system service (--dry-run: print, change nothing)
   uninstall | start | stop | restart      manage the system service
   version                                 print the version and the commit (also --version)
@@ -128,6 +130,10 @@ func lookupCommand(name string) (func(*cmdEnv, []string) error, bool) {
 		return cmdDead, true
 	case "import":
 		return cmdImport, true
+	case "admin":
+		return cmdAdmin, true
+	case "drives":
+		return cmdDrives, true
 	case "install":
 		return cmdInstall, true
 	case "uninstall", "start", "stop", "restart":

@@ -196,6 +196,9 @@ func TestMain_Usage(t *testing.T) {
 		{"import without file", []string{"import"}, exitUsage, "FILE.json"},
 		{"import of a missing file", []string{"import", "/nonexistent/x.json"}, exitUsage, "/nonexistent/x.json"},
 		{"demo with a bad duration", []string{"demo", "--for", "soon"}, exitUsage, "soon"},
+		{"admin without action", []string{"admin"}, exitUsage, "admin rotate-token"},
+		{"admin with a bad action", []string{"admin", "rotate"}, exitUsage, `unknown action "rotate"`},
+		{"rotate-token with an argument", []string{"admin", "rotate-token", "-c", cfg, "x"}, exitUsage, `unexpected argument "x"`},
 		{"help", []string{"help"}, exitOK, ""},
 		{"version", []string{"version"}, exitOK, ""},
 	}

@@ -11,7 +11,7 @@ const bashCompletion = `# bash completion for onedrive-agent: source <(onedrive-
 _onedrive_agent() {
 	local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run demo check login status poll resync dead import install uninstall start stop restart version completion help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run demo check login status poll resync dead import drives admin install uninstall start stop restart version completion help --version" -- "$cur"))
 		return
 	fi
 	case $prev in
@@ -27,6 +27,8 @@ _onedrive_agent() {
 	install) flags="$flags --dry-run" ;;
 	import) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	completion) COMPREPLY=($(compgen -W "bash" -- "$cur")); return ;;
+	admin) [ "$COMP_CWORD" -eq 2 ] && { COMPREPLY=($(compgen -W "rotate-token" -- "$cur")); return; } ;;
+	drives) flags="$flags --instance --json" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$flags" -- "$cur"))
@@ -37,7 +39,7 @@ _onedrive_agent() {
 		return
 	fi
 	case $cmd in
-	login | poll | resync | dead)
+	login | poll | resync | dead | drives)
 		local cfg=${ONEDRIVE_AGENT_CONFIG:-agent.toml} i
 		for ((i = 1; i < COMP_CWORD; i++)); do
 			case ${COMP_WORDS[i]} in -c | --config) cfg=${COMP_WORDS[i+1]} ;; esac

@@ -14,6 +14,7 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/agent"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/service"
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
@@ -31,12 +32,25 @@ func configFlag(fs *flag.FlagSet) *string {
 	return p
 }
 
-// loadConfig resolves and loads the configuration for a command that may
-// need no secret: a secret this shell cannot resolve (a ${NAME} only the
+// loadConfig resolves and loads the configuration and prints its warnings
+// (among them: a configuration or secret file another user could have
+// written) on stderr; its errors are usage errors (exit status 2) that name
+// file, line and key. A secret this shell cannot resolve (a ${NAME} only the
 // service's environment has, a *_file only its user reads) is left
-// unresolved until used (config.Instance.SecretErr). Its errors are usage
-// errors (exit status 2) that name file, line and key.
-func loadConfig(flagPath string) (*config.Config, error) {
+// unresolved until a command uses it (config.Instance.SecretErr).
+func loadConfig(env *cmdEnv, flagPath string) (*config.Config, error) {
+	cfg, err := readConfig(flagPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(env.stderr, "warning:", w)
+	}
+	return cfg, nil
+}
+
+// readConfig is loadConfig without printing the warnings.
+func readConfig(flagPath string) (*config.Config, error) {
 	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
 	cfg, err := config.LoadDeferSecrets(path)
 	if err != nil {
@@ -45,7 +59,8 @@ func loadConfig(flagPath string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// loadConfigStrict is loadConfig resolving every secret, for `run`.
+// loadConfigStrict is readConfig resolving every secret, for `run` (which
+// logs the warnings).
 func loadConfigStrict(flagPath string) (*config.Config, error) {
 	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
 	cfg, err := config.Load(path)
@@ -76,7 +91,8 @@ func newLogger(cfg *config.Config, env *cmdEnv) *slog.Logger {
 func openStore(cfg *config.Config, log *slog.Logger, wait time.Duration) (*store.DB, error) {
 	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile), store.Options{Timeout: wait, Logger: log})
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrNewerSchema) {
+		if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrNewerSchema) ||
+			errors.Is(err, safefile.ErrUnsafe) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w (data_dir %s must be a directory this user can create and write: fix data_dir in %s or the directory's owner and permissions)", err, cfg.DataDir, cfg.File)
@@ -84,49 +100,95 @@ func openStore(cfg *config.Config, log *slog.Logger, wait time.Duration) (*store
 	return db, nil
 }
 
+// lockRetry is how long one attempt waits for the database lock before
+// the command reads the holder's note again.
+const lockRetry = 200 * time.Millisecond
+
 // controller returns what a command acts on: the running agent through its
 // admin API, or, when no agent runs, the database itself. close releases it.
+//
+// The database lock decides which: when it is free, no agent runs and the
+// command opens the database and never contacts the admin port. When it is
+// held, the lock file names the holder's admin address (see
+// agent.LockNote); the command talks only to that address, when it is the
+// port this configuration's [admin].listen names, and only after the
+// listener there proved it knows the admin token (agent.NewAdminClient)
+// does the token leave. A holder that names no such address (another
+// command, an agent that is starting, or one run with another
+// configuration) is waited for up to lockWait.
 func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.Controller, close func(), err error) {
-	var adminErr error
-	admin := func(timeout time.Duration) (agent.Controller, error) {
-		ac := &agent.AdminClient{BaseURL: adminBaseURL(cfg.Admin.Listen)}
-		if adminErr = ac.Ping(ctx, timeout); adminErr != nil {
-			return nil, nil
-		}
-		tok, err := agent.ReadAdminToken(cfg.DataDir)
-		if err != nil {
-			return nil, fmt.Errorf("an agent runs at %s, but its admin token is not readable (%w): run this command as the agent's user", cfg.Admin.Listen, err)
-		}
-		ac.Token = tok
-		return ac, nil
-	}
-	if cfg.Admin.Listen != "" {
-		if ac, err := admin(time.Second); ac != nil || err != nil {
-			return ac, func() {}, err
-		}
-	}
 	log := slog.New(slog.DiscardHandler)
-	db, err := openStore(cfg, log, lockWait)
-	if err != nil {
-		if errors.Is(err, store.ErrLocked) && cfg.Admin.Listen == "" {
-			return nil, nil, fmt.Errorf("%w; set [admin].listen so commands can reach the running agent", err)
-		}
-		if errors.Is(err, store.ErrLocked) {
-			// An agent that was starting holds the database a moment
-			// before its admin API listens: ask once more.
-			if ac, aerr := admin(500 * time.Millisecond); ac != nil || aerr != nil {
-				return ac, func() {}, aerr
+	deadline := time.Now().Add(lockWait)
+	var adminErr error
+	for {
+		wait := min(lockRetry, max(time.Until(deadline), 10*time.Millisecond))
+		db, err := openStore(cfg, log, wait)
+		if err == nil {
+			a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: newLogger(cfg, env), Version: agentVersion(), Commit: agentCommit()})
+			if err != nil {
+				db.Close()
+				return nil, nil, err
 			}
-			return nil, nil, fmt.Errorf("%w, and its admin API at %s does not answer (%v)", err, cfg.Admin.Listen, adminErr)
+			return a, func() { db.Close() }, nil
 		}
-		return nil, nil, err
+		var le *store.LockedError
+		if !errors.As(err, &le) {
+			return nil, nil, err
+		}
+		if addr := agent.AdminAddrFromLockNote(le.Note); addr != "" && samePort(cfg.Admin.Listen, addr) {
+			ac, err := connectAdmin(ctx, cfg, addr)
+			if err == nil {
+				return ac, func() {}, nil
+			}
+			if errors.Is(err, agent.ErrNotTheAgent) || errors.Is(err, errTokenUnreadable) {
+				return nil, nil, err
+			}
+			adminErr = err
+		}
+		if !time.Now().Before(deadline) {
+			switch {
+			case adminErr != nil:
+				return nil, nil, fmt.Errorf("%w, and its admin API does not answer (%v)", err, adminErr)
+			case cfg.Admin.Listen == "":
+				return nil, nil, fmt.Errorf("%w; set [admin].listen so commands can reach the running agent", err)
+			default:
+				return nil, nil, fmt.Errorf("%w, which names no admin API (another command, or an agent still starting): try again", err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
 	}
-	a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: newLogger(cfg, env), Version: agentVersion(), Commit: agentCommit()})
-	if err != nil {
-		db.Close()
-		return nil, nil, err
+}
+
+// errTokenUnreadable: an agent holds the database, but this user cannot
+// read its admin token.
+var errTokenUnreadable = errors.New("the admin token is not readable")
+
+// connectAdmin reaches the agent whose lock note names addr: it reads the
+// admin token, then checks, before any request that carries it, that the
+// listener at addr can prove it knows the token.
+func connectAdmin(ctx context.Context, cfg *config.Config, addr string) (*agent.AdminClient, error) {
+	tok, err := agent.ReadAdminToken(cfg.DataDir)
+	if err != nil || tok == "" {
+		return nil, fmt.Errorf("an agent holds the database and listens at %s, but %w (%v): run this command as the agent's user (e.g. sudo -u onedrive-agent onedrive-agent ...)", addr, errTokenUnreadable, err)
 	}
-	return a, func() { db.Close() }, nil
+	ac := agent.NewAdminClient(adminBaseURL(addr), tok)
+	if err := ac.Ping(ctx, time.Second); err != nil {
+		return nil, err
+	}
+	return ac, nil
+}
+
+// samePort reports whether the agent's admin address addr is on the port
+// the configured listen address names (a configured port 0 matches any).
+func samePort(listen, addr string) bool {
+	if listen == "" {
+		return false
+	}
+	_, lp, err1 := net.SplitHostPort(listen)
+	_, ap, err2 := net.SplitHostPort(addr)
+	return err1 == nil && err2 == nil && (lp == ap || lp == "0")
 }
 
 // adminBaseURL is the URL commands use to reach an agent listening on

@@ -25,7 +25,7 @@ func cmdStatus(env *cmdEnv, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("status: unexpected argument %q", pos[0])
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(cfgPath)
+	cfg, err := loadConfig(env, cfgPath)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func cmdDead(env *cmdEnv, args []string) error {
 	if action != "list" && action != "replay" && action != "purge" {
 		return usagef("dead: unknown action %q (list, replay or purge)", action)
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
 		return err
 	}

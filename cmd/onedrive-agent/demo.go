@@ -203,9 +203,13 @@ retry_max = "1s"
 		return err
 	}
 
+	if err := d.pushStory(ctx, dir, `5. Push: a second drive, signed in as a user, polled every 10 s with push = "auto".`); err != nil {
+		return err
+	}
+
 	if churn > 0 {
 		d.say("")
-		d.say("5. Random changes for %s.", churn)
+		d.say("6. Random changes for %s.", churn)
 		if err := d.churn(ctx, churn); err != nil {
 			return err
 		}

@@ -34,7 +34,11 @@ func TestDemo(t *testing.T) {
 		"receiver <- UPDATED file   /Reports/q2-final.xlsx  (was /Reports/q2.xlsx)  [name]",
 		"receiver <- DELETED folder /Inbox",
 		"receiver down: 28 events in 3 messages queued",
-		"5. Random changes for 3s.",
+		"push connected",
+		"minutes.docx arrived",
+		"through the scheduled poll",
+		"the link is back: push connected",
+		"6. Random changes for 3s.",
 		"lost: 0",
 		"matches the drive: true",
 	} {

@@ -47,6 +47,15 @@ asks for confirmation, or needs --yes when not run in a terminal.`,
 	"import": `usage: onedrive-agent import FILE.json
 
 Prints an [[instance]] table for an Open Connectors instance JSON on stdout.`,
+	"drives": `usage: onedrive-agent drives [-c FILE] INSTANCE|SITE-URL [--instance NAME] [--json]
+
+Lists the drives (document libraries) of a SharePoint site: the site of
+INSTANCE's drive, or the site at SITE-URL (https://contoso.sharepoint.com/sites/X,
+site:<host>:/sites/X or site:<site id>), signed in app-only.`,
+	"admin rotate-token": `usage: onedrive-agent admin rotate-token [-c FILE]
+
+Replaces the admin token in data_dir/admin.token; a running agent takes it at
+once and the old one stops working.`,
 	"install": `usage: onedrive-agent install [-c FILE] [--dry-run]
 
 Installs the agent as a system service running "onedrive-agent run -c FILE"

@@ -25,6 +25,9 @@ func TestCommandHelp(t *testing.T) {
 		{[]string{"import", "-h"}, []string{"FILE.json"}},
 		{[]string{"install", "-h"}, []string{"-dry-run"}},
 		{[]string{"help"}, []string{"COMMAND -h", "--config FILE"}},
+		{[]string{"drives", "-h"}, []string{"INSTANCE|SITE-URL", "-instance"}},
+		{[]string{"admin", "-h"}, []string{"rotate-token [-c FILE]"}},
+		{[]string{"admin", "rotate-token", "-h"}, []string{"rotate-token [-c FILE]", "-config"}},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := runMain(t, tt.args...)

@@ -30,7 +30,7 @@ func cmdLogin(env *cmdEnv, args []string) error {
 	if *code != "" && *browser {
 		return usagef("login: --code and --browser exclude each other")
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -86,6 +86,7 @@ func authConfigOf(c config.Auth) connector.AuthConfig {
 	return connector.AuthConfig{
 		Flow: c.Flow, Tenant: c.Tenant, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		RedirectURL: c.RedirectURL, Scopes: c.Scopes, Cloud: c.Cloud, LoginURL: c.LoginURL, GraphURL: c.GraphURL,
+		ClientCertificateFile: c.ClientCertificateFile,
 	}
 }
 

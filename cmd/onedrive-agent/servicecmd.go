@@ -32,10 +32,15 @@ func cmdInstall(env *cmdEnv, args []string) error {
 	}
 	// The service may see other environment variables (/etc/default) than
 	// this shell, so a config that does not load here is a warning only.
-	if _, err := config.Load(path); err != nil {
+	dataDir := ""
+	if cfg, err := config.Load(path); err != nil {
 		fmt.Fprintf(env.stderr, "warning: the configuration does not load in this shell (the service's environment may differ):\n%v\n", err)
+	} else {
+		dataDir = cfg.DataDir
 	}
-	sc, err := service.Config{ConfigPath: path}.Resolve()
+	// The service runs as its own user (service.DefaultUser), which owns
+	// data_dir and is the only place the unit lets it write.
+	sc, err := service.Config{ConfigPath: path, DataDir: dataDir}.Resolve()
 	if err != nil {
 		return usageError{err}
 	}

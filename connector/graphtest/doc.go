@@ -1,6 +1,7 @@
 // Package graphtest is a fake Microsoft Graph drive API and Microsoft
 // identity platform for tests, built on net/http/httptest. It imports only
-// the standard library, so any package (connector included) can use it.
+// the standard library and coder/websocket (for the notification channel),
+// so any package (connector included) can use it.
 //
 // A Server holds one drive: a mutable tree of folders and files that tests
 // change with CreateFolder, CreateFile, Modify, Touch, Rename, Move,
@@ -15,8 +16,10 @@
 // Graph routes (under GraphURL, "<URL>/v1.0"):
 //
 //	GET /drives/{id} | /me/drive | /users/{id}/drive | /sites/{id}/drive | /groups/{id}/drive
+//	GET /sites/{id} | /sites/{host}:/{path} | /sites/{id}/drives (sites added with AddSite)
 //	GET <drive>/root, <drive>/items/{item-id}
 //	GET <drive>/root/delta[?token=…|(token='…')], <drive>/items/{root-id}/delta
+//	GET <drive>/root/subscriptions/socketIo  and the socket.io channel at /socket.io/ (push.go)
 //
 // They need "Authorization: Bearer <token>" with a token this server issued
 // (IssueToken, IssueAppToken, or the token endpoint), unless
@@ -56,6 +59,11 @@
 //	s.FailNextWith(429, 3*time.Second, "")
 //	// ... GET the deltaLink: 429 with Retry-After: 3, then the two changes.
 //	if v := s.RetryAfterViolations(); len(v) > 0 { t.Errorf("ignored Retry-After: %v", v) }
+//
+// A Tenant (NewTenant) holds many drives behind one URL: users with and
+// without a OneDrive, guests and disabled accounts, sites with personal sites
+// among them, document libraries, paged listings, a per-second request
+// counter and a tenant-wide throttle; each of its drives is a Server.
 //
 // Mutation methods panic on impossible requests (unknown ids, duplicate
 // names, moving a folder into itself): those are mistakes in the test.

@@ -14,7 +14,7 @@ const GraphContentType = "application/json;odata.metadata=minimal;odata.streamin
 type route struct {
 	prefix string // e.g. /v1.0/me/drive or /v1.0/drives/{id}
 	me     bool
-	kind   string // "drive", "item", "delta"
+	kind   string // "drive", "item", "delta", "subscription"
 	item   string // item id for kind "item" ("" = root)
 	token  string // token from a delta(token='…') segment
 }
@@ -50,6 +50,8 @@ func (s *Server) parseRoute(p string) (route, int, string) {
 		rt.kind, rt.item = "item", rest[1]
 	case len(rest) == 2 && rest[0] == "root":
 		return rt.delta(rest[1])
+	case len(rest) == 3 && rest[0] == "root" && rest[1] == "subscriptions" && rest[2] == "socketIo":
+		rt.kind = "subscription"
 	case len(rest) == 3 && rest[0] == "items":
 		if i, ok := s.tree.index(rest[1]); !ok || i != 0 {
 			return rt, http.StatusBadRequest, "notSupported"
@@ -84,6 +86,9 @@ func (rt route) delta(seg string) (route, int, string) {
 }
 
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, entry *Request) {
+	if strings.HasPrefix(r.URL.Path, "/v1.0/sites/") && s.serveSite(w, r, entry) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt, status, code := s.parseRoute(r.URL.Path)
@@ -92,6 +97,8 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, entry *Reque
 		entry.Class = ClassDelta
 	case "drive", "item":
 		entry.Class = ClassDrive
+	case "subscription":
+		entry.Class = ClassSubscription
 	}
 	if status != 0 {
 		s.graphError(w, r, status, code, "Resource not found for the segment in "+r.URL.Path+".")
@@ -143,6 +150,8 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, entry *Reque
 		s.serveItem(w, r, rt)
 	case "delta":
 		s.serveDelta(w, r, rt, token, f != nil && f.Loop)
+	case "subscription":
+		s.serveSubscription(w, r, tok)
 	}
 }
 

@@ -156,6 +156,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant, clie
 		s.oauthError(w, err)
 		return
 	}
+	if err := s.checkAssertion(f, tenant, clientID); err != nil {
+		s.oauthError(w, err)
+		return
+	}
 	var err *oauthErr
 	switch grant {
 	case "authorization_code":

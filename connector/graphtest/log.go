@@ -16,6 +16,10 @@ const (
 	ClassDeviceCode Class = "devicecode"
 	// ClassAuthorize is the identity authorize endpoint.
 	ClassAuthorize Class = "authorize"
+	// ClassSubscription is a GET of <drive>/root/subscriptions/socketIo.
+	ClassSubscription Class = "subscription"
+	// ClassPush is a WebSocket handshake of the notification channel (/socket.io/).
+	ClassPush Class = "push"
 	// ClassOther is anything else (unknown paths, the /devicelogin page).
 	ClassOther Class = "other"
 

@@ -113,6 +113,18 @@ type Options struct {
 	// the Server.
 	AuthorizeHook func(query url.Values) error
 
+	// PushPingInterval and PushPingTimeout are announced in the Engine.IO open packet of the
+	// notification channel (defaults 25s and 20s); the server pings every PushPingInterval.
+	PushPingInterval, PushPingTimeout time.Duration
+	// PushLifetime is how long a notification URL lives (expirationDateTime); default 1 hour.
+	// Links are closed when their URL expires.
+	PushLifetime time.Duration
+	// PushDuplicates, when > 1, announces every change that many times (Graph often sends
+	// several notifications for one change).
+	PushDuplicates int
+	// PushForbidden answers 403 to subscription requests, as for an account that refuses push.
+	PushForbidden bool
+
 	// Now is the server's clock. Default time.Now. It is called with the
 	// server locked: it must not call the Server.
 	Now func() time.Time

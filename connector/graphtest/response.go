@@ -16,8 +16,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	start := s.now()
 	s.mu.Unlock()
-	buf := &buffered{header: http.Header{}}
 	entry := Request{Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Class: ClassOther}
+	if r.URL.Path == "/socket.io/" {
+		// A WebSocket link is not buffered; it is logged once its handshake is answered.
+		s.servePush(w, r, &entry)
+		return
+	}
+	buf := &buffered{header: http.Header{}}
 	defer func() {
 		entry.Status = buf.status
 		if buf.hangup {

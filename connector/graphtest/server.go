@@ -2,6 +2,7 @@ package graphtest
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
@@ -30,6 +31,10 @@ type Server struct {
 	faults []*queuedFault
 	ru     map[string][]ruSpend
 	auth   authState
+	push   pushState
+	certs  map[string][]*x509.Certificate // client id → certificate credentials
+	jtis   map[string]bool                // client assertion ids already redeemed
+	sites  []*site                        // SharePoint sites added with AddSite
 
 	logMu sync.Mutex
 	log   []Request

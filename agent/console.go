@@ -1,0 +1,141 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/activity"
+	"github.com/onedrive-agent/onedrive-agent/agent/callback"
+	"github.com/onedrive-agent/onedrive-agent/agent/console"
+)
+
+// consoleBackend shows a Controller to the operator console.
+type consoleBackend struct {
+	c       Controller
+	targets map[string]string // instance → callback URL
+}
+
+var _ console.Backend = consoleBackend{}
+
+func notFound(err error) error {
+	if errors.Is(err, ErrUnknownInstance) {
+		return fmt.Errorf("%w: %w", console.ErrNotFound, err)
+	}
+	return err
+}
+
+// Overview implements console.Backend.
+func (b consoleBackend) Overview(ctx context.Context) (console.Overview, error) {
+	s, err := b.c.Status(ctx)
+	if err != nil {
+		return console.Overview{}, err
+	}
+	ov := console.Overview{Version: s.Version, Running: s.Running, Started: deref(s.Started),
+		Instances: make([]console.Instance, 0, len(s.Instances))}
+	for _, in := range s.Instances {
+		ci := console.Instance{
+			Name: in.Name, Enabled: in.Enabled, State: in.State, Hint: in.Hint, DriveID: in.DriveID,
+			LastPoll: deref(in.LastPoll), LastSuccess: deref(in.LastSuccess), NextPoll: deref(in.NextPoll),
+			LastPollError: in.LastPollError, QueuedEvents: in.QueuedEvents, QueuedMessages: in.QueuedMessages,
+			Oldest: deref(in.OldestQueued), DeadMessages: in.DeadMessages, DeadEvents: in.DeadEvents,
+			LastDeliveryError: in.LastDeliveryError,
+		}
+		if in.Push != "off" {
+			ci.Push, ci.PushError = in.Push, in.PushError
+		}
+		if u := b.targets[in.Name]; u != "" {
+			ci.Target = console.RedactURL(u)
+		}
+		if r := in.Round; r != nil {
+			ci.Round = fmt.Sprintf("%s round in progress: %s phase, %d items in %d pages, %d events", r.Mode, r.Phase, r.Items, r.Pages, r.Events)
+		}
+		ov.Instances = append(ov.Instances, ci)
+	}
+	return ov, nil
+}
+
+// DeadLetters implements console.Backend.
+func (b consoleBackend) DeadLetters(ctx context.Context, name string) ([]console.DeadLetter, error) {
+	dls, err := b.c.Dead(ctx, name)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	out := make([]console.DeadLetter, 0, len(dls))
+	for _, d := range dls {
+		out = append(out, console.DeadLetter{ID: d.ID, Events: d.Events, Reason: d.Reason, Died: d.Died,
+			Created: d.Created, Attempts: d.Attempts, LastError: d.LastError})
+	}
+	return out, nil
+}
+
+// Poll implements console.Backend.
+func (b consoleBackend) Poll(ctx context.Context, name string) (string, error) {
+	res, err := b.c.Poll(ctx, name)
+	return roundText(res), notFound(err)
+}
+
+// Resync implements console.Backend.
+func (b consoleBackend) Resync(ctx context.Context, name string) (string, error) {
+	res, err := b.c.Resync(ctx, name)
+	return roundText(res), notFound(err)
+}
+
+// Replay implements console.Backend.
+func (b consoleBackend) Replay(ctx context.Context, name string, ids []string) (int, error) {
+	n, err := b.c.Replay(ctx, name, ids)
+	return n, notFound(err)
+}
+
+// Purge implements console.Backend.
+func (b consoleBackend) Purge(ctx context.Context, name string, ids []string) (int, error) {
+	n, err := b.c.Purge(ctx, name, ids)
+	return n, notFound(err)
+}
+
+func roundText(r PollResult) string {
+	s := fmt.Sprintf("%s from %s in %s", plural(r.Events, "event"), plural(r.Items, "item"), plural(r.Pages, "page"))
+	if r.Resynced {
+		s += ", drive resynced"
+	}
+	if r.Paused {
+		s += "; paused: the queue is full"
+	}
+	return s
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// recordAttempt turns a dispatcher's attempt into the console's activity.
+func recordAttempt(rec *activity.Recorder, name string) func(callback.Attempt) {
+	return func(a callback.Attempt) {
+		d := activity.Delivery{ID: a.ID, Events: a.Events, Status: a.Status, Took: a.Took}
+		switch a.Outcome {
+		case callback.Delivered:
+			d.Outcome = activity.Delivered
+		case callback.Reject:
+			d.Outcome = activity.Dead
+		case callback.Split:
+			d.Outcome = activity.Split
+		default:
+			d.Outcome = activity.Retry
+		}
+		if a.Err != nil {
+			d.Error = a.Err.Error()
+		}
+		rec.Record(name, d)
+	}
+}

@@ -1,0 +1,319 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// chromiumPath is where Debian's chromium package puts the browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// answeringReceiver is a callback endpoint whose status and answer body
+// the test sets; it keeps the ids of the messages it accepted.
+type answeringReceiver struct {
+	mu       sync.Mutex
+	status   int
+	body     string
+	accepted []string
+	srv      *httptest.Server
+}
+
+func newAnsweringReceiver(t *testing.T) *answeringReceiver {
+	r := &answeringReceiver{status: http.StatusNoContent}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.status/100 == 2 {
+			r.accepted = append(r.accepted, req.Header.Get("Elements-Webhook-Id"))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(r.status)
+		_, _ = io.WriteString(w, r.body)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *answeringReceiver) answer(status int, body string) {
+	r.mu.Lock()
+	r.status, r.body = status, body
+	r.mu.Unlock()
+}
+
+func (r *answeringReceiver) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range r.accepted {
+		if a == id {
+			return true
+		}
+	}
+	return false
+}
+
+// TestConsole_Browser drives the console in headless Chromium against a
+// running agent (fake Graph, real store, two receivers): sign in, see both
+// instances, have a receiver refuse a message, see the dead letter with the
+// receiver's reason, replay it once the receiver accepts, see it delivered.
+// It saves a screenshot of each step in $ONEDRIVE_AGENT_SCREENSHOTS (else a
+// temporary directory).
+func TestConsole_Browser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped in -short mode")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("browser test: no Chromium at %s (install it: apt-get install chromium): %v", chromiumPath, err)
+	}
+	shots := os.Getenv("ONEDRIVE_AGENT_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	g := graphtest.NewServer(graphtest.Options{})
+	t.Cleanup(g.Close)
+	g.AddClient(testClientID, testSecret, false)
+	finance, hr := newAnsweringReceiver(t), newAnsweringReceiver(t)
+	dir := t.TempDir()
+	inst := func(name, url string) string {
+		return fmt.Sprintf(`[[instance]]
+name = %q
+[instance.auth]
+flow = "client_credentials"
+tenant = "contoso.example"
+client_id = %q
+client_secret = %q
+login_url = %q
+graph_url = %q
+[instance.drive]
+drive = %q
+[instance.poll]
+interval = "1h"
+[instance.callback]
+url = %q
+retry_initial = "50ms"
+retry_max = "200ms"
+`, name, testClientID, testSecret, g.LoginURL(), g.GraphURL(), g.DriveID(), url)
+	}
+	toml := fmt.Sprintf("data_dir = %q\n[admin]\nlisten = \"\"\n", dir) +
+		inst("finance", finance.srv.URL+"/hooks/finance?code=query-secret") + inst("hr", hr.srv.URL+"/hooks/hr")
+	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Config: cfg, DB: db, Version: "1.2.3", AdminListener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for _, name := range []string{"finance", "hr"} {
+		waitFor(t, 10*time.Second, name+"'s baseline", func() bool {
+			st, err := db.State(name)
+			return err == nil && st.Baselined
+		})
+	}
+	token, err := ReadAdminToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+
+	allocOpts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, acancel := chromedp.NewExecAllocator(ctx, allocOpts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	bctx, tcancel := context.WithTimeout(bctx, 90*time.Second)
+	defer tcancel()
+	// The first call starts the browser; it lives as long as bctx (a step's
+	// own deadline below must not end it).
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+
+	step := 0
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+			step++
+			png, err := chromedp.FullScreenshot(100)(ctx, tgt)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(shots, fmt.Sprintf("%02d-%s.png", step, name))
+			t.Logf("screenshot %s", path)
+			return os.WriteFile(path, png, 0o600)
+		})
+	}
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(bctx, 20*time.Second)
+		defer scancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			_ = chromedp.Do(bctx, shot("failed"))
+			t.Fatalf("%s: %v (the page at that moment: the last screenshot)", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+
+	// 1. The page asks for the token; a sign-in shows both instances.
+	run("open the console",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.ID(`#token`)),
+		shot("sign-in"),
+		chromedp.SendKeys(chromedp.ID(`#token`), token),
+		chromedp.Click(chromedp.CSS(`form.login button`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.instances`)),
+		shot("instances"),
+		// Keep the pages still while the test works: the refresh button
+		// turns the auto-refresh off for this browser.
+		chromedp.Click(chromedp.ID(`refresh`)),
+	)
+	if label := text(`#refresh`); label != "Auto-refresh: off" {
+		t.Errorf("the refresh button reads %q after a click, want it off", label)
+	}
+	// The keyboard reaches the page: the first Tab lands on the skip link,
+	// and Enter on it moves on to the content.
+	run("tab to the skip link",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`table.instances`)),
+		chromedp.KeyEvent("\t"),
+	)
+	if f, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.activeElement.className`)); f != "skip" {
+		t.Errorf("the first Tab focuses %q, want the skip link", f)
+	}
+	run("follow the skip link", chromedp.KeyEvent("\r"))
+	if f, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.activeElement.id`)); f != "main" {
+		t.Errorf("the skip link leads to %q, want main", f)
+	}
+	rows := text(`table.instances tbody`)
+	for _, want := range []string{"finance", "hr", "/hooks/finance?…"} {
+		if !strings.Contains(rows, want) {
+			t.Errorf("the instances table lacks %q:\n%s", want, rows)
+		}
+	}
+	html, err := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{token, "query-secret", testSecret} {
+		if strings.Contains(html, secret) {
+			t.Errorf("the page shows a secret (%q)", secret)
+		}
+	}
+
+	// 2. hr's receiver refuses: a new file, polled from the page, ends in
+	// the dead letters with the receiver's reason.
+	hr.answer(http.StatusUnprocessableEntity, `{"error":"field amount must be a number"}`)
+	g.CreateFile(g.Root(), "invoice-0042.pdf", []byte("pdf"))
+	run("poll hr from its page",
+		chromedp.Click(chromedp.Search(`//a[normalize-space()="hr"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "hr")]`)),
+		chromedp.Click(chromedp.CSS(`form[action="/instances/hr/poll"] button`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "notice") and contains(., "Poll")]`)),
+	)
+	var deadID string
+	waitFor(t, 10*time.Second, "hr's dead letter", func() bool {
+		dls, err := db.Dead("hr")
+		if err == nil && len(dls) == 1 {
+			deadID = dls[0].ID
+		}
+		return deadID != ""
+	})
+	run("see the dead letter",
+		chromedp.Navigate(base+"/instances/hr"),
+		chromedp.WaitVisible(chromedp.CSS(`table.dead`)),
+		chromedp.ScrollIntoView(chromedp.ID(`#dead`)),
+		shot("dead-letter"),
+	)
+	dead := text(`table.dead`)
+	for _, want := range []string{deadID, "HTTP 422", "field amount must be a number"} {
+		if !strings.Contains(dead, want) {
+			t.Errorf("the dead letters lack %q:\n%s", want, dead)
+		}
+	}
+
+	// 3. The receiver accepts again; replaying the dead letter delivers it.
+	hr.answer(http.StatusNoContent, "")
+	run("replay it",
+		chromedp.Click(chromedp.CSS(`table.dead form[action="/instances/hr/replay"] button`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "notice") and contains(., "Replayed")]`)),
+	)
+	waitFor(t, 10*time.Second, "the replayed message at the receiver", func() bool { return hr.has(deadID) })
+	run("see it delivered",
+		chromedp.Navigate(base+"/instances/hr"),
+		chromedp.WaitVisible(chromedp.CSS(`table.recent`)),
+		shot("delivered"),
+	)
+	if dl := text(`#dead`); !strings.Contains(dl, "None") {
+		t.Errorf("the dead letters after the replay:\n%s", dl)
+	}
+	recent := text(`table.recent tbody tr:first-child`)
+	if !strings.Contains(recent, deadID) || !strings.Contains(recent, "delivered") {
+		t.Errorf("the newest recent message is %q, want %s delivered", recent, deadID)
+	}
+
+	// 4. The overview on a phone.
+	run("phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`table.instances`)),
+		shot("phone"),
+	)
+	wide, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
+	if err != nil || wide {
+		t.Errorf("on a phone the page is wider than the screen (%v)", err)
+	}
+}

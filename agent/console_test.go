@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/activity"
+	"github.com/onedrive-agent/onedrive-agent/agent/callback"
+	"github.com/onedrive-agent/onedrive-agent/agent/console"
+)
+
+func TestConsoleBackend(t *testing.T) {
+	fc := &fakeController{known: map[string]bool{"finance": true}}
+	b := consoleBackend{c: fc, targets: map[string]string{"finance": "https://u:p@hooks.example/x?token=abc"}}
+	ov, err := b.Overview(context.Background())
+	if err != nil || len(ov.Instances) != 1 {
+		t.Fatalf("Overview = %+v, %v", ov, err)
+	}
+	if got := ov.Instances[0]; got.Name != "finance" || got.State != StateIdle || got.Target != "https://hooks.example/x?…" {
+		t.Errorf("instance %+v: want finance, idle, the target without credentials or query", got)
+	}
+	if res, err := b.Poll(context.Background(), "finance"); err != nil || res != "2 events from 3 items in 1 page" {
+		t.Errorf("Poll = %q, %v", res, err)
+	}
+	for name, call := range map[string]func() error{
+		"poll":   func() error { _, err := b.Poll(context.Background(), "nope"); return err },
+		"resync": func() error { _, err := b.Resync(context.Background(), "nope"); return err },
+		"dead":   func() error { _, err := b.DeadLetters(context.Background(), "nope"); return err },
+		"replay": func() error { _, err := b.Replay(context.Background(), "nope", nil); return err },
+		"purge":  func() error { _, err := b.Purge(context.Background(), "nope", nil); return err },
+	} {
+		if err := call(); !errors.Is(err, console.ErrNotFound) {
+			t.Errorf("%s of an unknown instance: %v, want console.ErrNotFound", name, err)
+		}
+	}
+}
+
+func TestRecordAttempt(t *testing.T) {
+	rec := activity.New(activity.Options{})
+	record := recordAttempt(rec, "finance")
+	refusal := &callback.StatusError{Status: 422, Text: "HTTP 422 Unprocessable Entity: bad amount"}
+	record(callback.Attempt{ID: "m-1", Events: 2, Outcome: callback.Delivered, Status: 204, Took: time.Millisecond})
+	record(callback.Attempt{ID: "m-2", Events: 1, Outcome: callback.Reject, Status: 422, Err: refusal})
+	record(callback.Attempt{ID: "m-3", Events: 1, Outcome: callback.Retry, Err: errors.New("connection refused")})
+	record(callback.Attempt{ID: "m-4", Events: 8, Outcome: callback.Split, Status: 413, Err: errors.New("HTTP 413")})
+	got := rec.Recent("finance")
+	want := []struct{ id, outcome, err string }{
+		{"m-4", activity.Split, "HTTP 413"},
+		{"m-3", activity.Retry, "connection refused"},
+		{"m-2", activity.Dead, "HTTP 422 Unprocessable Entity: bad amount"},
+		{"m-1", activity.Delivered, ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d deliveries recorded, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].ID != w.id || got[i].Outcome != w.outcome || got[i].Error != w.err {
+			t.Errorf("delivery %d = %+v, want %+v", i, got[i], w)
+		}
+	}
+	if h := rec.LastHour("finance"); h.Delivered != 1 || h.Failed != 2 {
+		t.Errorf("last hour %d delivered, %d failed; want 1, 2", h.Delivered, h.Failed)
+	}
+}

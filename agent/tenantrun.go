@@ -1,0 +1,480 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/callback"
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/delta"
+	"github.com/onedrive-agent/onedrive-agent/agent/fleet"
+	"github.com/onedrive-agent/onedrive-agent/agent/tenant"
+	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// tenantSettings are the settings of a tenant-wide instance.
+type tenantSettings struct {
+	Discover   connector.DiscoverOptions
+	Rediscover time.Duration
+	Fleet      fleet.Membership
+	Handover   time.Duration
+	Budget     connector.BudgetOptions
+}
+
+// tenantRunner runs a tenant-wide instance: it discovers the drives, keeps the drive list
+// (agent/tenant), and polls each drive with a delta round of its own (its index and cursor in
+// the store under the instance, its events in the instance's queue), at a fixed offset within
+// the interval, within the instance's request budget.
+type tenantRunner struct {
+	in     *instance
+	set    tenantSettings
+	budget *connector.Budget
+	tick   time.Duration // how often due drives are looked for
+
+	mu         sync.Mutex
+	reg        *tenant.Registry
+	polls      map[string]*drivePoll // by lower-case drive id; a small record per drive
+	discovered time.Time             // last successful discovery
+	discErr    string
+}
+
+// drivePoll is what the runner remembers of a drive between polls.
+type drivePoll struct {
+	last, next time.Time
+	err        string
+	running    bool
+	paused     bool
+}
+
+// Drive states shown by status and the drives API, besides tenant.StateHandover and
+// tenant.StateGone.
+const (
+	DriveIdle    = "idle"
+	DrivePolling = "polling"
+	DriveError   = "error"
+	DrivePaused  = "queue_full"
+)
+
+func newTenantRunner(in *instance, set tenantSettings) *tenantRunner {
+	return &tenantRunner{in: in, set: set, budget: connector.NewBudget(set.Budget), tick: time.Second,
+		polls: map[string]*drivePoll{}}
+}
+
+// load reads the drive list saved at the last discovery.
+func (t *tenantRunner) load() error {
+	var saved []tenant.Drive
+	err := t.in.a.db.View(t.in.cfg.Name, func(tx *store.Tx) error {
+		b, err := tx.DriveList()
+		if err != nil || b == nil {
+			return err
+		}
+		return json.Unmarshal(b, &saved)
+	})
+	if err != nil {
+		return fmt.Errorf("read the drive list: %w", err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.reg = tenant.New(tenant.Options{Fleet: t.set.Fleet, Rediscover: t.set.Rediscover, Handover: t.set.Handover,
+		Logger: t.in.log}, saved)
+	return nil
+}
+
+// discover reads the drive list from Graph, applies it, drops the state of dropped drives and
+// saves the list. A failed discovery changes nothing.
+func (t *tenantRunner) discover(ctx context.Context) error {
+	found, err := t.in.client.Discover(ctx, t.set.Discover)
+	now := t.in.a.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		t.discErr = err.Error()
+		return fmt.Errorf("discover drives: %w", err)
+	}
+	changes := append(t.reg.Apply(found, now), t.reg.Expire(now)...)
+	t.discovered, t.discErr = now, ""
+	b, err := json.Marshal(t.reg.Drives())
+	if err != nil {
+		return err
+	}
+	return t.in.a.db.Update(t.in.cfg.Name, func(tx *store.Tx) error {
+		for _, c := range changes {
+			if c.Kind == tenant.Dropped {
+				delete(t.polls, strings.ToLower(c.Drive.DriveID))
+				if err := tx.DropDrive(c.Drive.DriveID); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.SetDriveList(b)
+	})
+}
+
+// run discovers at start and every Rediscover, and polls each drive when due, until ctx ends.
+func (t *tenantRunner) run(ctx context.Context) error {
+	if err := t.load(); err != nil {
+		t.in.log.Error("tenant-wide instance cannot start", "err", err)
+		<-ctx.Done()
+		return nil
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	nextDiscovery := t.in.a.now()
+	for {
+		now := t.in.a.now()
+		if !now.Before(nextDiscovery) {
+			if err := t.discover(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				t.in.log.Error("discovery failed; polling the drives known so far", "err", err)
+				nextDiscovery = now.Add(min(t.set.Rediscover, time.Minute))
+			} else {
+				nextDiscovery = now.Add(t.set.Rediscover)
+			}
+		}
+		for _, d := range t.due(now) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = t.pollDrive(ctx, d, false)
+			}()
+		}
+		t.in.mu.Lock()
+		t.in.nextPoll = t.nextDue(nextDiscovery)
+		t.in.mu.Unlock()
+		if !sleepCtx(ctx, t.tick) {
+			return nil
+		}
+	}
+}
+
+// due marks and returns the drives whose poll is due at now and that are not being polled.
+// A drive seen for the first time is due at once.
+func (t *tenantRunner) due(now time.Time) []tenant.Drive {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []tenant.Drive
+	for _, d := range t.reg.Polled() {
+		p := t.pollLocked(d.DriveID)
+		if !p.running && !now.Before(p.next) {
+			p.running = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (t *tenantRunner) pollLocked(id string) *drivePoll {
+	k := strings.ToLower(id)
+	p := t.polls[k]
+	if p == nil {
+		p = &drivePoll{}
+		t.polls[k] = p
+	}
+	return p
+}
+
+// nextDue returns the earliest planned poll, or the next discovery if earlier.
+func (t *tenantRunner) nextDue(discovery time.Time) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := discovery
+	for _, p := range t.polls {
+		if !p.running && p.next.Before(next) {
+			next = p.next
+		}
+	}
+	return next
+}
+
+// pollDrive runs one delta round of drive d within a concurrency slot of the budget and plans
+// its next poll at its offset in the interval. The caller has marked the drive running.
+func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync bool) (delta.Result, error) {
+	in := t.in
+	var res delta.Result
+	err := func() error {
+		release, err := t.budget.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+		ddb := delta.StoreDriveDB(in.a.db, in.cfg.Name, d.DriveID)
+		if resync {
+			if err := delta.Resync(ddb); err != nil {
+				return fmt.Errorf("start resync: %w", err)
+			}
+		}
+		initial := delta.Baseline
+		if in.cfg.Poll.Initial == config.InitialBackfill {
+			initial = delta.Backfill
+		}
+		drive := &callback.Drive{ID: d.DriveID, Name: d.DriveName, Owner: d.Owner}
+		r := &delta.Round{
+			Fetch:    in.client.Page,
+			Emit:     func(tx delta.Tx, events []delta.Event) error { return in.emitMeta(tx, events, in.driveMeta(drive)) },
+			InScope:  in.cfg.Drive.Scope.Match,
+			Initial:  initial,
+			MaxQueue: in.cfg.Poll.MaxQueue,
+			DriveID:  d.DriveID,
+			Now:      in.a.now,
+			Logger:   in.log.With("drive_id", d.DriveID, "owner", d.Owner),
+		}
+		res, err = r.Run(ctx, &countingDB{DB: ddb, in: in}, in.client.DeltaURL(d.DriveID))
+		return err
+	}()
+	now := in.a.now()
+	outcome := "ok"
+	switch {
+	case err != nil && ctx.Err() != nil:
+		outcome = "cancelled"
+	case err != nil:
+		outcome = "error"
+		in.log.Warn("drive poll failed; it resumes from its last saved page", "drive_id", d.DriveID, "owner", d.Owner, "err", err)
+	case res.Paused:
+		outcome = "paused"
+	}
+	in.a.metrics.polls.WithLabelValues(in.cfg.Name, outcome).Inc()
+	if res.Events > 0 {
+		in.disp.Notify()
+	}
+	t.mu.Lock()
+	p := t.pollLocked(d.DriveID)
+	p.running, p.last, p.paused = false, now, res.Paused
+	p.err = ""
+	if err != nil && outcome != "cancelled" && !throttled(err) {
+		p.err = err.Error()
+	}
+	switch {
+	case res.Paused:
+		p.next = now.Add(time.Minute) // the dispatcher frees room; try again soon
+	case err != nil && outcome != "cancelled":
+		p.next = now.Add(min(in.cfg.Poll.Schedule.Interval()/2+time.Second, 5*time.Minute))
+	default:
+		p.next = in.cfg.Poll.Schedule.NextSpread(d.DriveID, now)
+	}
+	t.mu.Unlock()
+	return res, err
+}
+
+// throttled reports a failure that is Graph throttling, which does not make a drive failing.
+func throttled(err error) bool {
+	var he *connector.HTTPError
+	return errors.As(err, &he) && (he.Status == 429 || he.Status == 503)
+}
+
+// pollAll polls every drive of the instance now (after a first discovery if none was made),
+// waits for all, and names the drives that failed.
+func (t *tenantRunner) pollAll(ctx context.Context, resync bool) (PollResult, error) {
+	t.mu.Lock()
+	loaded, never := t.reg != nil, t.discovered.IsZero()
+	t.mu.Unlock()
+	if !loaded {
+		if err := t.load(); err != nil {
+			return PollResult{}, err
+		}
+	}
+	if never {
+		if err := t.discover(ctx); err != nil {
+			return PollResult{Instance: t.in.cfg.Name}, err
+		}
+	}
+	t.mu.Lock()
+	var drives []tenant.Drive
+	for _, d := range t.reg.Polled() {
+		if p := t.pollLocked(d.DriveID); !p.running {
+			p.running = true
+			drives = append(drives, d)
+		}
+	}
+	t.mu.Unlock()
+	type outcome struct {
+		d   tenant.Drive
+		res delta.Result
+		err error
+	}
+	results := make([]outcome, len(drives))
+	var wg sync.WaitGroup
+	for i, d := range drives {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := t.pollDrive(ctx, d, resync)
+			results[i] = outcome{d, res, err}
+		}()
+	}
+	wg.Wait()
+	pr := PollResult{Instance: t.in.cfg.Name}
+	var failed []string
+	for _, o := range results {
+		pr.Items += o.res.Items
+		pr.Events += o.res.Events
+		pr.Pages += o.res.Pages
+		pr.Resynced = pr.Resynced || o.res.Resynced
+		pr.Paused = pr.Paused || o.res.Paused
+		if o.err != nil {
+			failed = append(failed, fmt.Sprintf("%s (%s): %v", o.d.Owner, o.d.DriveID, o.err))
+		}
+	}
+	if len(failed) > 0 {
+		sort.Strings(failed)
+		return pr, fmt.Errorf("%d of %d drives failed: %s", len(failed), len(drives), strings.Join(failed, "; "))
+	}
+	return pr, ctx.Err()
+}
+
+// DriveStatus is one drive of a tenant-wide instance, as GET /v1/instances/{name}/drives
+// lists it.
+type DriveStatus struct {
+	DriveID      string     `json:"driveId"`
+	DriveName    string     `json:"driveName"`
+	Owner        string     `json:"owner"`
+	State        string     `json:"state"`
+	LastPoll     *time.Time `json:"lastPoll,omitempty"`
+	QueuedEvents int64      `json:"queuedEvents"`
+	LastError    string     `json:"lastError,omitempty"`
+}
+
+// drives returns every known drive with its state, sorted by drive id. QueuedEvents is the
+// number of the drive's events waiting in the instance's queue, counted over the first
+// maxQueuedScan queued messages.
+func (t *tenantRunner) drives() ([]DriveStatus, error) {
+	queued, err := t.queuedByDrive()
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.reg == nil {
+		return []DriveStatus{}, nil
+	}
+	out := []DriveStatus{}
+	for _, d := range t.reg.Drives() {
+		ds := DriveStatus{DriveID: d.DriveID, DriveName: d.DriveName, Owner: d.Owner, State: d.State,
+			QueuedEvents: queued[strings.ToLower(d.DriveID)]}
+		if p := t.polls[strings.ToLower(d.DriveID)]; p != nil {
+			ds.LastPoll, ds.LastError = timePtr(p.last), p.err
+			if d.State == tenant.StateActive {
+				ds.State = DriveIdle
+				switch {
+				case p.running:
+					ds.State = DrivePolling
+				case p.paused:
+					ds.State = DrivePaused
+				case p.err != "":
+					ds.State = DriveError
+				}
+			}
+		} else if d.State == tenant.StateActive {
+			ds.State = DriveIdle
+		}
+		out = append(out, ds)
+	}
+	return out, nil
+}
+
+// counts returns the drives being polled and those whose last poll failed.
+func (t *tenantRunner) counts() (drives, failing int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.reg == nil {
+		return 0, 0
+	}
+	for _, d := range t.reg.Polled() {
+		drives++
+		if p := t.polls[strings.ToLower(d.DriveID)]; p != nil && p.err != "" {
+			failing++
+		}
+	}
+	return drives, failing
+}
+
+// maxQueuedScan bounds how many queued messages queuedByDrive reads.
+const maxQueuedScan = 10000
+
+// queuedByDrive reads the head of the instance's queue (at most maxQueuedScan messages) and
+// counts the events of each drive.
+func (t *tenantRunner) queuedByDrive() (map[string]int64, error) {
+	msgs, err := t.in.a.db.Peek(t.in.cfg.Name, maxQueuedScan)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, m := range msgs {
+		var body struct {
+			Message struct {
+				Events []struct {
+					DriveID string `json:"driveId"`
+				} `json:"events"`
+			} `json:"message"`
+		}
+		if json.Unmarshal(m.Body, &body) != nil {
+			continue
+		}
+		for _, e := range body.Message.Events {
+			out[strings.ToLower(e.DriveID)]++
+		}
+	}
+	return out, nil
+}
+
+// initTenant prepares the runner of a tenant-wide instance and returns the request budget the
+// instance's Graph client takes its turns from: the tenant-wide runner's, or for one drive a
+// budget of its own when requests_per_second is set (nil otherwise).
+func (in *instance) initTenant() *connector.Budget {
+	ic := in.cfg
+	bo := connector.BudgetOptions{RequestsPerSecond: ic.Poll.RequestsPerSecond, Concurrency: ic.Poll.Concurrency, Now: in.a.now}
+	tc := ic.Drive.Tenant
+	if tc == nil {
+		if ic.Poll.RequestsPerSecond <= 0 {
+			return nil
+		}
+		return connector.NewBudget(bo)
+	}
+	fl := in.a.cfg.Fleet
+	in.tenant = newTenantRunner(in, tenantSettings{
+		Discover: connector.DiscoverOptions{Users: tc.Users, Sites: tc.Sites, UserGlobs: tc.UserGlobs, SiteGlobs: tc.SiteGlobs,
+			Concurrency: ic.Poll.Concurrency},
+		Rediscover: tc.Rediscover,
+		Fleet:      fleet.Membership{Shards: max(fl.Shards, 1), Shard: fl.Shard},
+		Handover:   fl.Handover,
+		Budget:     bo,
+	})
+	return in.tenant.budget
+}
+
+// driveMeta is the messages' metadata for the events of one drive.
+func (in *instance) driveMeta(d *callback.Drive) callback.Meta {
+	m := in.meta()
+	m.Drive = d
+	return m
+}
+
+// DriveLister lists the drives of a tenant-wide instance (GET /v1/instances/{name}/drives).
+type DriveLister interface {
+	Drives(ctx context.Context, instance string) ([]DriveStatus, error)
+}
+
+var _ DriveLister = (*Agent)(nil)
+
+// ErrNotTenantWide is returned by Drives for an instance that watches one drive.
+var ErrNotTenantWide = errors.New("not a tenant-wide instance")
+
+// Drives implements DriveLister.
+func (a *Agent) Drives(ctx context.Context, name string) ([]DriveStatus, error) {
+	in, err := a.instance(name)
+	if err != nil {
+		return nil, err
+	}
+	if in.tenant == nil {
+		return nil, fmt.Errorf("instance %s: %w (its drive is %q)", name, ErrNotTenantWide, in.cfg.Drive.Spec)
+	}
+	return in.tenant.drives()
+}
