@@ -221,11 +221,20 @@ func Default() *Config {
 // safefile.TrustProblem) comes first in Warnings: whoever can change it can point the agent's
 // tokens at another server or have a *_file read any file this user can read.
 func Load(path string) (*Config, error) {
+	return load(path, Parse)
+}
+
+// LoadDeferSecrets is Load with ParseDeferSecrets.
+func LoadDeferSecrets(path string) (*Config, error) {
+	return load(path, ParseDeferSecrets)
+}
+
+func load(path string, parse func(string, []byte, func(string) (string, bool)) (*Config, error)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w (create it from agent.toml.example, or give another with -c)", err)
 	}
-	cfg, err := Parse(path, data, os.LookupEnv)
+	cfg, err := parse(path, data, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -237,15 +246,6 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// LoadDeferSecrets is Load with ParseDeferSecrets.
-func LoadDeferSecrets(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read configuration: %w (create it from agent.toml.example, or give another with -c)", err)
-	}
-	return ParseDeferSecrets(path, data, os.LookupEnv)
 }
 
 // resolvePath makes a relative path relative to the directory of the configuration file.
