@@ -23,7 +23,15 @@ func cmdInstall(env *cmdEnv, args []string) error {
 	}
 	path := config.Resolve(*cfgPath, os.Getenv, config.FileExists)
 	if *dryRun {
-		text, err := service.Describe(service.Config{ConfigPath: path})
+		// What install would write: the data_dir comes from the file (its
+		// secrets are not needed for that).
+		dataDir := ""
+		if cfg, err := config.LoadDeferSecrets(path); err != nil {
+			fmt.Fprintf(env.stderr, "warning: the configuration does not load (%v); data_dir is left out\n", err)
+		} else {
+			dataDir = cfg.DataDir
+		}
+		text, err := service.Describe(service.Config{ConfigPath: path, DataDir: dataDir})
 		if err != nil {
 			return usageError{err}
 		}
