@@ -31,7 +31,8 @@ type CheckStep struct {
 }
 
 // Checker runs the online check of an instance: it signs in with the
-// stored (delegated) or app-only token, asks Graph for the drive once, and
+// stored (delegated) or app-only token, asks Graph for the drive once (a
+// tenant-wide instance runs its discovery), and
 // sends the callback a message without events. A token it refreshes is
 // saved as the agent saves it, so the check never invalidates the agent's
 // sign-in.
@@ -77,7 +78,20 @@ func (in *instance) checkGraph(ctx context.Context) []CheckStep {
 		}
 		signIn = "stored sign-in accepted"
 	}
-	id, err := in.client.ResolveDrive(ctx, in.cfg.Drive.Spec)
+	var id, drive string
+	var err error
+	if in.tenant != nil {
+		// A tenant-wide instance: its drives are what discovery finds.
+		var found []connector.TenantDrive
+		found, err = in.client.Discover(ctx, in.tenant.set.Discover)
+		drive = fmt.Sprintf("%s: discovery finds %d drives", in.cfg.Drive.Spec, len(found))
+	} else {
+		id, err = in.client.ResolveDrive(ctx, in.cfg.Drive.Spec)
+		drive = fmt.Sprintf("%s is drive %s", in.cfg.Drive.Spec, id)
+		if connector.SameDrive(in.cfg.Drive.Spec, id) {
+			drive = "drive " + id + " answers"
+		}
+	}
 	var te *connector.TokenError
 	switch {
 	case errors.Is(err, connector.ErrNeedsLogin):
@@ -86,10 +100,6 @@ func (in *instance) checkGraph(ctx context.Context) []CheckStep {
 		return fail(CheckSignIn, "Microsoft refused the sign-in: "+te.Error())
 	case err != nil:
 		return []CheckStep{{Step: CheckSignIn, OK: true, Detail: signIn}, {Step: CheckDrive, Detail: err.Error()}}
-	}
-	drive := fmt.Sprintf("%s is drive %s", in.cfg.Drive.Spec, id)
-	if connector.SameDrive(in.cfg.Drive.Spec, id) {
-		drive = "drive " + id + " answers"
 	}
 	return []CheckStep{
 		{Step: CheckSignIn, OK: true, Detail: signIn},
