@@ -74,9 +74,11 @@ var ErrRestartNeeded = errors.New("restart needed")
 // are registered and started, instances removed are stopped (their data
 // stays in the database), instances whose configuration changed are
 // stopped and started again with it; their state (cursor, index, queue,
-// sign-in) is kept. A change of [network] restarts every instance. data_dir
-// and [admin].listen keep their running values: Reload then returns an
-// error wrapping ErrRestartNeeded that names them, after applying the rest.
+// sign-in) is kept. A change of [network] restarts every instance, one of
+// [fleet] every tenant-wide instance. data_dir, [admin].listen,
+// [admin].hosts and [log].format keep their running values: Reload then
+// returns an error wrapping ErrRestartNeeded that names them, after applying
+// the rest.
 // cfg must be a validated configuration with every secret resolved.
 func (a *Agent) Reload(cfg *config.Config) error {
 	a.reloadMu.Lock()
@@ -94,6 +96,9 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	if cfg.Admin.Listen != old.Admin.Listen {
 		restart = append(restart, fmt.Sprintf("[admin].listen (%q → %q)", old.Admin.Listen, cfg.Admin.Listen))
 	}
+	if !reflect.DeepEqual(cfg.Admin.Hosts, old.Admin.Hosts) {
+		restart = append(restart, fmt.Sprintf("[admin].hosts (%q → %q)", old.Admin.Hosts, cfg.Admin.Hosts))
+	}
 	if cfg.Log.Format != old.Log.Format {
 		restart = append(restart, fmt.Sprintf("[log].format (%s → %s)", old.Log.Format, cfg.Log.Format))
 	}
@@ -101,6 +106,7 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	next.DataDir, next.Admin, next.Log.Format = old.DataDir, old.Admin, old.Log.Format
 
 	networkChanged := !reflect.DeepEqual(cfg.Network, old.Network)
+	fleetChanged := !reflect.DeepEqual(cfg.Fleet, old.Fleet)
 	graphHTTP := a.graphHTTP
 	if networkChanged {
 		var err error
@@ -131,7 +137,7 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	for _, ic := range cfg.Instances {
 		order = append(order, ic.Name)
 		prev, ok := current[ic.Name]
-		if ok && !networkChanged && sameInstance(prev.cfg, ic) {
+		if ok && !networkChanged && !(fleetChanged && ic.Drive.Tenant != nil) && sameInstance(prev.cfg, ic) {
 			built[ic.Name] = prev
 			continue
 		}
