@@ -140,9 +140,9 @@ func (a *Agent) sampleQueues(ctx context.Context) error {
 	t := time.NewTicker(queueSampleEvery)
 	defer t.Stop()
 	for {
-		for _, name := range a.order {
-			if st, err := a.db.Stats(name); err == nil {
-				a.activity.SampleQueue(name, int(st.QueuedEvents), st.Oldest)
+		for _, in := range a.list() {
+			if st, err := a.db.Stats(in.cfg.Name); err == nil {
+				a.activity.SampleQueue(in.cfg.Name, int(st.QueuedEvents), st.Oldest)
 			}
 		}
 		select {
