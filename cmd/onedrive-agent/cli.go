@@ -67,7 +67,7 @@ const usageText = `usage: onedrive-agent <command> [flags]
   version                                 print the version and the commit (also --version)
   completion bash                         print a bash completion script
 
-Run onedrive-agent COMMAND -h for a command's arguments and flags.
+Run onedrive-agent COMMAND -h (or onedrive-agent help COMMAND) for a command's arguments and flags.
 The config file is -c FILE (or --config FILE), else $ONEDRIVE_AGENT_CONFIG, else ./agent.toml,
 else the platform default.
 `
@@ -85,6 +85,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if !ok {
 		switch name {
 		case "-h", "--help", "help":
+			if len(rest) == 1 && name == "help" {
+				// help COMMAND is COMMAND -h.
+				if _, ok := lookupCommand(rest[0]); ok {
+					return Main(ctx, []string{rest[0], "-h"}, stdin, stdout, stderr)
+				}
+			}
 			fmt.Fprint(stdout, usageText)
 			return nil
 		case "--version":

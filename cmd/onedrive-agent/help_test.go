@@ -25,6 +25,7 @@ func TestCommandHelp(t *testing.T) {
 		{[]string{"import", "-h"}, []string{"FILE.json"}},
 		{[]string{"install", "-h"}, []string{"-dry-run"}},
 		{[]string{"help"}, []string{"COMMAND -h", "--config FILE"}},
+		{[]string{"help", "poll"}, []string{"usage: onedrive-agent poll [-c FILE] INSTANCE"}},
 		{[]string{"drives", "-h"}, []string{"INSTANCE|SITE-URL", "-instance"}},
 		{[]string{"admin", "-h"}, []string{"rotate-token [-c FILE]"}},
 		{[]string{"admin", "rotate-token", "-h"}, []string{"rotate-token [-c FILE]", "-config"}},
