@@ -32,7 +32,7 @@ type CheckStep struct {
 
 // Checker runs the online check of an instance: it signs in with the
 // stored (delegated) or app-only token, asks Graph for the drive once (a
-// tenant-wide instance runs its discovery), and
+// tenant-wide instance: one user and one site it may list), and
 // sends the callback a message without events. A token it refreshes is
 // saved as the agent saves it, so the check never invalidates the agent's
 // sign-in.
@@ -80,11 +80,11 @@ func (in *instance) checkGraph(ctx context.Context) []CheckStep {
 	}
 	var id, drive string
 	var err error
-	if in.tenant != nil {
-		// A tenant-wide instance: its drives are what discovery finds.
-		var found []connector.TenantDrive
-		found, err = in.client.Discover(ctx, in.tenant.set.Discover)
-		drive = fmt.Sprintf("%s: discovery finds %d drives", in.cfg.Drive.Spec, len(found))
+	if tc := in.cfg.Drive.Tenant; tc != nil {
+		// A tenant-wide instance: the smallest requests that prove the app
+		// may list what its discovery lists.
+		err = in.client.CheckTenant(ctx, tc.Users, tc.Sites)
+		drive = fmt.Sprintf("%s: the app may list the tenant's %s", in.cfg.Drive.Spec, tenantScope(tc))
 	} else {
 		id, err = in.client.ResolveDrive(ctx, in.cfg.Drive.Spec)
 		drive = fmt.Sprintf("%s is drive %s", in.cfg.Drive.Spec, id)
@@ -105,6 +105,16 @@ func (in *instance) checkGraph(ctx context.Context) []CheckStep {
 		{Step: CheckSignIn, OK: true, Detail: signIn},
 		{Step: CheckDrive, OK: true, Detail: drive},
 	}
+}
+
+func tenantScope(tc *config.Tenant) string {
+	switch {
+	case tc.Users && tc.Sites:
+		return "users and sites"
+	case tc.Users:
+		return "users"
+	}
+	return "sites"
 }
 
 // CallbackCheck is what a callback test gets: the instance's callback

@@ -130,6 +130,16 @@ func (tx *Tx) Children(parentID string, fn func(Item) error) error {
 	})
 }
 
+// ChildIDs calls fn with the id of each indexed child of parentID, in id
+// order, without reading the children's entries. fn may return Stop, and
+// may write.
+func (tx *Tx) ChildIDs(parentID string, fn func(id string) error) error {
+	prefix := childPrefix(parentID)
+	return tx.iterate(bktChildren, prefix, false, prefix, func(k, _ []byte) error {
+		return fn(string(k[len(prefix):]))
+	})
+}
+
 // ForEachItem calls fn for each indexed item with an id greater than after
 // ("" for all), in id order. fn may return Stop, and may write.
 func (tx *Tx) ForEachItem(after string, fn func(Item) error) error {

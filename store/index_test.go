@@ -208,3 +208,44 @@ func TestTx_ClearIndex(t *testing.T) {
 	}
 	checkCounts(t, db)
 }
+
+// TestTx_ChildIDs: the ids of a folder's children, in id order, follow
+// moves and deletes; HasStaged tells a staged id from one that is not.
+func TestTx_ChildIDs(t *testing.T) {
+	db := mustInstance(t, Options{})
+	err := db.Update("a", func(tx *Tx) error {
+		for _, it := range []Item{{ID: "root", Root: true}, {ID: "d", ParentID: "root"}, {ID: "e", ParentID: "root"},
+			{ID: "x2", ParentID: "d"}, {ID: "x1", ParentID: "d"}, {ID: "x3", ParentID: "d"}, {ID: "y", ParentID: "e"}} {
+			if err := tx.PutItem(it); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutItem(Item{ID: "x3", ParentID: "e"}); err != nil {
+			return err
+		}
+		if err := tx.DeleteItem("x2"); err != nil {
+			return err
+		}
+		for parent, want := range map[string]string{"d": "[x1]", "e": "[x3 y]", "root": "[d e]", "x1": "[]"} {
+			ids := []string{}
+			if err := tx.ChildIDs(parent, func(id string) error { ids = append(ids, id); return nil }); err != nil {
+				return err
+			}
+			if got := fmt.Sprint(ids); got != want {
+				t.Errorf("ChildIDs(%s) = %s, want %s", parent, got, want)
+			}
+		}
+		if err := tx.PutStaged("x1", []byte("rec")); err != nil {
+			return err
+		}
+		for id, want := range map[string]bool{"x1": true, "y": false, "": false} {
+			if got, err := tx.HasStaged(id); err != nil || got != want {
+				t.Errorf("HasStaged(%q) = %v, %v; want %v", id, got, err, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -69,6 +69,15 @@ func (tx *Tx) Staged(id string) ([]byte, bool, error) {
 	return append([]byte{}, v...), true, nil
 }
 
+// HasStaged reports whether id has a staged record, without copying it.
+func (tx *Tx) HasStaged(id string) (bool, error) {
+	b := tx.inst.Bucket(bktStaged)
+	if b == nil || id == "" {
+		return false, nil
+	}
+	return b.Get([]byte(id)) != nil, nil
+}
+
 // ForEachStaged calls fn with copies of the staged records whose id is
 // greater than after ("" for all), in id order. fn may return Stop, and
 // may write.

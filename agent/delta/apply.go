@@ -24,6 +24,7 @@ type applier struct {
 	// workMaybe is false once the work queue of the current phase was
 	// found empty and nothing was queued since.
 	workMaybe bool
+	emitted   int // events handed to Emit in this transaction
 }
 
 func (r *Round) applier(tx Tx, st *roundState, lim Limits, res *Result) *applier {
@@ -159,7 +160,7 @@ func (a *applier) before() (bool, error) {
 	for _, kv := range recs {
 		a.budget--
 		a.st.Pos = kv.id
-		it, ok, err := a.tx.Item(kv.id)
+		_, ok, err := a.tx.Item(kv.id)
 		if err != nil {
 			return false, fmt.Errorf("read item %q: %w", kv.id, err)
 		}
@@ -170,17 +171,34 @@ func (a *applier) before() (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		path, pok, err := a.paths.of(it)
-		if err != nil {
+		if err := a.r.setBefore(a.tx, a.paths, &s); err != nil {
 			return false, err
 		}
-		s.HasBefore = true
-		s.B = beforeOf(it, path, pok, pok && !it.Root && a.r.inScope(path))
 		if err := a.tx.PutStaged(kv.id, encodeStaged(&s)); err != nil {
 			return false, fmt.Errorf("stage item %q: %w", kv.id, err)
 		}
 	}
 	return len(recs) < n, nil
+}
+
+// setBefore records in s the item's state in the index, with its path and
+// scope, when the index knows it; otherwise s keeps the zero before-state
+// ("did not exist").
+func (r *Round) setBefore(tx Tx, ps *paths, s *staged) error {
+	it, ok, err := tx.Item(s.ID)
+	if err != nil {
+		return fmt.Errorf("read item %q: %w", s.ID, err)
+	}
+	if !ok {
+		return nil
+	}
+	path, pok, err := ps.of(it)
+	if err != nil {
+		return err
+	}
+	s.HasBefore = true
+	s.B = beforeOf(it, path, pok, pok && !it.Root && r.inScope(path))
+	return nil
 }
 
 // pushWork queues a cascade or a walk over a folder's children.
@@ -226,6 +244,28 @@ func (a *applier) children(folder string, skip uint64, n int) ([]store.Item, err
 			return nil
 		}
 		out = append(out, it)
+		if len(out) >= n {
+			return store.Stop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.Stop) {
+		return nil, fmt.Errorf("read children of %q: %w", folder, err)
+	}
+	return out, nil
+}
+
+// childIDs reads up to n ids of the children of a folder, skipping the
+// first skip.
+func (a *applier) childIDs(folder string, skip uint64, n int) ([]string, error) {
+	out := make([]string, 0, min(n, 64))
+	var seen uint64
+	err := a.tx.ChildIDs(folder, func(id string) error {
+		seen++
+		if seen <= skip {
+			return nil
+		}
+		out = append(out, id)
 		if len(out) >= n {
 			return store.Stop
 		}

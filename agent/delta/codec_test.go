@@ -26,7 +26,7 @@ func TestStaged_RoundTrip(t *testing.T) {
 }
 
 func TestRoundState_RoundTrip(t *testing.T) {
-	s := &roundState{ID: 42, Phase: phaseEvents, Mode: modeReconcile, Resync: true, ResyncNext: true, Next: "n", Delta: "d",
+	s := &roundState{ID: 42, Phase: phaseEvents, Mode: modeReconcile, Resync: true, ResyncNext: true, BeforeStaged: true, Next: "n", Delta: "d",
 		Pages: 7, Items: 9, Seen: seen, Pos: "p", Seq: 3, Events: 5, Emitted: 2, DriveID: "drv"}
 	for i := range 20 {
 		s.remember(string(rune('a' + i)))

@@ -24,10 +24,11 @@
 // that buffer is staged, applied and committed (index, events, new cursor) in
 // one transaction. A longer round is staged buffer by buffer, each flush one
 // transaction that also records the nextLink to resume from, and then
-// applied in transactions of at most Limits.ChunkUnits units of work, each
-// recording the phase and position it reached. Every transaction leaves the
-// store consistent, so a crash anywhere resumes exactly where the last
-// commit left off, without losing or repeating an event.
+// applied in transactions of at most Limits.ChunkUnits units of work and
+// Limits.EmitChunk events handed to Emit, each recording the phase and
+// position it reached. Every transaction leaves the store consistent, so a
+// crash anywhere resumes exactly where the last commit left off, without
+// losing or repeating an event.
 //
 // Applying goes through these phases, each spanning as many transactions as
 // it needs; the last transaction stores the deltaLink as the cursor and drops
@@ -38,7 +39,9 @@
 //  2. before: each staged item gets its before-state from the untouched
 //     index: whether it existed, its parent, name, tags, size, hash, its path
 //     and whether that path was in scope. Paths come only from the index (id,
-//     parent id, name), never from parentReference.path.
+//     parent id, name), never from parentReference.path. An incremental
+//     round records it while staging (the index is untouched until then)
+//     and skips this phase.
 //  3. index: the staged states are applied to the index; deletes of unknown
 //     items do nothing. A deleted folder queues a cascade that removes its
 //     indexed descendants and stages a synthetic delete for each, with its old

@@ -11,11 +11,15 @@ import (
 )
 
 // emit hands the pending events to Emit in key order, deleting them in the
-// same transaction. Before each slice it checks the queue: at MaxQueue the
-// round pauses with its progress saved.
+// same transaction, at most EmitChunk per transaction. Before each slice it
+// checks the queue: at MaxQueue the round pauses with its progress saved.
 func (a *applier) emit() (finished, paused bool, err error) {
 	for a.budget > 0 {
-		n := min(a.budget, a.lim.EmitBatch)
+		n := min(a.budget, a.lim.EmitBatch, a.lim.EmitChunk-a.emitted)
+		if n <= 0 {
+			a.budget = 0 // commit this chunk: its events become deliverable
+			return false, false, nil
+		}
 		keys := make([][]byte, 0, n)
 		events := make([]Event, 0, n)
 		err := a.tx.ForEachPending(nil, func(k, v []byte) error {
@@ -65,6 +69,7 @@ func (a *applier) emit() (finished, paused bool, err error) {
 			}
 		}
 		a.budget -= len(events)
+		a.emitted += len(events)
 		a.st.Emitted += int64(len(events))
 		a.res.Events += len(events)
 	}

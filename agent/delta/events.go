@@ -143,21 +143,30 @@ func changes(b *before, cur *store.Item) uint64 {
 	return f
 }
 
-// walk visits a chunk of the children of a moved folder.
+// walk visits a chunk of the children of a moved folder. Children with a
+// staged record of their own (all of them, for a folder new in the round)
+// are skipped by id, without reading their index entries.
 func (a *applier) walk(key []byte, w *work) error {
 	n := a.limit()
-	kids, err := a.children(w.Folder, w.Offset, n)
+	ids, err := a.childIDs(w.Folder, w.Offset, n)
 	if err != nil {
 		return err
 	}
-	for _, c := range kids {
+	for _, id := range ids {
 		a.budget--
-		_, staged, err := a.tx.Staged(c.ID)
+		staged, err := a.tx.HasStaged(id)
 		if err != nil {
-			return fmt.Errorf("read staged item %q: %w", c.ID, err)
+			return fmt.Errorf("read staged item %q: %w", id, err)
 		}
 		if staged {
 			continue // it has its own record, and walks its own subtree
+		}
+		c, ok, err := a.tx.Item(id)
+		if err != nil {
+			return fmt.Errorf("read item %q: %w", id, err)
+		}
+		if !ok {
+			continue
 		}
 		oldPath, newPath := w.OldPath+"/"+segment(c.Name), w.NewPath+"/"+segment(c.Name)
 		oldIn := w.OldOK && a.r.inScope(oldPath)
@@ -179,13 +188,13 @@ func (a *applier) walk(key []byte, w *work) error {
 			}
 		}
 	}
-	if len(kids) < n {
+	if len(ids) < n {
 		if err := a.tx.DeletePending(key); err != nil {
 			return fmt.Errorf("dequeue walk of %q: %w", w.Folder, err)
 		}
 		return nil
 	}
-	w.Offset += uint64(len(kids))
+	w.Offset += uint64(len(ids))
 	if err := a.tx.PutPending(key, encodeWork(w)); err != nil {
 		return fmt.Errorf("save walk of %q: %w", w.Folder, err)
 	}

@@ -123,6 +123,18 @@ func (t *fakeTx) Children(parentID string, fn func(store.Item) error) error {
 	return nil
 }
 
+func (t *fakeTx) ChildIDs(parentID string, fn func(id string) error) error {
+	for _, id := range slices.Sorted(maps.Keys(t.s.kids[parentID])) {
+		if it, ok := t.s.items[id]; !ok || it.ParentID != parentID {
+			continue
+		}
+		if err := fn(id); err != nil {
+			return stop(err)
+		}
+	}
+	return nil
+}
+
 func sortedKeys[V any](m map[string]V, cache *[]string) []string {
 	if *cache == nil {
 		*cache = slices.Sorted(maps.Keys(m))
@@ -196,6 +208,11 @@ func (t *fakeTx) PutStaged(id string, rec []byte) error {
 func (t *fakeTx) Staged(id string) ([]byte, bool, error) {
 	v, ok := t.s.staged[id]
 	return bytes.Clone(v), ok, nil
+}
+
+func (t *fakeTx) HasStaged(id string) (bool, error) {
+	_, ok := t.s.staged[id]
+	return ok, nil
 }
 
 func (t *fakeTx) ForEachStaged(after string, fn func(id string, rec []byte) error) error {

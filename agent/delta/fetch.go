@@ -114,7 +114,7 @@ func (r *Round) fetch(ctx context.Context, db DB, st *roundState, persisted bool
 				if err := verify(tx, &base, persisted, cursor); err != nil {
 					return err
 				}
-				if err := stage(tx, buf, st.Mode != modeBaseline); err != nil {
+				if err := r.stage(tx, buf, st); err != nil {
 					return err
 				}
 				return saveRound(tx, st)
@@ -212,7 +212,7 @@ func (r *Round) finishFetch(db DB, base, st *roundState, persisted bool, cursor 
 		if err := verify(tx, base, persisted, cursor); err != nil {
 			return err
 		}
-		if err := stage(tx, buf, st.Mode != modeBaseline); err != nil {
+		if err := r.stage(tx, buf, st); err != nil {
 			return err
 		}
 		st.Phase = st.firstPhase()
@@ -255,18 +255,33 @@ func verify(tx Tx, base *roundState, persisted bool, cursor string) error {
 	return nil
 }
 
-// stage records the items by id; the last occurrence wins.
-func stage(tx Tx, items []connector.Item, keepRaw bool) error {
+// stage records the items by id; the last occurrence wins. Raw items are
+// dropped in baseline rounds. When the round records before-states while
+// staging (st.BeforeStaged: an incremental round, whose index is untouched
+// until the round is applied), each record gets the item's state in the
+// index here, which the before phase would otherwise read in a pass of its
+// own.
+func (r *Round) stage(tx Tx, items []connector.Item, st *roundState) error {
+	keepRaw := st.Mode != modeBaseline
+	var ps *paths
+	if st.BeforeStaged {
+		ps = newPaths(tx)
+	}
 	// Put in key order: bbolt then appends to its in-memory leaves instead
 	// of shifting every entry after each insert (Graph lists a folder's
 	// children in no useful order). The sort is stable, so the last
 	// occurrence of a repeated id is still put last and wins.
 	slices.SortStableFunc(items, func(a, b connector.Item) int { return strings.Compare(a.ID, b.ID) })
 	for i := range items {
-		if err := recogniseRoot(tx, &items[i]); err != nil {
+		if err := recogniseRoot(tx, &items[i], st.Mode); err != nil {
 			return err
 		}
 		s := stagedFromGraph(&items[i], keepRaw)
+		if ps != nil {
+			if err := r.setBefore(tx, ps, &s); err != nil {
+				return err
+			}
+		}
 		if err := tx.PutStaged(s.ID, encodeStaged(&s)); err != nil {
 			return fmt.Errorf("stage item %q: %w", s.ID, err)
 		}
@@ -277,12 +292,12 @@ func stage(tx Tx, items []connector.Item, keepRaw bool) error {
 // recogniseRoot sets Root on the drive's root when Graph sent it without the
 // root facet, which it does when it drops selected properties (seen with
 // OneDrive for Business and SharePoint delta; see the tests). The root is
-// known by its id once indexed; before that (a first enumeration), a
-// parentless item named "root" that is not deleted is taken for it. Any other
+// known by its id once indexed; before that (a first enumeration, whose
+// index is empty), a parentless item named "root" that is not deleted is
+// taken for it. Any other
 // parentless item (Graph also sends stray items of other drives without a
-// parent id) stays a parentless item whose path is unknown, so it is never
-// reported.
-func recogniseRoot(tx Tx, it *connector.Item) error {
+// parent id) is kept out of the tree when the round is applied (applyAlive).
+func recogniseRoot(tx Tx, it *connector.Item, m mode) error {
 	if it.Root || it.ParentID != "" || it.Deleted {
 		return nil
 	}
@@ -292,7 +307,7 @@ func recogniseRoot(tx Tx, it *connector.Item) error {
 	}
 	switch {
 	case ok && cur.Root:
-	case !ok && it.Name == "root":
+	case !ok && it.Name == "root" && (m == modeBaseline || m == modeBackfill):
 	default:
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,4 +151,115 @@ func TestRound_FetchAheadStops(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRound_EmitChunk: no transaction hands more than EmitChunk events to
+// Emit, whatever ChunkUnits allows; the scenario's events are the same, and
+// a crash before any commit still gives each event once.
+func TestRound_EmitChunk(t *testing.T) {
+	f := scenario(t)
+	want := flat(drive(t, newFakeDB(), scenarioRound(f, Limits{ChunkUnits: 1000}, 0), 3))
+	lim := Limits{ChunkUnits: 1000, EmitChunk: 30, EmitBatch: 8}
+	most, emits := 0, 0
+	var last *fakeTx
+	r := scenarioRound(f, lim, 0)
+	r.Emit = func(tx Tx, evs []Event) error {
+		if ft := tx.(*fakeTx); ft != last {
+			last, emits = ft, 0 // a new transaction
+		}
+		emits += len(evs)
+		most = max(most, emits)
+		return fakeEmit(tx, evs)
+	}
+	ref := newFakeDB()
+	got := flat(drive(t, ref, r, 3))
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d events with EmitChunk 30, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
+	}
+	if most > lim.EmitChunk || most < lim.EmitChunk-lim.EmitBatch {
+		t.Errorf("up to %d events emitted in one transaction, want at most %d (and chunks filled)", most, lim.EmitChunk)
+	}
+	for k := 1; k <= ref.updates; k += 3 {
+		db := newFakeDB()
+		db.crashAt = k
+		if got := flat(drive(t, db, scenarioRound(f, lim, 0), 3)); !slices.Equal(got, want) {
+			t.Fatalf("crash before commit %d of %d: %d events, want %d; first difference at %d", k, ref.updates, len(got), len(want), firstDiff(got, want))
+		}
+	}
+}
+
+// TestRound_BeforeStaged: an incremental round records the before-states
+// while staging and never runs the before phase; a round staged without
+// them (its state without the flag, as an earlier version left it) runs it,
+// and the events are the same.
+func TestRound_BeforeStaged(t *testing.T) {
+	changes := []connector.Item{gi("a1", "A", "a2.txt", "etag=9"), gi("n1", "C", "n.txt"), del("o1"), gi("C", "R", "C2", "dir")}
+	var want []string
+	for _, tc := range []struct {
+		name       string
+		unflag     bool // resume a round whose state lacks BeforeStaged
+		wantBefore bool
+	}{
+		{"incremental", false, false},
+		{"staged without before-states", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := seedDB(t, baseTree(), "delta-0")
+			f := newLinkFeed()
+			f.chain("delta-0", "delta-1", changes, 1)
+			if tc.unflag {
+				f.fail["delta-0/p-2"] = errors.New("HTTP 500")
+				if _, err := newRound(f.fetch, Limits{BufferItems: 1}).Run(context.Background(), db, "fresh"); err == nil {
+					t.Fatal("the first run did not stop at page 2")
+				}
+				delete(f.fail, "delta-0/p-2")
+				err := db.Update(func(tx Tx) error {
+					st, err := loadRound(tx)
+					if err != nil || st == nil || !st.BeforeStaged {
+						return fmt.Errorf("round state %+v, %v: want one with BeforeStaged", st, err)
+					}
+					st.BeforeStaged = false
+					return saveRound(tx, st)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			phases := map[phase]bool{}
+			hook := &phaseDB{fakeDB: db, seen: phases}
+			res, err := newRound(f.fetch, Limits{BufferItems: 1, ChunkUnits: 1}).Run(context.Background(), hook, "fresh")
+			if err != nil || !res.Done {
+				t.Fatalf("%+v %v", res, err)
+			}
+			if phases[phaseBefore] != tc.wantBefore || !phases[phaseIndex] {
+				t.Errorf("phases %v: before phase run %v, want %v", phases, phases[phaseBefore], tc.wantBefore)
+			}
+			got := describeAll(db.s.emitted)
+			if want == nil {
+				want = got
+			}
+			if len(got) == 0 || !slices.Equal(got, want) {
+				t.Errorf("events %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// phaseDB records the phase of the round after each commit.
+type phaseDB struct {
+	*fakeDB
+	seen map[phase]bool
+}
+
+func (p *phaseDB) Update(fn func(Tx) error) error {
+	return p.fakeDB.Update(func(tx Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		st, err := loadRound(tx)
+		if err == nil && st != nil {
+			p.seen[st.Phase] = true
+		}
+		return err
+	})
 }

@@ -30,8 +30,15 @@ type Limits struct {
 	BufferItems int
 	// ChunkUnits is the work done per apply transaction: one unit per staged
 	// record per phase, per cascaded or walked descendant, per event emitted
-	// (default 10,000).
+	// (default 10,000; larger transactions cost more than they save: bbolt
+	// splits the leaves a transaction fills only when it commits, so every
+	// insert into a grown leaf shifts more of it).
 	ChunkUnits int
+	// EmitChunk is the most events handed to Emit per transaction (default
+	// 5,000): the messages a transaction queues stay in memory until it
+	// commits (about 1 KB per event), and each commit makes its events
+	// deliverable while the round goes on.
+	EmitChunk int
 	// EmitBatch is the largest slice handed to Emit (default 256).
 	EmitBatch int
 	// MaxPages is the most pages a round may have; more is treated as a link
@@ -54,6 +61,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.ChunkUnits <= 0 {
 		l.ChunkUnits = 10000
+	}
+	if l.EmitChunk <= 0 {
+		l.EmitChunk = 5000
 	}
 	if l.EmitBatch <= 0 {
 		l.EmitBatch = 256
@@ -224,6 +234,7 @@ func (r *Round) newRound(id uint64, cursor string, count int, resync bool) *roun
 	case cursor != "" && !resync:
 		st.Mode = modeIncremental
 		st.Next = cursor
+		st.BeforeStaged = true
 	case count == 0:
 		st.Mode = modeBaseline
 		if r.Initial == Backfill {
@@ -245,6 +256,9 @@ func (st *roundState) firstPhase() phase {
 	case modeBaseline, modeBackfill:
 		return phaseIndex
 	default:
+		if st.BeforeStaged {
+			return phaseIndex
+		}
 		return phaseBefore
 	}
 }

@@ -60,17 +60,21 @@ type roundState struct {
 	Mode       mode
 	Resync     bool // a resync was requested: the round enumerates from the fresh URL
 	ResyncNext bool // a resync was requested while this round was being applied
-	Next       string
-	Delta      string
-	Recent     []uint64 // hashes of the links followed last (loop guard)
-	Pages      int64
-	Items      int64
-	Seen       time.Time // when the round started; the date of its DELETED events
-	Pos        string    // last staged/indexed id done in the current phase
-	Seq        uint64    // last work item sequence number
-	Events     int64     // events recorded in the pending bucket
-	Emitted    int64     // events handed to Emit
-	DriveID    string    // drive id seen in the items, for minimal raw items
+	// BeforeStaged: each record got its before-state when it was staged, so
+	// the before phase is skipped (incremental rounds started by a version
+	// that does this; a round staged without them still runs the phase).
+	BeforeStaged bool
+	Next         string
+	Delta        string
+	Recent       []uint64 // hashes of the links followed last (loop guard)
+	Pages        int64
+	Items        int64
+	Seen         time.Time // when the round started; the date of its DELETED events
+	Pos          string    // last staged/indexed id done in the current phase
+	Seq          uint64    // last work item sequence number
+	Events       int64     // events recorded in the pending bucket
+	Emitted      int64     // events handed to Emit
+	DriveID      string    // drive id seen in the items, for minimal raw items
 }
 
 func newRoundID() uint64 {
@@ -118,6 +122,9 @@ func encodeRound(s *roundState) []byte {
 	if s.ResyncNext {
 		f |= 2
 	}
+	if s.BeforeStaged {
+		f |= 4
+	}
 	e.Byte(f)
 	e.Str(s.Next)
 	e.Str(s.Delta)
@@ -143,6 +150,7 @@ func decodeRound(b []byte) (*roundState, error) {
 	f := d.Byte()
 	s.Resync = f&1 != 0
 	s.ResyncNext = f&2 != 0
+	s.BeforeStaged = f&4 != 0
 	s.Next = d.Str()
 	s.Delta = d.Str()
 	n := d.Uint()

@@ -17,6 +17,7 @@ type Tx interface {
 	PutItem(it store.Item) error
 	DeleteItem(id string) error
 	Children(parentID string, fn func(store.Item) error) error
+	ChildIDs(parentID string, fn func(id string) error) error
 	ForEachItem(after string, fn func(store.Item) error) error
 	ItemCount() (int, error)
 	ClearIndex() error
@@ -26,6 +27,7 @@ type Tx interface {
 	SetRoundState(b []byte) error
 	PutStaged(id string, rec []byte) error
 	Staged(id string) ([]byte, bool, error)
+	HasStaged(id string) (bool, error)
 	ForEachStaged(after string, fn func(id string, rec []byte) error) error
 	StagedCount() (int, error)
 	ClearStaged() error
