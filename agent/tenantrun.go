@@ -110,11 +110,16 @@ func (t *tenantRunner) discover(ctx context.Context) error {
 	}
 	return t.in.a.db.Update(t.in.cfg.Name, func(tx *store.Tx) error {
 		for _, c := range changes {
-			if c.Kind == tenant.Dropped {
-				delete(t.polls, strings.ToLower(c.Drive.DriveID))
-				if err := tx.DropDrive(c.Drive.DriveID); err != nil {
-					return err
-				}
+			k := strings.ToLower(c.Drive.DriveID)
+			if c.Kind != tenant.Dropped {
+				continue
+			}
+			if p := t.polls[k]; p != nil && p.running {
+				continue // its round drops the state when it ends (pollDrive)
+			}
+			delete(t.polls, k)
+			if err := tx.DropDrive(c.Drive.DriveID); err != nil {
+				return err
 			}
 		}
 		return tx.SetDriveList(b)
@@ -314,6 +319,15 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 		in.disp.Notify()
 	}
 	t.mu.Lock()
+	if !t.reg.Has(d.DriveID) {
+		// Dropped while this round ran: drop the state the round wrote.
+		delete(t.polls, strings.ToLower(d.DriveID))
+		t.mu.Unlock()
+		if derr := in.a.db.Update(in.cfg.Name, func(tx *store.Tx) error { return tx.DropDrive(d.DriveID) }); derr != nil {
+			in.log.Warn("dropping a drive's state failed", "drive_id", d.DriveID, "err", derr)
+		}
+		return res, err
+	}
 	p := t.pollLocked(d.DriveID)
 	p.running, p.last, p.paused = false, now, res.Paused
 	p.err = ""
