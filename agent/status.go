@@ -109,6 +109,12 @@ func (s Status) WriteTable(w io.Writer, now time.Time) error {
 		if r := in.Round; r != nil {
 			fmt.Fprintf(w, "\n%s: %s round in progress: %s phase, %d items in %d pages, %d events", in.Name, r.Mode, r.Phase, r.Items, r.Pages, r.Events)
 		}
+		if in.Drives != nil {
+			fmt.Fprintf(w, "\n%s: %d drives polled", in.Name, *in.Drives)
+			if in.DrivesFailing != nil && *in.DrivesFailing > 0 {
+				fmt.Fprintf(w, ", %d failing (GET /v1/instances/%s/drives lists them)", *in.DrivesFailing, in.Name)
+			}
+		}
 		if in.Hint != "" {
 			fmt.Fprintf(w, "\n%s: %s", in.Name, in.Hint)
 		}

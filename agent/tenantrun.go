@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/delta"
@@ -48,6 +50,8 @@ type tenantRunner struct {
 // drivePoll is what the runner remembers of a drive between polls.
 type drivePoll struct {
 	last, next time.Time
+	ok         time.Time     // last successful poll
+	retry      time.Duration // backoff after failed polls, 0 after a success
 	err        string
 	running    bool
 	paused     bool
@@ -106,11 +110,16 @@ func (t *tenantRunner) discover(ctx context.Context) error {
 	}
 	return t.in.a.db.Update(t.in.cfg.Name, func(tx *store.Tx) error {
 		for _, c := range changes {
-			if c.Kind == tenant.Dropped {
-				delete(t.polls, strings.ToLower(c.Drive.DriveID))
-				if err := tx.DropDrive(c.Drive.DriveID); err != nil {
-					return err
-				}
+			k := strings.ToLower(c.Drive.DriveID)
+			if c.Kind != tenant.Dropped {
+				continue
+			}
+			if p := t.polls[k]; p != nil && p.running {
+				continue // its round drops the state when it ends (pollDrive)
+			}
+			delete(t.polls, k)
+			if err := tx.DropDrive(c.Drive.DriveID); err != nil {
+				return err
 			}
 		}
 		return tx.SetDriveList(b)
@@ -127,6 +136,7 @@ func (t *tenantRunner) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	nextDiscovery := t.in.a.now()
+	var stateSaved time.Time
 	for {
 		now := t.in.a.now()
 		if !now.Before(nextDiscovery) {
@@ -140,7 +150,9 @@ func (t *tenantRunner) run(ctx context.Context) error {
 				nextDiscovery = now.Add(t.set.Rediscover)
 			}
 		}
-		for _, d := range t.due(now) {
+		// Start no more rounds than there are free slots: the others wait in the list, not
+		// as goroutines.
+		for _, d := range t.due(now, t.budget.Free()) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -150,19 +162,80 @@ func (t *tenantRunner) run(ctx context.Context) error {
 		t.in.mu.Lock()
 		t.in.nextPoll = t.nextDue(nextDiscovery)
 		t.in.mu.Unlock()
+		if now.Sub(stateSaved) >= stateEvery {
+			t.saveState()
+			stateSaved = now
+		}
 		if !sleepCtx(ctx, t.tick) {
+			t.saveState()
 			return nil
 		}
 	}
 }
 
-// due marks and returns the drives whose poll is due at now and that are not being polled.
-// A drive seen for the first time is due at once.
-func (t *tenantRunner) due(now time.Time) []tenant.Drive {
+// stateEvery is how often the instance's state (last poll, last success, failing drives) is
+// written while it runs: one write for all drives, not one per drive poll.
+const stateEvery = time.Minute
+
+// saveState writes the latest poll and successful poll of any drive, and a summary of the
+// failing drives, as the instance's state (what status shows as lastPoll, lastSuccessfulPoll
+// and lastPollError).
+func (t *tenantRunner) saveState() {
+	t.mu.Lock()
+	var last, ok time.Time
+	failing := 0
+	example := ""
+	for id, p := range t.polls {
+		if p.last.After(last) {
+			last = p.last
+		}
+		if p.ok.After(ok) {
+			ok = p.ok
+		}
+		if p.err != "" {
+			failing++
+			if example == "" || id < example {
+				example = id
+			}
+		}
+	}
+	t.mu.Unlock()
+	if last.IsZero() {
+		return
+	}
+	err := t.in.a.db.UpdateState(t.in.cfg.Name, func(s *store.State) error {
+		s.LastPoll = last
+		if !ok.IsZero() {
+			s.LastSuccess = ok
+		}
+		s.LastPollError = ""
+		if failing > 0 {
+			s.LastPollError = fmt.Sprintf("failing drives: %d, e.g. %s (see GET /v1/instances/%s/drives)", failing, example, t.in.cfg.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.in.log.Warn("saving the instance state failed", "err", err)
+	}
+}
+
+// due marks and returns at most limit drives whose poll is due at now and that are not being
+// polled, the most overdue first. A drive seen for the first time is due at once.
+func (t *tenantRunner) due(now time.Time, limit int) []tenant.Drive {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []tenant.Drive
-	for _, d := range t.reg.Polled() {
+	if limit <= 0 {
+		return nil
+	}
+	polled := t.reg.Polled()
+	sort.SliceStable(polled, func(i, j int) bool {
+		return t.pollLocked(polled[i].DriveID).next.Before(t.pollLocked(polled[j].DriveID).next)
+	})
+	for _, d := range polled {
+		if len(out) == limit {
+			break
+		}
 		p := t.pollLocked(d.DriveID)
 		if !p.running && !now.Before(p.next) {
 			p.running = true
@@ -246,19 +319,34 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 		in.disp.Notify()
 	}
 	t.mu.Lock()
+	if !t.reg.Has(d.DriveID) {
+		// Dropped while this round ran: drop the state the round wrote.
+		delete(t.polls, strings.ToLower(d.DriveID))
+		t.mu.Unlock()
+		if derr := in.a.db.Update(in.cfg.Name, func(tx *store.Tx) error { return tx.DropDrive(d.DriveID) }); derr != nil {
+			in.log.Warn("dropping a drive's state failed", "drive_id", d.DriveID, "err", derr)
+		}
+		return res, err
+	}
 	p := t.pollLocked(d.DriveID)
 	p.running, p.last, p.paused = false, now, res.Paused
 	p.err = ""
 	if err != nil && outcome != "cancelled" && !throttled(err) {
 		p.err = err.Error()
 	}
+	p.next = in.cfg.Poll.Schedule.NextSpread(d.DriveID, now)
 	switch {
 	case res.Paused:
-		p.next = now.Add(time.Minute) // the dispatcher frees room; try again soon
+		p.next = now.Add(time.Minute) // the dispatcher frees room meanwhile
 	case err != nil && outcome != "cancelled":
-		p.next = now.Add(min(in.cfg.Poll.Schedule.Interval()/2+time.Second, 5*time.Minute))
-	default:
-		p.next = in.cfg.Poll.Schedule.NextSpread(d.DriveID, now)
+		// A failed round keeps its progress: try again sooner than the schedule, backing off
+		// up to 5 minutes, as a one-drive instance does.
+		p.retry = min(max(2*p.retry, 15*time.Second), 5*time.Minute)
+		if r := now.Add(p.retry); r.Before(p.next) {
+			p.next = r
+		}
+	case err == nil:
+		p.retry, p.ok = 0, now
 	}
 	t.mu.Unlock()
 	return res, err
@@ -301,16 +389,24 @@ func (t *tenantRunner) pollAll(ctx context.Context, resync bool) (PollResult, er
 		err error
 	}
 	results := make([]outcome, len(drives))
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for i, d := range drives {
+	for range min(t.budget.Concurrency(), len(drives)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := t.pollDrive(ctx, d, resync)
-			results[i] = outcome{d, res, err}
+			for i := range next {
+				res, err := t.pollDrive(ctx, drives[i], resync)
+				results[i] = outcome{drives[i], res, err}
+			}
 		}()
 	}
+	for i := range drives {
+		next <- i
+	}
+	close(next)
 	wg.Wait()
+	t.saveState()
 	pr := PollResult{Instance: t.in.cfg.Name}
 	var failed []string
 	for _, o := range results {
@@ -447,7 +543,43 @@ func (in *instance) initTenant() *connector.Budget {
 		Handover:   fl.Handover,
 		Budget:     bo,
 	})
+	// A second tenant-wide instance finds the collector registered: it covers all of them.
+	_ = in.a.metrics.reg.Register(drivesCollector{a: in.a})
 	return in.tenant.budget
+}
+
+// drivesDesc is onedrive_agent_drives{instance,state}: per instance, not per drive, so the
+// number of series stays bounded however large the tenant.
+var drivesDesc = prometheus.NewDesc("onedrive_agent_drives",
+	"Drives of a tenant-wide instance, by state (active, handover, gone).", []string{"instance", "state"}, nil)
+
+// drivesCollector exports drivesDesc at scrape time.
+type drivesCollector struct{ a *Agent }
+
+// Describe implements prometheus.Collector.
+func (c drivesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- drivesDesc }
+
+// Collect implements prometheus.Collector.
+func (c drivesCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, name := range c.a.order {
+		t := c.a.instances[name].tenant
+		if t == nil {
+			continue
+		}
+		for state, n := range t.stateCounts() {
+			ch <- prometheus.MustNewConstMetric(drivesDesc, prometheus.GaugeValue, float64(n), name, state)
+		}
+	}
+}
+
+// stateCounts returns the number of drives in each registry state.
+func (t *tenantRunner) stateCounts() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.reg == nil {
+		return map[string]int{tenant.StateActive: 0, tenant.StateHandover: 0, tenant.StateGone: 0}
+	}
+	return t.reg.Counts()
 }
 
 // driveMeta is the messages' metadata for the events of one drive.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,18 +17,10 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
-// tenantEnv is an agent with one tenant-wide instance "t" on a fake tenant.
-type tenantEnv struct {
-	tn    *graphtest.Tenant
-	db    *store.DB
-	agent *Agent
-	in    *instance
-}
-
-func newTenantEnv(t *testing.T, tn *graphtest.Tenant, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
-	t.Helper()
-	dir := t.TempDir()
-	toml := fmt.Sprintf(`data_dir = %q
+// tenantTOML is the configuration of one tenant-wide instance "t" on the fake tenant at url,
+// at 200 requests per second.
+func tenantTOML(dir, clientID, url, drive string, concurrency int) string {
+	return fmt.Sprintf(`data_dir = %q
 [admin]
 listen = ""
 [[instance]]
@@ -40,19 +33,46 @@ client_secret = %q
 login_url = %q
 graph_url = %q
 [instance.drive]
-drive = "b!placeholder"
+drive = %q
 [instance.poll]
 interval = "1h"
+requests_per_second = 200
+concurrency = %d
 [instance.callback]
 url = "http://127.0.0.1:1/"
-`, dir, testClientID, testSecret, tn.LoginURL(), tn.GraphURL())
+`, dir, clientID, testSecret, url, url+"/v1.0", drive, concurrency)
+}
+
+// tenantEnv is an agent with one tenant-wide instance "t" on a fake tenant.
+type tenantEnv struct {
+	tn    *graphtest.Tenant
+	db    *store.DB
+	agent *Agent
+	in    *instance
+}
+
+func newTenantEnv(t *testing.T, tn *graphtest.Tenant, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
+	t.Helper()
+	return newTenantEnvAt(t, tn, t.TempDir(), testClientID, tenantCfg, fl)
+}
+
+// newTenantEnvAt is newTenantEnv with the data directory (reused across restarts) and the
+// app's client id (so the fake tenant's log tells agents apart) given.
+func newTenantEnvAt(t *testing.T, tn *graphtest.Tenant, dir, clientID string, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
+	t.Helper()
+	drive := map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites,
+		{true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}]
+	toml := tenantTOML(dir, clientID, tn.URL, drive, 3)
 	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ic := &cfg.Instances[0]
-	ic.Drive.Spec, ic.Drive.Tenant = config.DriveAll, &tenantCfg
-	ic.Poll.RequestsPerSecond, ic.Poll.Concurrency = 200, 3
+	if tc := ic.Drive.Tenant; tc == nil || tc.Users != tenantCfg.Users || tc.Sites != tenantCfg.Sites || ic.Poll.Concurrency != 3 {
+		t.Fatalf("the configuration did not make a tenant-wide instance: %+v", ic.Drive)
+	}
+	ic.Drive.Tenant.Rediscover = tenantCfg.Rediscover // below the configurable minimum in tests
+	ic.Drive.Tenant.UserGlobs, ic.Drive.Tenant.SiteGlobs = tenantCfg.UserGlobs, tenantCfg.SiteGlobs
 	cfg.Fleet = fl
 	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -71,21 +91,24 @@ url = "http://127.0.0.1:1/"
 	return &tenantEnv{tn: tn, db: db, agent: a, in: in}
 }
 
-// queued returns the queued events as "owner driveName name" and acks them.
-func (e *tenantEnv) queued(t *testing.T) []string {
+// queuedEvent is the part of a queued event the tests look at.
+type queuedEvent struct {
+	DriveID, DriveName, Owner, Path string
+}
+
+// queuedEvents returns the queued events in order and acks them.
+func (e *tenantEnv) queuedEvents(t *testing.T) []queuedEvent {
 	t.Helper()
-	msgs, err := e.db.Peek("t", 1000)
+	msgs, err := e.db.Peek("t", 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var out []queuedEvent
 	var keys []uint64
 	for _, m := range msgs {
 		var body struct {
 			Message struct {
-				Events []struct {
-					DriveID, DriveName, Owner, Path string
-				} `json:"events"`
+				Events []queuedEvent `json:"events"`
 			} `json:"message"`
 		}
 		if err := json.Unmarshal(m.Body, &body); err != nil {
@@ -95,12 +118,22 @@ func (e *tenantEnv) queued(t *testing.T) []string {
 			if e.tn.Drive(ev.DriveID) == nil {
 				t.Errorf("event with driveId %q", ev.DriveID)
 			}
-			out = append(out, ev.Owner+" "+ev.DriveName+" "+ev.Path)
+			out = append(out, ev)
 		}
 		keys = append(keys, m.Key)
 	}
 	if err := e.db.Ack("t", keys...); err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// queued returns the queued events as "owner driveName path", sorted, and acks them.
+func (e *tenantEnv) queued(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range e.queuedEvents(t) {
+		out = append(out, ev.Owner+" "+ev.DriveName+" "+ev.Path)
 	}
 	sort.Strings(out)
 	return out
@@ -186,6 +219,13 @@ func TestTenantPoll(t *testing.T) {
 	if is.Drives == nil || *is.Drives != 4 || is.DrivesFailing == nil || *is.DrivesFailing != 1 {
 		t.Errorf("status drives %v failing %v", is.Drives, is.DrivesFailing)
 	}
+	var table strings.Builder
+	if err := st.WriteTable(&table, time.Now()); err != nil || !strings.Contains(table.String(), "t: 4 drives polled, 1 failing") {
+		t.Errorf("status table lacks the drives:\n%s", table.String())
+	}
+	if is.LastPoll == nil || is.LastSuccess == nil || !strings.Contains(is.LastPollError, "failing drives: 1") {
+		t.Errorf("status lastPoll %v lastSuccess %v error %q", is.LastPoll, is.LastSuccess, is.LastPollError)
+	}
 	if _, err := e.agent.Poll(ctx, "t"); err != nil {
 		t.Errorf("after the fault: %v", err)
 	}
@@ -194,6 +234,11 @@ func TestTenantPoll(t *testing.T) {
 	}
 	if err := e.db.Verify(); err != nil {
 		t.Error(err)
+	}
+	rec := httptest.NewRecorder()
+	e.agent.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if m := rec.Body.String(); !strings.Contains(m, `onedrive_agent_drives{instance="t",state="active"} 4`) {
+		t.Errorf("no drives gauge in the metrics")
 	}
 }
 
@@ -250,5 +295,60 @@ func TestTenantRun(t *testing.T) {
 	}
 	if got := e.queued(t); len(got) != 1 || got[0] != "dave@contoso.com OneDrive /d.txt" {
 		t.Errorf("events %v", got)
+	}
+}
+
+// A Retry-After from one drive pauses the requests to every drive of the instance.
+func TestTenantRetryAfter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a 1 s Retry-After")
+	}
+	tn := graphtest.NewTenant(graphtest.TenantOptions{})
+	defer tn.Close()
+	var drives []*graphtest.Server
+	for i := range 6 {
+		d := tn.UserDrive(tn.AddUser(graphtest.TenantUser{UPN: fmt.Sprintf("u%d@contoso.com", i)}))
+		d.Populate(40, int64(i))
+		drives = append(drives, d)
+	}
+	e := newTenantEnv(t, tn, config.Tenant{Users: true, Rediscover: time.Hour}, config.Fleet{Shards: 1})
+	drives[2].InjectFault(graphtest.ClassDelta, 1, graphtest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	if _, err := e.agent.Poll(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	if n := drives[2].Count(graphtest.ClassDelta, http.StatusTooManyRequests); n != 1 {
+		t.Fatalf("%d throttled answers, want the one injected", n)
+	}
+	if v := tn.RetryAfterViolations(); len(v) != 0 {
+		t.Errorf("%d requests went out during the Retry-After, e.g. %s", len(v), v[0].Path)
+	}
+}
+
+// The globs of users and sites decide which drives the instance watches.
+func TestTenantGlobs(t *testing.T) {
+	tn := graphtest.NewTenant(graphtest.TenantOptions{})
+	defer tn.Close()
+	seedTenant(tn)
+	tn.AddUser(graphtest.TenantUser{UPN: "ALBERT@fabrikam.com"})
+	tn.AddSite("/sites/finance-archive", "Archive", "Documents")
+	tn.AddSite("/teams/fin", "Team", "Documents")
+	e := newTenantEnv(t, tn, config.Tenant{Users: true, Sites: true, Rediscover: time.Hour,
+		UserGlobs: []string{"a*@contoso.com"}, SiteGlobs: []string{"https://contoso.sharepoint.com/sites/fin*"}}, config.Fleet{Shards: 1})
+	if _, err := e.agent.Poll(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := e.agent.Drives(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range ds {
+		got = append(got, d.Owner+" "+d.DriveName)
+	}
+	sort.Strings(got)
+	want := []string{"alice@contoso.com OneDrive", "https://contoso.sharepoint.com/sites/fin Documents",
+		"https://contoso.sharepoint.com/sites/fin Invoices", "https://contoso.sharepoint.com/sites/finance-archive Documents"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("drives:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -94,6 +94,13 @@ func (b *Budget) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// Concurrency returns the number of drives that may be polled at once.
+func (b *Budget) Concurrency() int { return cap(b.slots) }
+
+// Free returns how many polling slots are free now (a hint: another caller may take one
+// before Acquire).
+func (b *Budget) Free() int { return cap(b.slots) - len(b.slots) }
+
 // waitTurn holds a request back until the account's gate is open and, with a Budget, until
 // the request's turn; a Retry-After that closed the gate meanwhile sends it back to wait.
 func (c *Client) waitTurn(ctx context.Context) error {

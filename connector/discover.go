@@ -394,3 +394,19 @@ func compact(ds []*TenantDrive) []TenantDrive {
 	}
 	return out
 }
+
+// CheckTenant makes the smallest requests that prove the app may list what a tenant-wide
+// instance discovers: one user (for users) and one site (for sites). `check --online` uses it.
+func (c *Client) CheckTenant(ctx context.Context, users, sites bool) error {
+	if users {
+		if _, err := c.get(ctx, "discover", c.graph+"/users?$select=id&$top=1"); err != nil {
+			return fmt.Errorf("list users: %w", err)
+		}
+	}
+	if sites {
+		if _, err := c.get(ctx, "discover", c.graph+"/sites?$select=id&$top=1"); err != nil {
+			return fmt.Errorf("list sites: %w", err)
+		}
+	}
+	return nil
+}

@@ -269,3 +269,15 @@ func TestTenantScope(t *testing.T) {
 		t.Error("an empty glob was accepted")
 	}
 }
+
+func TestCheckTenant(t *testing.T) {
+	tn, _, _ := testTenant(t)
+	c := tenantClient(t, tn, ClientOptions{})
+	if err := c.CheckTenant(context.Background(), true, true); err != nil {
+		t.Fatal(err)
+	}
+	tn.InjectFault("/sites", 1, graphtest.Fault{Status: http.StatusForbidden})
+	if err := c.CheckTenant(context.Background(), true, true); err == nil || !strings.Contains(err.Error(), "list sites") {
+		t.Errorf("a refused site listing: %v", err)
+	}
+}

@@ -3,11 +3,14 @@ package config
 import (
 	"net"
 	"net/url"
+	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
 var tenantRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
@@ -150,6 +153,13 @@ func (p *parser) clientCertificate(f field, file, flow string, secret bool) bool
 	if err != nil {
 		p.errf(f.line, f.key, "%v", err)
 		return false
+	}
+	if fi, err := os.Stat(file); err == nil {
+		if why := safefile.TrustProblem(fi); why != "" {
+			p.warnf(f.line, f.key, "the certificate file %s %s: another user could replace the key; chmod go-w and chown it to this user or root", file, why)
+		} else if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+			p.warnf(f.line, f.key, "the certificate file %s holds a private key and is readable by group or others (mode %s): chmod 600 it", file, fi.Mode().Perm())
+		}
 	}
 	if time.Now().After(cc.Cert.NotAfter) {
 		p.warnf(f.line, f.key, "the certificate in %s expired on %s: Microsoft refuses it; upload a new one to the app registration", file, cc.Cert.NotAfter.Format(time.DateOnly))

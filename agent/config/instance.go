@@ -8,8 +8,8 @@ import (
 
 var sectionKeys = map[string][]string{
 	"auth":     {"flow", "tenant", "client_id", "client_secret", "client_secret_file", "redirect_url", "scopes", "cloud", "login_url", "graph_url", "client_certificate_file"},
-	"drive":    {"drive", "folder", "include", "exclude"},
-	"poll":     {"interval", "schedule", "timezone", "active_hours", "initial", "max_queue", "push", "debounce"},
+	"drive":    {"drive", "folder", "include", "exclude", "users", "sites", "rediscover"},
+	"poll":     {"interval", "schedule", "timezone", "active_hours", "initial", "max_queue", "push", "debounce", "requests_per_second", "concurrency"},
 	"callback": {"url", "signature_key", "signature_key_file", "webhook_secret", "webhook_secret_file", "headers", "max_events", "timeout", "ca_file", "retry_initial", "retry_max"},
 }
 
@@ -97,6 +97,7 @@ func (p *parser) instance(t *table, defaults *table) Instance {
 	in.Auth = b.auth(sec["auth"])
 	in.Drive = b.drive(sec["drive"], in.Auth.Flow)
 	in.Poll = b.poll(sec["poll"])
+	b.tenant(sec["drive"], sec["poll"], &in)
 	in.Callback = b.callback(sec["callback"])
 	return in
 }

@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	rootKeys     = []string{"data_dir", "log", "admin", "network", "defaults", "instance"}
+	rootKeys     = []string{"data_dir", "log", "admin", "network", "fleet", "defaults", "instance"}
 	logKeys      = []string{"level", "format"}
 	adminKeys    = []string{"listen", "hosts"}
 	networkKeys  = []string{"proxy", "ca_file"}

@@ -88,6 +88,9 @@ func checkGraph(ctx context.Context, cfg *config.Config, ic config.Instance) err
 	if err != nil {
 		return err
 	}
+	if tc := ic.Drive.Tenant; tc != nil {
+		return client.CheckTenant(ctx, tc.Users, tc.Sites)
+	}
 	_, err = client.ResolveDrive(ctx, ic.Drive.Spec)
 	return err
 }
