@@ -18,7 +18,12 @@ func TestExample(t *testing.T) {
 		"OD_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"OD_HOOK_API_KEY":   "api-key",
 	}
-	cfg := mustParse(t, "agent.toml.example", string(data), env)
+	// The example's client_id is a placeholder that must be replaced.
+	if _, err := Parse("agent.toml.example", data, envOf(env)); err == nil || !strings.Contains(err.Error(), "example's placeholder") {
+		t.Errorf("the example's client_id is not reported as a placeholder: %v", err)
+	}
+	filled := strings.Replace(string(data), zeroClientID, "9a1b2c3d-0000-4000-8000-000000000001", 1)
+	cfg := mustParse(t, "agent.toml.example", filled, env)
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("the example warns: %q", cfg.Warnings)
 	}
