@@ -255,7 +255,7 @@ func TestAgent_DeadThroughAdmin(t *testing.T) {
 	}
 }
 
-// contractMetrics are the metric names CONTRACT section 7 asks for, each per
+// contractMetrics are the metric names docs/operations.md promises, each per
 // instance.
 var contractMetrics = []string{
 	"onedrive_agent_queue_events",

@@ -30,7 +30,7 @@ func TestExample(t *testing.T) {
 	if len(cfg.Instances) != 2 || cfg.Instances[0].Name != "finance" || cfg.Instances[1].Auth.ClientSecret != "app-secret" {
 		t.Errorf("instances: %+v", cfg.Instances)
 	}
-	// Every key of CONTRACT section 3 appears in the example, set or commented.
+	// Every key of docs/configuration.md appears in the example, set or commented.
 	text := string(data)
 	keys := append([]string{"data_dir"}, logKeys...)
 	keys = append(keys, adminKeys...)

@@ -1,5 +1,5 @@
 // Package ocimport turns an SAP Open Connectors instance JSON (the body of POST /instances
-// for the onedrivev2 element, CONTRACT section 8) into an [[instance]] table of agent.toml.
+// for the onedrivev2 element, docs/operations.md, "Importing from Open Connectors") into an [[instance]] table of agent.toml.
 //
 // Mapping: name (lower-cased and reduced to [a-z0-9_-]), tags, and from configuration:
 // oauth.api.key → auth.client_id, oauth.api.secret → auth.client_secret,

@@ -8,7 +8,7 @@ import (
 	"io"
 )
 
-// Exit statuses (CONTRACT section 2).
+// Exit statuses (docs/operations.md).
 const (
 	exitOK      = 0
 	exitFailure = 1
