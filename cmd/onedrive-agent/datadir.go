@@ -21,9 +21,11 @@ func checkDataDir(cfg *config.Config) error {
 		return fmt.Errorf("data_dir %s (in %s) is a file, not a directory", dir, cfg.File)
 	case err == nil:
 		return nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("data_dir %s (in %s): %w", dir, cfg.File, err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("data_dir %s (in %s): %v", dir, cfg.File, unwrapPath(err))
 	}
+	// It does not exist (or a parent is not a directory): look at the
+	// nearest parent that exists.
 	parent := filepath.Dir(dir)
 	for {
 		st, err := os.Stat(parent)
@@ -33,8 +35,8 @@ func checkDataDir(cfg *config.Config) error {
 			}
 			break
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("data_dir %s (in %s) cannot be created: %w", dir, cfg.File, err)
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("data_dir %s (in %s) cannot be created: %v", dir, cfg.File, unwrapPath(err))
 		}
 		next := filepath.Dir(parent)
 		if next == parent {

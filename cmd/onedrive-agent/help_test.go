@@ -103,14 +103,23 @@ func TestNoDatabaseNotCreated(t *testing.T) {
 
 // TestCheckDataDir: check rejects a data_dir this user cannot create.
 func TestCheckDataDir(t *testing.T) {
+	// Under a file: no one can create it.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := writeConfig(t, strings.Replace(validTOML, `data_dir = "data"`, `data_dir = "`+filepath.Join(file, "data")+`"`, 1))
+	if code, _, stderr := runMain(t, "check", "-c", path); code != exitUsage || !strings.Contains(stderr, "cannot be created: "+file+" is a file") {
+		t.Errorf("check with data_dir under a file: exit %d, stderr %q", code, stderr)
+	}
 	if os.Geteuid() == 0 {
-		t.Skip("root can create any directory")
+		t.Skip("root can create a directory anywhere else")
 	}
 	ro := filepath.Join(t.TempDir(), "ro")
 	if err := os.Mkdir(ro, 0o500); err != nil {
 		t.Fatal(err)
 	}
-	path := writeConfig(t, strings.Replace(validTOML, `data_dir = "data"`, `data_dir = "`+filepath.Join(ro, "x", "data")+`"`, 1))
+	path = writeConfig(t, strings.Replace(validTOML, `data_dir = "data"`, `data_dir = "`+filepath.Join(ro, "x", "data")+`"`, 1))
 	code, _, stderr := runMain(t, "check", "-c", path)
 	if code != exitUsage || !strings.Contains(stderr, "cannot create it in "+ro) {
 		t.Errorf("check: exit %d, stderr %q", code, stderr)
