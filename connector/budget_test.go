@@ -229,7 +229,8 @@ func TestBudgetRetryAfterPausesAll(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tn := graphtest.NewTenant(graphtest.TenantOptions{Drive: graphtest.Options{PageSize: 2}})
+			// Requests already sent when the 429 comes back cannot be recalled: 250 ms of grace.
+			tn := graphtest.NewTenant(graphtest.TenantOptions{Drive: graphtest.Options{PageSize: 2}, InFlight: 250 * time.Millisecond})
 			defer tn.Close()
 			var drives []*graphtest.Server
 			for range 4 {
