@@ -17,7 +17,10 @@ type consoleBackend struct {
 	targets map[string]string // instance → callback URL
 }
 
-var _ console.Backend = consoleBackend{}
+var (
+	_ console.Backend     = consoleBackend{}
+	_ console.DriveLister = consoleBackend{}
+)
 
 func notFound(err error) error {
 	if errors.Is(err, ErrUnknownInstance) {
@@ -41,6 +44,12 @@ func (b consoleBackend) Overview(ctx context.Context) (console.Overview, error) 
 			LastPollError: in.LastPollError, QueuedEvents: in.QueuedEvents, QueuedMessages: in.QueuedMessages,
 			Oldest: deref(in.OldestQueued), DeadMessages: in.DeadMessages, DeadEvents: in.DeadEvents,
 			LastDeliveryError: in.LastDeliveryError,
+		}
+		if in.Drives != nil {
+			ci.TenantWide, ci.Drives = true, *in.Drives
+			if in.DrivesFailing != nil {
+				ci.DrivesFailing = *in.DrivesFailing
+			}
 		}
 		if in.Push != "off" {
 			ci.Push, ci.PushError = in.Push, in.PushError
@@ -66,6 +75,24 @@ func (b consoleBackend) DeadLetters(ctx context.Context, name string) ([]console
 	for _, d := range dls {
 		out = append(out, console.DeadLetter{ID: d.ID, Events: d.Events, Reason: d.Reason, Died: d.Died,
 			Created: d.Created, Attempts: d.Attempts, LastError: d.LastError})
+	}
+	return out, nil
+}
+
+// Drives implements console.DriveLister when the controller lists drives.
+func (b consoleBackend) Drives(ctx context.Context, name string) ([]console.Drive, error) {
+	dl, ok := b.c.(DriveLister)
+	if !ok {
+		return nil, errors.New("this agent does not list drives")
+	}
+	ds, err := dl.Drives(ctx, name)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	out := make([]console.Drive, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, console.Drive{ID: d.DriveID, Name: d.DriveName, Owner: d.Owner, State: d.State,
+			LastPoll: deref(d.LastPoll), QueuedEvents: d.QueuedEvents, LastError: d.LastError})
 	}
 	return out, nil
 }

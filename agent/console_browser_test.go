@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/onedrive-agent/onedrive-agent/agent/activity"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 	"github.com/onedrive-agent/onedrive-agent/store"
@@ -68,26 +72,18 @@ func (r *answeringReceiver) has(id string) bool {
 	return false
 }
 
-// TestConsole_Browser drives the console in headless Chromium against a
-// running agent (fake Graph, real store, two receivers): sign in, see both
-// instances, have a receiver refuse a message, see the dead letter with the
-// receiver's reason, replay it once the receiver accepts, see it delivered.
-// It saves a screenshot of each step in $ONEDRIVE_AGENT_SCREENSHOTS (else a
-// temporary directory).
-func TestConsole_Browser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test: skipped in -short mode")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser test: no Chromium at %s (install it: apt-get install chromium): %v", chromiumPath, err)
-	}
-	shots := os.Getenv("ONEDRIVE_AGENT_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o700); err != nil {
-		t.Fatal(err)
-	}
+// consoleAgent is a running agent with two instances, finance and hr, each
+// delivering to its own receiver, on a fake Graph; base is its admin URL.
+type consoleAgent struct {
+	graph       *graphtest.Server
+	db          *store.DB
+	agent       *Agent
+	finance, hr *answeringReceiver
+	token, base string
+}
 
+func startConsoleAgent(t *testing.T) *consoleAgent {
+	t.Helper()
 	g := graphtest.NewServer(graphtest.Options{})
 	t.Cleanup(g.Close)
 	g.AddClient(testClientID, testSecret, false)
@@ -149,7 +145,31 @@ retry_max = "200ms"
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + ln.Addr().String()
+	return &consoleAgent{graph: g, db: db, agent: a, finance: finance, hr: hr, token: token, base: "http://" + ln.Addr().String()}
+}
+
+// TestConsole_Browser drives the console in headless Chromium against a
+// running agent (fake Graph, real store, two receivers): sign in, see both
+// instances, have a receiver refuse a message, see the dead letter with the
+// receiver's reason, replay it once the receiver accepts, see it delivered.
+// It saves a screenshot of each step in $ONEDRIVE_AGENT_SCREENSHOTS (else a
+// temporary directory).
+func TestConsole_Browser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped in -short mode")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("browser test: no Chromium at %s (install it: apt-get install chromium): %v", chromiumPath, err)
+	}
+	shots := os.Getenv("ONEDRIVE_AGENT_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	ca := startConsoleAgent(t)
+	g, db, hr, token, base := ca.graph, ca.db, ca.hr, ca.token, ca.base
 
 	allocOpts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
@@ -164,7 +184,7 @@ retry_max = "200ms"
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	}
-	actx, acancel := chromedp.NewExecAllocator(ctx, allocOpts...)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), allocOpts...)
 	defer acancel()
 	bctx, bcancel := chromedp.NewContext(actx)
 	defer bcancel()
@@ -315,5 +335,102 @@ retry_max = "200ms"
 	wide, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
 	if err != nil || wide {
 		t.Errorf("on a phone the page is wider than the screen (%v)", err)
+	}
+
+	// 5. A dark colour scheme.
+	if _, err := chromedp.Call(bctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run("dark",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(base+"/instances/hr"),
+		chromedp.WaitVisible(chromedp.CSS(`table.recent`)),
+		shot("dark"),
+	)
+}
+
+// TestConsole_HTTP walks the browser test's path with a plain HTTP client,
+// so that it runs where no Chromium is installed: sign in, a refused
+// message shows as a dead letter with the receiver's answer and in the
+// recent messages, a replay delivers it.
+func TestConsole_HTTP(t *testing.T) {
+	ca := startConsoleAgent(t)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar}
+	page := func(path string) string {
+		t.Helper()
+		resp, err := client.Get(ca.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s = %d: %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	post := func(path string, form url.Values) {
+		t.Helper()
+		resp, err := client.PostForm(ca.base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 { // after the redirect to the instance page
+			t.Fatalf("POST %s = %d", path, resp.StatusCode)
+		}
+	}
+	// The agent samples every queue from the start, for the charts.
+	sampled := false
+	for _, m := range ca.agent.Activity().LastHour("finance").Minutes {
+		sampled = sampled || m.Sampled
+	}
+	if !sampled {
+		t.Errorf("finance's queue was not sampled at start")
+	}
+	post("/login", url.Values{"token": {ca.token}})
+	if ov := page("/"); !strings.Contains(ov, ">finance</a>") || !strings.Contains(ov, ">hr</a>") {
+		t.Fatalf("the overview does not list both instances")
+	}
+	csrf := func(p string) string {
+		_, after, _ := strings.Cut(p, `name="csrf" value="`)
+		v, _, _ := strings.Cut(after, `"`)
+		return v
+	}
+
+	ca.hr.answer(http.StatusUnprocessableEntity, `{"error":"field amount must be a number"}`)
+	ca.graph.CreateFile(ca.graph.Root(), "invoice-0043.pdf", []byte("pdf"))
+	post("/instances/hr/poll", url.Values{"csrf": {csrf(page("/instances/hr"))}})
+	var id string
+	waitFor(t, 10*time.Second, "hr's dead letter", func() bool {
+		dls, err := ca.db.Dead("hr")
+		if err == nil && len(dls) == 1 {
+			id = dls[0].ID
+		}
+		return id != ""
+	})
+	p := page("/instances/hr")
+	for _, want := range []string{`<input type="hidden" name="id" value="` + id + `">`, "HTTP 422 Unprocessable Entity",
+		"field amount must be a number", "✕ refused: dead letter (422)"} {
+		if !strings.Contains(p, want) && !strings.Contains(p, strings.ReplaceAll(want, `"`, "&#34;")) {
+			t.Errorf("hr's page lacks %q", want)
+		}
+	}
+
+	ca.hr.answer(http.StatusNoContent, "")
+	post("/instances/hr/replay", url.Values{"csrf": {csrf(p)}, "id": {id}})
+	waitFor(t, 10*time.Second, "the replayed message at the receiver", func() bool { return ca.hr.has(id) })
+	waitFor(t, 5*time.Second, "the delivery in the recent messages", func() bool {
+		recent := ca.agent.Activity().Recent("hr")
+		return len(recent) > 0 && recent[0].ID == id && recent[0].Outcome == activity.Delivered
+	})
+	if p := page("/instances/hr"); !strings.Contains(p, "None: every refused message") || !strings.Contains(p, "✓ delivered (204)") {
+		t.Errorf("after the replay hr's page does not show the message delivered and no dead letter")
 	}
 }

@@ -36,6 +36,7 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 	if err != nil {
 		return InstanceStatus{}, fmt.Errorf("instance %s: %w", name, err)
 	}
+	is.Round = in.live.merge(is.Round)
 	var last time.Time
 	is.Push, is.PushError, is.PushNotifications, last = in.pushSnapshot(running && in.cfg.Enabled)
 	is.LastNotification = timePtr(last)

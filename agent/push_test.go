@@ -15,7 +15,7 @@ import (
 )
 
 // pushEnv is a running agent with one signed-in instance ("docs") against a fake Graph whose
-// notification link pings every 100 ms.
+// notification link pings every 100 ms (a client has 400 ms to answer).
 type pushEnv struct {
 	graph *graphtest.Server
 	recv  *receiver
@@ -25,7 +25,7 @@ type pushEnv struct {
 // startPushEnv starts the agent; poll is extra [instance.poll] lines, flow the sign-in flow.
 func startPushEnv(t *testing.T, flow, poll string, gopts graphtest.Options) *pushEnv {
 	t.Helper()
-	gopts.PushPingInterval, gopts.PushPingTimeout = 100*time.Millisecond, 100*time.Millisecond
+	gopts.PushPingInterval, gopts.PushPingTimeout = 100*time.Millisecond, 400*time.Millisecond
 	g := graphtest.NewServer(gopts)
 	t.Cleanup(g.Close)
 	g.AddClient(testClientID, testSecret, false)
@@ -149,6 +149,7 @@ func TestPush_DebouncedPolls(t *testing.T) {
 	deltas = e.graph.Count(graphtest.ClassDelta, 0)
 	e.graph.RefusePushHandshakes(1, 503)
 	e.graph.DropPushLinks()
+	waitFor(t, 5*time.Second, "the agent to see the link drop", func() bool { return e.status(t).Push != "connected" })
 	e.graph.CreateFile(root, "while-down.txt", []byte("x"))
 	waitFor(t, 10*time.Second, "reconnected", func() bool {
 		return e.status(t).Push == "connected" && e.graph.PushLinks() == 1

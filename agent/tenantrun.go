@@ -560,7 +560,7 @@ func (in *instance) initTenant() *connector.Budget {
 		}
 		return connector.NewBudget(bo)
 	}
-	fl := in.a.cfg.Fleet
+	fl := in.a.currentConfig().Fleet
 	in.tenant = newTenantRunner(in, tenantSettings{
 		Discover: connector.DiscoverOptions{Users: tc.Users, Sites: tc.Sites, UserGlobs: tc.UserGlobs, SiteGlobs: tc.SiteGlobs,
 			Concurrency: ic.Poll.Concurrency},

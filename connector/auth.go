@@ -279,12 +279,12 @@ func (a AuthConfig) clientCredentialsConfig(now time.Time) (*clientcredentials.C
 	if err != nil {
 		return nil, fmt.Errorf("%w: client_certificate_file: %w", ErrBadConfig, err)
 	}
-	assertion, err := cc.Assertion(a.ClientID, a.TokenURL(), now)
+	assertion, err := cc.assertion(a.ClientID, a.TokenURL(), now)
 	if err != nil {
 		return nil, err
 	}
 	cfg.ClientSecret = ""
-	cfg.EndpointParams = url.Values{"client_assertion_type": {ClientAssertionType}, "client_assertion": {assertion}}
+	cfg.EndpointParams = url.Values{"client_assertion_type": {clientAssertionType}, "client_assertion": {assertion}}
 	return cfg, nil
 }
 

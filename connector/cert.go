@@ -20,8 +20,8 @@ import (
 	"time"
 )
 
-// ClientAssertionType is the client_assertion_type of a certificate credential.
-const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+// clientAssertionType is the client_assertion_type of a certificate credential.
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // assertionLifetime is how long a client assertion is valid.
 const assertionLifetime = 10 * time.Minute
@@ -44,6 +44,12 @@ type ClientCertificate struct {
 // or P-384) and checks that the key belongs to the certificate. Errors name the file, never
 // the key.
 func LoadClientCertificate(file string) (*ClientCertificate, error) {
+	// Stat first: opening a FIFO or a device could block.
+	if st, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("client certificate: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("client certificate %s: not a regular file", file)
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("client certificate: %w", err)
@@ -145,9 +151,9 @@ func parsePrivateKey(b *pem.Block) (crypto.Signer, error) {
 	return nil, fmt.Errorf("unsupported private key type %T (RSA or ECDSA)", k)
 }
 
-// Algorithm returns the JWS algorithm of the assertions: PS256 for RSA keys, ES256 or
+// algorithm returns the JWS algorithm of the assertions: PS256 for RSA keys, ES256 or
 // ES384 for ECDSA keys.
-func (c *ClientCertificate) Algorithm() string {
+func (c *ClientCertificate) algorithm() string {
 	if k, ok := c.key.(*ecdsa.PrivateKey); ok {
 		if k.Curve == elliptic.P384() {
 			return "ES384"
@@ -157,22 +163,22 @@ func (c *ClientCertificate) Algorithm() string {
 	return "PS256"
 }
 
-// Assertion returns a signed client assertion (RFC 7523) for the token endpoint aud: header
+// assertion returns a signed client assertion (RFC 7523) for the token endpoint aud: header
 // alg and x5t#S256, claims aud, iss and sub (the client id), jti (random), nbf, iat and exp
 // (10 minutes later).
-func (c *ClientCertificate) Assertion(clientID, aud string, now time.Time) (string, error) {
+func (c *ClientCertificate) assertion(clientID, aud string, now time.Time) (string, error) {
 	jti, err := randomString(16)
 	if err != nil {
 		return "", err
 	}
-	header, _ := json.Marshal(map[string]string{"alg": c.Algorithm(), "typ": "JWT", "x5t#S256": c.Thumbprint})
+	header, _ := json.Marshal(map[string]string{"alg": c.algorithm(), "typ": "JWT", "x5t#S256": c.Thumbprint})
 	claims, _ := json.Marshal(map[string]any{
 		"aud": aud, "iss": clientID, "sub": clientID, "jti": jti,
 		"nbf": now.Unix(), "iat": now.Unix(), "exp": now.Add(assertionLifetime).Unix(),
 	})
 	enc := base64.RawURLEncoding
 	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
-	digest, hash := jwsDigest(c.Algorithm(), []byte(signing))
+	digest, hash := jwsDigest(c.algorithm(), []byte(signing))
 	var sig []byte
 	switch k := c.key.(type) {
 	case *rsa.PrivateKey:

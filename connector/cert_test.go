@@ -123,8 +123,8 @@ func TestLoadClientCertificate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cc.Algorithm() != tt.alg || len(cc.Thumbprint) != 43 {
-				t.Errorf("alg %s, thumbprint %q", cc.Algorithm(), cc.Thumbprint)
+			if cc.algorithm() != tt.alg || len(cc.Thumbprint) != 43 {
+				t.Errorf("alg %s, thumbprint %q", cc.algorithm(), cc.Thumbprint)
 			}
 		})
 	}
@@ -142,7 +142,7 @@ func TestClientCredentials_Certificate(t *testing.T) {
 	}{{"rsa", testRSAKey(t, 0)}, {"ecdsa", ek}}
 	for _, k := range keys {
 		t.Run(k.name, func(t *testing.T) {
-			s := graphtest.NewServer(graphtest.Options{StrictClients: true, AccessTokenLifetime: time.Millisecond})
+			s := graphtest.NewServer(graphtest.Options{StrictClients: true})
 			defer s.Close()
 			s.AddClient(graphtest.DefaultClientID, "unused-secret", false)
 			s.Populate(5, 1)
@@ -158,11 +158,14 @@ func TestClientCredentials_Certificate(t *testing.T) {
 				t.Fatalf("sign-in: %v", err)
 			}
 			c := gtClient(t, s, cfg, nil, nil)
-			for i := 0; i < 2; i++ { // tokens live 1ms: each page needs a new assertion
+			for i := 0; i < 2; i++ { // each page needs a new token, so a new assertion
+				s.ExpireAccessTokens()
 				if _, err := c.Page(context.Background(), c.DeltaURL(s.DriveID())); err != nil {
 					t.Fatalf("page %d: %v", i, err)
 				}
-				time.Sleep(2 * time.Millisecond)
+			}
+			if n := s.Count(graphtest.ClassToken, 200); n != 3 {
+				t.Errorf("%d tokens issued, want 3 (sign-in and two refreshes)", n)
 			}
 
 			other := selfSigned(t, testRSAKey(t, 1))
@@ -185,7 +188,7 @@ func TestClientCredentials_CertificateForm(t *testing.T) {
 	// The fake knows only secrets and refuses the request; what matters is the form it got.
 	_, _ = ClientCredentials(context.Background(), cfg, LoginOptions{})
 	g := f.tokenGrants()[0]
-	if g.Get("client_assertion_type") != ClientAssertionType || strings.Count(g.Get("client_assertion"), ".") != 2 || g.Has("client_secret") {
+	if g.Get("client_assertion_type") != clientAssertionType || strings.Count(g.Get("client_assertion"), ".") != 2 || g.Has("client_secret") {
 		t.Errorf("token form = %v", g)
 	}
 }
@@ -238,7 +241,7 @@ func TestGraphtest_AssertionChecks(t *testing.T) {
 	tokenURL := s.LoginURL() + "/contoso.com/oauth2/v2.0/token"
 	forged := &ClientCertificate{Cert: cert, key: other, Thumbprint: cc.Thumbprint}
 	sign := func(c *ClientCertificate, aud string) string {
-		a, err := c.Assertion("cid", aud, time.Now())
+		a, err := c.assertion("cid", aud, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +262,7 @@ func TestGraphtest_AssertionChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"cid"}, "scope": {"https://graph.microsoft.com/.default"},
-			"client_assertion_type": {ClientAssertionType}, "client_assertion": {tt.assertion}}
+			"client_assertion_type": {clientAssertionType}, "client_assertion": {tt.assertion}}
 		_, err := postToken(ctx, tokenURL, form)
 		if tt.want == "" {
 			if err != nil {

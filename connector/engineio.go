@@ -59,6 +59,9 @@ var errLinkDead = errors.New("push link dead: no ping from the server within pin
 // pings and report notifications until the link fails, the watchdog fires, renewAt passes or
 // ctx ends. connected is called once the server accepted a namespace connect.
 func (p *Push) session(ctx context.Context, notificationURL string, renewAt time.Time, connected func()) sessionResult {
+	if !p.o.Now().Before(renewAt) {
+		return sessionResult{renew: true}
+	}
 	wsURL, err := SocketURL(notificationURL)
 	if err != nil {
 		return sessionResult{err: err, refused: true}

@@ -15,6 +15,8 @@ func TestDecodePage_ErrorsStayShort(t *testing.T) {
 		{"bad deltaLink", `{"value":[],"@odata.deltaLink":"` + huge + `"}`},
 		{"huge id, bad field", `{"value":[{"id":"` + huge + `","name":1}],"@odata.deltaLink":"https://g/x"}`},
 		{"huge id, bad time", `{"value":[{"id":"` + huge + `","lastModifiedDateTime":"` + huge + `"}],"@odata.deltaLink":"https://g/x"}`},
+		{"huge id, valid item", `{"value":[{"id":"` + huge + `"}],"@odata.deltaLink":"https://g/x"}`},
+		{"huge parent id", `{"value":[{"id":"a","parentReference":{"id":"` + huge + `"}}],"@odata.deltaLink":"https://g/x"}`},
 		{"huge size", `{"value":[{"id":"a","size":1` + strings.Repeat("0", 1<<20) + `}],"@odata.deltaLink":"https://g/x"}`},
 	}
 	for _, tt := range tests {

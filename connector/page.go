@@ -38,9 +38,13 @@ type Page struct {
 	DeltaLink string
 }
 
+// maxIDLen bounds item, parent and drive ids (Graph's are well under 200 bytes), so no id
+// can make an index key, log line or error huge.
+const maxIDLen = 1024
+
 // DecodePage reads and decodes a delta page. It fails, returning no partial page, on invalid
-// JSON, an item without an id, a field of the wrong type, or a page with neither an
-// @odata.nextLink nor an @odata.deltaLink. Unknown properties and facets are ignored.
+// JSON, an item without an id or with an id (own, parent or drive) longer than 1 KiB, a field
+// of the wrong type, or a page with neither an @odata.nextLink nor an @odata.deltaLink. Unknown properties and facets are ignored.
 func DecodePage(r io.Reader) (Page, error) {
 	var buf bytes.Buffer
 	if l, ok := r.(interface{ Len() int }); ok {
@@ -278,6 +282,9 @@ func (s *scanner) item() (Item, error) {
 	}
 	if it.ID == "" {
 		return Item{}, errors.New("item has no id")
+	}
+	if len(it.ID) > maxIDLen || len(it.ParentID) > maxIDLen || len(it.DriveID) > maxIDLen {
+		return Item{}, fmt.Errorf("id %s: an id of the item longer than %d bytes", shortText(it.ID, 40), maxIDLen)
 	}
 	switch {
 	case quickXor != "":

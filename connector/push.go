@@ -324,6 +324,11 @@ func (p *Push) Run(ctx context.Context) error {
 		if res.renew {
 			p.log.Debug("renewing the notification URL before it expires")
 			have = false
+			// A URL due for renewal before its link even connected (a lifetime too short,
+			// or a clock far off) must not turn into a loop of requests: back off.
+			if !res.connected && sleepCtx(ctx, bo.next()) != nil {
+				return nil
+			}
 			continue
 		}
 		report(PushError, res.err)

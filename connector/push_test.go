@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 )
 
@@ -200,7 +202,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 func fastPushServer(mod func(*graphtest.Options)) *graphtest.Server {
-	o := graphtest.Options{PushPingInterval: 100 * time.Millisecond, PushPingTimeout: 100 * time.Millisecond}
+	o := graphtest.Options{PushPingInterval: 100 * time.Millisecond, PushPingTimeout: 400 * time.Millisecond}
 	if mod != nil {
 		mod(&o)
 	}
@@ -497,12 +499,120 @@ func TestPush_NeedsLogin(t *testing.T) {
 		t.Fatalf("%d subscription attempts in 200ms without a sign-in, want 1", n)
 	}
 	p.Retry()
-	waitFor(t, 2*time.Second, "a new attempt after Retry", func() bool { return calls.Load() == 2 })
-	if rec.last() != PushError {
-		t.Fatalf("state %q, want error", rec.last())
-	}
+	waitFor(t, 2*time.Second, "a new attempt after Retry, reported as an error", func() bool {
+		return calls.Load() == 2 && rec.last() == PushError
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPush_ExpiredURLBacksOff: a URL that is already expired when it arrives (a clock far
+// off) leads to subscription requests at the backoff's pace, not in a loop.
+func TestPush_ExpiredURLBacksOff(t *testing.T) {
+	var calls atomic.Int32
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			calls.Add(1)
+			return Subscription{NotificationURL: "https://push.invalid/notifications?token=x", Expires: time.Now().Add(-time.Hour)}, nil
+		},
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n < 2 || n > 8 {
+		t.Fatalf("%d subscription requests in 500ms, want 2 to 8 (backoff 50ms to 100ms)", n)
+	}
+}
+
+// TestPush_DialErrorHidesToken: a failed dial names the host, never the URL's token.
+func TestPush_DialErrorHidesToken(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close() // nothing listens there any more
+	rec := &pushRecorder{}
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			return Subscription{NotificationURL: addr + "/notifications?token=very-secret&applicationId=app", Expires: time.Now().Add(time.Hour)}, nil
+		},
+		Observer:   rec.observer(),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = p.Run(ctx)
+	errs := rec.get().errs
+	if len(errs) == 0 {
+		t.Fatal("no error reported for a dial to a closed port")
+	}
+	for _, err := range errs {
+		if strings.Contains(err.Error(), "very-secret") {
+			t.Fatalf("error shows the token: %v", err)
+		}
+	}
+}
+
+// TestPush_HTTP1UpgradeOnH2Server: against a server that offers HTTP/2 (ALPN h2), starting
+// from an HTTP/2-capable client, the handshake goes over HTTP/1.1 and works (an Upgrade over
+// a connection that negotiated HTTP/2 fails). Go's transport already dials upgrade requests
+// with HTTP/1.1 only; the link's own transport also has HTTP/2 turned off (TestHTTP1Client),
+// so the property holds whichever of the two changes.
+func TestPush_HTTP1UpgradeOnH2Server(t *testing.T) {
+	var protos sync.Map
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos.Store(r.Proto, true)
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		_ = c.Write(ctx, websocket.MessageText, []byte(`0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000}`))
+		for i := 0; i < 2; i++ {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			_ = c.Write(ctx, websocket.MessageText, append(b, `{"sid":"x"}`...))
+		}
+		_ = c.Write(ctx, websocket.MessageText, []byte(`42/notifications,["notification","{\"value\":[]}"]`))
+		_, _, _ = c.Read(ctx) // until the client goes
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	hc := srv.Client()
+	if tr := hc.Transport.(*http.Transport); !tr.ForceAttemptHTTP2 && tr.TLSClientConfig.NextProtos[0] != "h2" {
+		t.Fatal("the test client does not offer HTTP/2")
+	}
+	rec := &pushRecorder{}
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			return Subscription{NotificationURL: srv.URL + "/notifications?token=t", Expires: time.Now().Add(time.Hour)}, nil
+		},
+		HTTPClient: hc,
+		Observer:   rec.observer(),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 5*time.Second, "a notification over the upgraded link", func() bool { return rec.get().notifications == 1 })
+	if _, h2 := protos.Load("HTTP/2.0"); h2 {
+		t.Fatal("a handshake came over HTTP/2")
 	}
 }

@@ -151,32 +151,18 @@ func (c *Client) getSite(ctx context.Context, path string) (siteInfo, error) {
 	return st, nil
 }
 
-// maxDrivePages bounds the pages of a site's drive list.
-const maxDrivePages = 50
-
 // siteDrives lists the document libraries of a site, following nextLinks.
 func (c *Client) siteDrives(ctx context.Context, siteID string) ([]DriveInfo, error) {
-	link := c.graph + "/sites/" + escapeSegment(siteID) + "/drives?$select=id,name,webUrl,driveType"
 	var out []DriveInfo
-	for page := 0; link != ""; page++ {
-		if page >= maxDrivePages {
-			return nil, fmt.Errorf("graph drives: more than %d pages", maxDrivePages)
+	err := c.list(ctx, c.graph+"/sites/"+escapeSegment(siteID)+"/drives?$select=id,name,webUrl,driveType", func(raw json.RawMessage) error {
+		var d DriveInfo
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return err
 		}
-		body, err := c.get(ctx, "drives", link)
-		if err != nil {
-			return nil, err
-		}
-		var p struct {
-			Value    []DriveInfo `json:"value"`
-			NextLink string      `json:"@odata.nextLink"`
-		}
-		if err := json.Unmarshal(body, &p); err != nil {
-			return nil, fmt.Errorf("graph drives: %w", err)
-		}
-		out = append(out, p.Value...)
-		link = p.NextLink
-	}
-	return out, nil
+		out = append(out, d)
+		return nil
+	})
+	return out, err
 }
 
 // SiteDrives lists the drives (document libraries) of the site a spec names: "site:<site

@@ -4,8 +4,8 @@
 #   sudo ./uninstall-linux.sh [--purge]
 #
 # The configuration (/etc/onedrive-agent) and the data (/var/lib/onedrive-agent:
-# database with queued events and tokens, admin token) are kept unless --purge
-# is given. Events still queued are lost with --purge.
+# database with queued events and tokens, admin token) and the onedrive-agent
+# account are kept unless --purge is given. Events still queued are lost with --purge.
 set -euo pipefail
 
 NAME=onedrive-agent
@@ -85,12 +85,16 @@ else
 fi
 
 if [ "$purge" = yes ]; then
-	for p in "$CONF_DIR" "$DATA_DIR" "/var/log/$NAME.log" "/etc/default/$NAME"; do
+	for p in "$CONF_DIR" "$DATA_DIR" "/var/log/$NAME.log" "/var/log/$NAME.log.1" "/etc/default/$NAME" "/etc/logrotate.d/$NAME"; do
 		if [ -e "$p" ]; then
 			rm -rf -- "$p"
 			say "removed $p"
 		fi
 	done
+	# The account the service ran as (created by install-linux.sh).
+	if id -u "$NAME" >/dev/null 2>&1 && command -v userdel >/dev/null 2>&1; then
+		userdel "$NAME" && say "removed the system user $NAME"
+	fi
 else
 	for p in "$CONF_DIR" "$DATA_DIR"; do
 		if [ -e "$p" ]; then

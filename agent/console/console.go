@@ -89,8 +89,11 @@ type Instance struct {
 	DeadEvents        int64
 	LastDeliveryError string
 	Round             string // a round in progress, in words; "" when none
-	// Drives are the drives of a tenant-wide instance; empty otherwise.
-	Drives []Drive
+	// TenantWide: the instance watches every drive of a tenant; Drives
+	// are those it polls, DrivesFailing those whose last poll failed.
+	TenantWide    bool
+	Drives        int
+	DrivesFailing int
 }
 
 // Drive is one drive of a tenant-wide instance.
@@ -98,6 +101,13 @@ type Drive struct {
 	ID, Name, Owner, State string
 	LastPoll               time.Time
 	QueuedEvents           int64
+	LastError              string
+}
+
+// DriveLister is a Backend that lists the drives of a tenant-wide
+// instance; the instance's page shows them, with search and paging.
+type DriveLister interface {
+	Drives(ctx context.Context, instance string) ([]Drive, error)
 }
 
 // DeadLetter is a message the receiver refused.
@@ -147,6 +157,7 @@ type Console struct {
 	assets   map[string]asset
 	noticeMu sync.Mutex
 	notices  map[string]notice
+	rounds   map[string]bool // instances with a round started here still running
 }
 
 type asset struct {
@@ -174,7 +185,7 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{
 		be: o.Backend, rec: o.Activity, log: o.Logger, now: o.Now, ctx: o.Context, wait: o.ActionWait,
-		notices: map[string]notice{},
+		notices: map[string]notice{}, rounds: map[string]bool{},
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -273,11 +284,6 @@ func loadAssets() (map[string]asset, error) {
 		return nil
 	})
 	return out, err
-}
-
-// AssetBytes is the size of the stylesheet and script every page loads.
-func (c *Console) AssetBytes() int {
-	return len(c.assets["console.css"].body) + len(c.assets["console.js"].body)
 }
 
 // Register mounts the console's routes on mux: GET / and /instances/…,
@@ -521,12 +527,25 @@ func (c *Console) back(w http.ResponseWriter, r *http.Request, name string) {
 // round runs a poll or resync after the page asked for it. It waits up to
 // ActionWait; a longer round goes on under the console's context and its
 // outcome replaces the "still running" notice when it ends.
+// While one runs, another request for the same instance starts nothing (a
+// page clicked twice must not queue round after round).
 func (c *Console) round(name, what string, fn func(context.Context, string) (string, error)) {
+	c.noticeMu.Lock()
+	if c.rounds[name] {
+		c.noticeMu.Unlock()
+		c.setNotice(name, notice{Text: "A poll or resync started here is still running; " + strings.ToLower(what) + " not started again.", Running: true})
+		return
+	}
+	c.rounds[name] = true
+	c.noticeMu.Unlock()
 	done := make(chan struct{})
 	c.setNotice(name, notice{Text: what + " started; it is still running. This page shows its progress.", Running: true})
 	go func() {
 		defer close(done)
 		res, err := fn(c.ctx, name)
+		c.noticeMu.Lock()
+		delete(c.rounds, name)
+		c.noticeMu.Unlock()
 		if err != nil {
 			c.setNotice(name, notice{Text: what + " failed: " + err.Error(), Failed: true})
 			return

@@ -256,6 +256,16 @@ func TestSlowPollAnswersAtOnce(t *testing.T) {
 	if !strings.Contains(page, "still running") {
 		t.Errorf("the page does not say the poll is still running")
 	}
+	// A second click while the first poll runs starts nothing.
+	if w := r.do("POST", "/instances/inst-00/poll", sess, r.form(sess)); w.Code != http.StatusSeeOther {
+		t.Fatalf("second poll = %d, want 303", w.Code)
+	}
+	if calls := r.be.Calls(); len(calls) != 1 {
+		t.Errorf("backend calls %v after two clicks on a running poll, want one poll", calls)
+	}
+	if page := r.do("GET", "/instances/inst-00", sess, nil).Body.String(); !strings.Contains(page, "not started again") {
+		t.Errorf("the page does not say the second poll was not started")
+	}
 	close(r.be.pollBlock)
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(r.do("GET", "/instances/inst-00", sess, nil).Body.String(), "Poll done: 3 events") {
@@ -297,7 +307,7 @@ func TestOverview(t *testing.T) {
 		"inst-00", "inst-01", "inst-02",
 		"HTTP 503 Service Unavailable: the receiver is down for maintenance until 10:00, please retry later", // in full
 		"graph: HTTP 403 Forbidden: the app has no Files.Read.All permission",
-		`<th scope="col">Push</th>`, "✕ error", "subscription refused: HTTP 403",
+		`<th scope="col">Push</th>`, "✕ error", `<div class="small err">subscription refused: HTTP 403</div>`,
 		`href="/instances/inst-01#dead"`,
 		"1 delivered, <strong>1 failed</strong>",
 		"https://hooks.example/in?…",
@@ -459,5 +469,56 @@ func TestRedactURL(t *testing.T) {
 		if got := RedactURL(tt.in); got != tt.want {
 			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestTenantDrives(t *testing.T) {
+	r := newRig(t, 2)
+	r.be.setDrives("inst-01", 120)
+	sess := r.signIn()
+	if ov := r.do("GET", "/", sess, nil).Body.String(); !strings.Contains(ov, "120 drives, <strong>✕ 12 failing</strong>") {
+		t.Errorf("the overview does not count the tenant's drives")
+	}
+	if p := r.do("GET", "/instances/inst-00", sess, nil).Body.String(); strings.Contains(p, `id="drives"`) {
+		t.Errorf("a one-drive instance shows a drives list")
+	}
+	tests := []struct {
+		query      string
+		rows       int
+		want       []string
+		prev, next bool
+	}{
+		{"", 50, []string{"120 drives; 1 to 50 shown", "b!drive-000", "b!drive-049", "Page 1 of 3"}, false, true},
+		{"?page=2", 50, []string{"51 to 100 shown", "b!drive-050", "Page 2 of 3"}, true, true},
+		{"?page=3", 20, []string{"101 to 120 shown", "b!drive-119", "Page 3 of 3"}, true, false},
+		{"?page=99", 20, []string{"Page 3 of 3"}, true, false},
+		{"?q=ALICE", 40, []string{"40 of 120 drives match “ALICE”", "alice000@contoso.example", `value="ALICE"`}, false, false},
+		{"?q=error", 12, []string{"12 of 120 drives match", "HTTP 403 Forbidden: access denied"}, false, false},
+		{"?q=%3Cscript%3E", 0, []string{"0 of 120 drives match “&lt;script&gt;”"}, false, false},
+	}
+	for _, tt := range tests {
+		w := r.do("GET", "/instances/inst-01"+tt.query, sess, nil)
+		if w.Code != 200 {
+			t.Fatalf("GET %s = %d", tt.query, w.Code)
+		}
+		page := w.Body.String()
+		if n := strings.Count(page, `<th scope="row" data-label="Drive">`); n != tt.rows {
+			t.Errorf("%q: %d drive rows, want %d", tt.query, n, tt.rows)
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(page, want) {
+				t.Errorf("%q: the page lacks %q", tt.query, want)
+			}
+		}
+		if got := strings.Contains(page, "‹ Previous"); got != tt.prev {
+			t.Errorf("%q: a previous link: %v, want %v", tt.query, got, tt.prev)
+		}
+		if got := strings.Contains(page, "Next ›"); got != tt.next {
+			t.Errorf("%q: a next link: %v, want %v", tt.query, got, tt.next)
+		}
+	}
+	if p := r.do("GET", "/instances/inst-01?q=alice&page=1", sess, nil).Body.String(); strings.Contains(p, "Next ›") ||
+		!strings.Contains(r.do("GET", "/instances/inst-01?q=user", sess, nil).Body.String(), `href="/instances/inst-01?page=2&amp;q=user#drives"`) {
+		t.Errorf("the page links do not keep the search")
 	}
 }

@@ -15,6 +15,7 @@ type fakeBackend struct {
 	ov        Overview
 	dead      map[string][]DeadLetter
 	calls     []string
+	drives    map[string][]Drive
 	pollBlock chan struct{} // when set, Poll waits for it to close
 }
 
@@ -116,4 +117,39 @@ func (f *fakeBackend) Purge(_ context.Context, name string, ids []string) (int, 
 	}
 	f.record(fmt.Sprintf("purge %s %v", name, ids))
 	return max(len(ids), 1), nil
+}
+
+func (f *fakeBackend) Drives(_ context.Context, name string) ([]Drive, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.drives[name]), f.known(name)
+}
+
+// setDrives makes name a tenant-wide instance with n drives; every third
+// belongs to alice, every tenth failed its last poll.
+func (f *fakeBackend) setDrives(name string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.drives == nil {
+		f.drives = map[string][]Drive{}
+	}
+	var ds []Drive
+	failing := 0
+	for i := range n {
+		d := Drive{ID: fmt.Sprintf("b!drive-%03d", i), Name: fmt.Sprintf("OneDrive %03d", i), Owner: fmt.Sprintf("user%03d@contoso.example", i), State: "idle"}
+		if i%3 == 0 {
+			d.Owner = fmt.Sprintf("alice%03d@contoso.example", i)
+		}
+		if i%10 == 0 {
+			d.State, d.LastError = "error", "HTTP 403 Forbidden: access denied"
+			failing++
+		}
+		ds = append(ds, d)
+	}
+	f.drives[name] = ds
+	for i := range f.ov.Instances {
+		if f.ov.Instances[i].Name == name {
+			f.ov.Instances[i].TenantWide, f.ov.Instances[i].Drives, f.ov.Instances[i].DrivesFailing = true, n, failing
+		}
+	}
 }

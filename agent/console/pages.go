@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,6 +90,68 @@ type instanceView struct {
 	History    bool // the console keeps recent deliveries
 	Dead       []deadView
 	DeadErr    string
+	DriveList  *driveList // a tenant-wide instance's drives
+}
+
+// drivesPerPage is how many drives a page of a tenant-wide instance lists.
+const drivesPerPage = 50
+
+// driveList is one page of a tenant-wide instance's drives, filtered by a
+// search.
+type driveList struct {
+	Query          string
+	Rows           []Drive
+	Total, Matched int
+	Page, Pages    int
+	First, Last    int // 1-based positions of Rows among the matches
+	Prev, Next     string
+	Err            string
+}
+
+// listDrives reads the drives of in and keeps the page the query asks for:
+// q matches drive name, owner, id or state (any case), page counts from 1.
+func (c *Console) listDrives(r *http.Request, in Instance) *driveList {
+	dl, ok := c.be.(DriveLister)
+	if !ok || !in.TenantWide {
+		return nil
+	}
+	v := &driveList{Query: strings.TrimSpace(r.URL.Query().Get("q")), Page: 1}
+	all, err := dl.Drives(r.Context(), in.Name)
+	if err != nil {
+		v.Err = err.Error()
+		return v
+	}
+	v.Total = len(all)
+	q := strings.ToLower(v.Query)
+	var match []Drive
+	for _, d := range all {
+		if q == "" || strings.Contains(strings.ToLower(d.Name+"\x00"+d.Owner+"\x00"+d.ID+"\x00"+d.State), q) {
+			match = append(match, d)
+		}
+	}
+	v.Matched = len(match)
+	v.Pages = max((len(match)+drivesPerPage-1)/drivesPerPage, 1)
+	if p, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil {
+		v.Page = min(max(p, 1), v.Pages)
+	}
+	lo := (v.Page - 1) * drivesPerPage
+	hi := min(lo+drivesPerPage, len(match))
+	v.Rows, v.First, v.Last = match[lo:hi], lo+1, hi
+	link := func(page int) string {
+		qs := url.Values{}
+		if v.Query != "" {
+			qs.Set("q", v.Query)
+		}
+		qs.Set("page", strconv.Itoa(page))
+		return "/instances/" + url.PathEscape(in.Name) + "?" + qs.Encode() + "#drives"
+	}
+	if v.Page > 1 {
+		v.Prev = link(v.Page - 1)
+	}
+	if v.Page < v.Pages {
+		v.Next = link(v.Page + 1)
+	}
+	return v
 }
 
 type deadView struct {
@@ -134,6 +197,7 @@ func (c *Console) instancePage(w http.ResponseWriter, r *http.Request) {
 		Figures:    figures(h),
 		Recent:     c.rec.Recent(in.Name),
 		History:    c.rec != nil,
+		DriveList:  c.listDrives(r, in),
 	}
 	if in.DeadMessages > 0 {
 		dls, err := c.be.DeadLetters(r.Context(), in.Name)
@@ -320,7 +384,7 @@ func stateClass(s string) string {
 		return "ok"
 	case "polling", "connecting":
 		return "busy"
-	case "disabled", "not_running", "paused_queue_full", "unsupported", "":
+	case "disabled", "not_running", "paused_queue_full", "queue_full", "unsupported", "handover", "gone", "":
 		return "warn"
 	}
 	return "bad"

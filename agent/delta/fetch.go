@@ -273,7 +273,7 @@ func (r *Round) stage(tx Tx, items []connector.Item, st *roundState) error {
 	// occurrence of a repeated id is still put last and wins.
 	slices.SortStableFunc(items, func(a, b connector.Item) int { return strings.Compare(a.ID, b.ID) })
 	for i := range items {
-		if err := recogniseRoot(tx, &items[i]); err != nil {
+		if err := recogniseRoot(tx, &items[i], st.Mode); err != nil {
 			return err
 		}
 		s := stagedFromGraph(&items[i], keepRaw)
@@ -292,12 +292,12 @@ func (r *Round) stage(tx Tx, items []connector.Item, st *roundState) error {
 // recogniseRoot sets Root on the drive's root when Graph sent it without the
 // root facet, which it does when it drops selected properties (seen with
 // OneDrive for Business and SharePoint delta; see the tests). The root is
-// known by its id once indexed; before that (a first enumeration), a
-// parentless item named "root" that is not deleted is taken for it. Any other
+// known by its id once indexed; before that (a first enumeration, whose
+// index is empty), a parentless item named "root" that is not deleted is
+// taken for it. Any other
 // parentless item (Graph also sends stray items of other drives without a
-// parent id) stays a parentless item whose path is unknown, so it is never
-// reported.
-func recogniseRoot(tx Tx, it *connector.Item) error {
+// parent id) is kept out of the tree when the round is applied (applyAlive).
+func recogniseRoot(tx Tx, it *connector.Item, m mode) error {
 	if it.Root || it.ParentID != "" || it.Deleted {
 		return nil
 	}
@@ -307,7 +307,7 @@ func recogniseRoot(tx Tx, it *connector.Item) error {
 	}
 	switch {
 	case ok && cur.Root:
-	case !ok && it.Name == "root":
+	case !ok && it.Name == "root" && (m == modeBaseline || m == modeBackfill):
 	default:
 		return nil
 	}

@@ -30,7 +30,9 @@ type Limits struct {
 	BufferItems int
 	// ChunkUnits is the work done per apply transaction: one unit per staged
 	// record per phase, per cascaded or walked descendant, per event emitted
-	// (default 25,000: fewer, larger commits).
+	// (default 10,000; larger transactions cost more than they save: bbolt
+	// splits the leaves a transaction fills only when it commits, so every
+	// insert into a grown leaf shifts more of it).
 	ChunkUnits int
 	// EmitChunk is the most events handed to Emit per transaction (default
 	// 5,000): the messages a transaction queues stay in memory until it
@@ -58,7 +60,7 @@ func (l Limits) withDefaults() Limits {
 		l.BufferItems = 5000
 	}
 	if l.ChunkUnits <= 0 {
-		l.ChunkUnits = 25000
+		l.ChunkUnits = 10000
 	}
 	if l.EmitChunk <= 0 {
 		l.EmitChunk = 5000

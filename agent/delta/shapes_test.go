@@ -161,6 +161,13 @@ func TestRound_OmittedProperties(t *testing.T) {
 			want: nil,
 		},
 		{
+			// A stray parentless folder that happens to be named "root" is not taken for the
+			// root once the real one is indexed.
+			name:  "stray parentless folder named root",
+			items: []string{`{"parentReference":{"driveId":"f38c1bed489ee12f"},"name":"root","folder":{"childCount":1},"id":"X!1","size":1}`},
+			want:  nil,
+		},
+		{
 			// The same shape for an indexed folder: it left the drive's tree, so it and what
 			// was under it are reported DELETED.
 			name:  "indexed folder turns parentless",
@@ -173,6 +180,15 @@ func TestRound_OmittedProperties(t *testing.T) {
 			events, db := runRound(t, tree, [][]connector.Item{graphItems(t, tt.items...)}, nil, Limits{})
 			if got := describeAll(events); !slices.Equal(got, tt.want) {
 				t.Errorf("events:\n got %q\nwant %q", got, tt.want)
+			}
+			roots := 0
+			for _, it := range db.s.items {
+				if it.Root {
+					roots++
+				}
+			}
+			if roots != 1 {
+				t.Errorf("%d roots indexed", roots)
 			}
 			if !tt.date.IsZero() && (len(events) == 0 || !events[0].Date.Equal(tt.date)) {
 				t.Errorf("date = %v, want %v", events, tt.date)

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,10 +80,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 	if _, err := os.Stat(baseRef); err != nil {
 		base = buildAgent(b, baseRef, "")
 	}
-	b.Logf("base binary: %s", baseRef)
 	g := startE2EGraph(b)
 
 	var mine, theirs []e2eFigures
+	var runLog []string
 	b.ResetTimer()
 	for range b.N {
 		for i := range runs {
@@ -94,11 +95,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 				if current {
 					fig := runEndToEnd(b, g, cur, profDir)
 					mine = append(mine, fig)
-					b.Logf("this tree: %s", fig)
+					runLog = append(runLog, "this tree: "+fig.String())
 				} else {
 					fig := runEndToEnd(b, g, base, "")
 					theirs = append(theirs, fig)
-					b.Logf("base:      %s", fig)
+					runLog = append(runLog, "base:      "+fig.String())
 				}
 			}
 		}
@@ -116,13 +117,14 @@ func BenchmarkEndToEnd(b *testing.B) {
 	b.ReportMetric(float64(m.first)/1e6, "first-event-ms")
 	b.ReportMetric(float64(t.first)/1e6, "base-first-event-ms")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("%d runs each; this tree %.0f events/s, base %.0f events/s: ratio %.2f (goal >= 1.5: %s)",
-		len(mine), m.rate, t.rate, m.rate/t.rate, verdict(m.rate/t.rate >= 1.5))
+	b.Logf("%d runs each; this tree %.0f events/s, base (%s) %.0f events/s: ratio %.2f (goal >= 1.5: %s)",
+		len(mine), m.rate, baseRef, t.rate, m.rate/t.rate, verdict(m.rate/t.rate >= 1.5))
 	b.Logf("CPU per event %.1f µs (goal <= 35: %s), base %.1f µs; peak RssAnon %.1f MiB (goal <= 64: %s), base %.1f MiB",
 		m.cpuPerEvent(), verdict(m.cpuPerEvent() <= 35), t.cpuPerEvent(), m.peakMiB, verdict(m.peakMiB <= 64), t.peakMiB)
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		b.Logf("load average at the end: %s", strings.TrimSpace(string(la)))
 	}
+	b.Logf("runs in order:\n%s", strings.Join(runLog, "\n"))
 }
 
 // pipelineBaseRef is the commit the pipelined rounds started from.
@@ -255,7 +257,13 @@ max_events = 100
 	if n := recv.events.Load(); n != e2eEvents {
 		b.Fatalf("the receiver got %d events, want %d", n, e2eEvents)
 	}
-	p.stop()
+	// Stop it without the helper's log line (benchmark logs are cut short).
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		b.Fatal(err)
+	}
+	if code, ok := p.wait(10 * time.Second); !ok || code != 0 {
+		b.Fatalf("the agent did not exit 0 within 10s of SIGTERM (exit %d)", code)
+	}
 	took := t1.Sub(t0)
 	return e2eFigures{
 		rate:    float64(e2eEvents) / took.Seconds(),
