@@ -232,6 +232,13 @@ func NewAdminHandler(o AdminOptions) http.Handler {
 			respond(w, map[string]bool{"saved": true}, ts.SaveToken(r.Context(), r.PathValue("name"), t))
 		}))
 	}
+	if ck, ok := c.(Checker); ok {
+		mux.HandleFunc("POST /v1/instances/{name}/check", authed(func(w http.ResponseWriter, r *http.Request) {
+			liftWriteDeadline(w)
+			steps, err := ck.Check(r.Context(), r.PathValue("name"))
+			respond(w, steps, err)
+		}))
+	}
 	mux.HandleFunc("DELETE /v1/instances/{name}/dead", authed(func(w http.ResponseWriter, r *http.Request) {
 		n, err := c.Purge(r.Context(), r.PathValue("name"), r.URL.Query()["id"])
 		respond(w, map[string]int{"purged": n}, err)

@@ -38,6 +38,10 @@ type instance struct {
 	// drained is signalled by the dispatcher while a round waits for room
 	// in a full queue.
 	drained chan struct{}
+	// live is the progress of the round running now.
+	live liveRound
+	// loginNag limits the "sign-in needed" lines to one and reminders.
+	loginNag reminder
 	// tenant runs a tenant-wide instance's drives (nil for one drive).
 	tenant *tenantRunner
 
@@ -59,6 +63,7 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 		state:     StateIdle,
 		drained:   make(chan struct{}, 1),
 		graphHTTP: graphHTTP,
+		loginNag:  reminder{period: loginReminderEvery},
 	}
 	in.initPush()
 	if !ic.Enabled {
@@ -66,20 +71,19 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	}
 	in.store = instore.New(a.db, ic.Name, in.committed)
 	budget := in.initTenant()
-	in.client, err = connector.NewClient(connector.ClientOptions{
-		Budget:     budget,
-		Auth:       authConfig(ic.Auth),
-		Store:      in.store,
-		HTTPClient: graphHTTP,
-		Throttle:   throttle,
-		Version:    a.version,
-		Observe:    in.observeGraph,
-		Logger:     in.log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
+	// A command that needs no secret may load a configuration whose sign-in
+	// secret it cannot resolve (config.LoadDeferSecrets): such an instance
+	// has no Graph client, and Poll, Resync and Run refuse it.
+	if ic.SecretErr("auth") == nil {
+		if in.client, err = newGraphClient(in, ic, graphHTTP, throttle, budget); err != nil {
+			return nil, err
+		}
 	}
-	sender, sinkName, err := in.newSender(graphHTTP)
+	cbHTTP, err := callbackHTTPClient(graphHTTP, proxyString(a.currentConfig()), ic)
+	if err != nil {
+		return nil, err
+	}
+	sender, sinkName, err := in.newSender(cbHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +94,29 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 		RetryInitial:   ic.Callback.RetryInitial,
 		RetryMax:       ic.Callback.RetryMax,
 		Observer:       in.observeDelivery,
-		DeliveredLevel: in.a.cfg.Log.Deliveries,
+		DeliveredLevel: a.currentConfig().Log.Deliveries,
 	}, in.store, sender, in.log)
 	in.sink = sinkName
 	return in, nil
+}
+
+// newGraphClient builds the instance's Graph client, whose token lives in
+// the database.
+func newGraphClient(in *instance, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle, budget *connector.Budget) (*connector.Client, error) {
+	c, err := connector.NewClient(connector.ClientOptions{
+		Budget:     budget,
+		Auth:       authConfig(ic.Auth),
+		Store:      in.store,
+		HTTPClient: graphHTTP,
+		Throttle:   throttle,
+		Version:    in.a.version,
+		Observe:    in.observeGraph,
+		Logger:     in.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
+	}
+	return c, nil
 }
 
 func authConfig(c config.Auth) connector.AuthConfig {
@@ -286,6 +309,8 @@ func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error
 // reloadToken makes the Graph client read the token from the store again,
 // after `onedrive-agent login` saved a new one.
 func (in *instance) reloadToken() {
-	in.client.ReloadToken()
+	if in.client != nil {
+		in.client.ReloadToken()
+	}
 	in.retryPush()
 }

@@ -40,6 +40,7 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 	}
 	is.Sink = in.sink
 	is.Delivery = in.deliveryStatus(running, q.QueuedMessages)
+	is.Round = in.live.merge(is.Round)
 	var last time.Time
 	is.Push, is.PushError, is.PushNotifications, last = in.pushSnapshot(running && in.cfg.Enabled)
 	is.LastNotification = timePtr(last)

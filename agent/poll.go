@@ -20,6 +20,8 @@ func (in *instance) poll(ctx context.Context, resync, scheduled bool) (delta.Res
 	defer in.roundMu.Unlock()
 	in.setState(StatePolling)
 	started := in.a.now()
+	in.live.begin(started)
+	defer in.live.end()
 
 	res, err := in.round(ctx, resync)
 
@@ -37,6 +39,9 @@ func (in *instance) poll(ctx context.Context, resync, scheduled bool) (delta.Res
 		outcome, state = "paused", StateQueueFull
 	}
 	in.setState(state)
+	if outcome != "needs_login" && outcome != "cancelled" {
+		in.loginNag.clear()
+	}
 	in.a.metrics.polls.WithLabelValues(in.cfg.Name, outcome).Inc()
 	if res.Resynced {
 		in.a.metrics.resyncs.WithLabelValues(in.cfg.Name).Inc()
@@ -56,7 +61,17 @@ func (in *instance) poll(ctx context.Context, resync, scheduled bool) (delta.Res
 	case "paused":
 		log.Warn("queue full: polling paused until the receiver takes events", "max_queue", in.cfg.Poll.MaxQueue)
 	case "needs_login":
-		log.Error("sign-in needed: run `onedrive-agent login "+in.cfg.Name+"`", "err", err)
+		// One error, then a reminder every loginReminderEvery: the schedule
+		// keeps polling, and an error per poll would drown the log.
+		now := in.a.now()
+		switch first, remind := in.loginNag.hit(now); {
+		case first:
+			log.Error("sign-in needed: run `onedrive-agent login "+in.cfg.Name+"`; reminders follow every "+loginReminderEvery.String(), "err", err)
+		case remind:
+			log.Warn("still not signed in: run `onedrive-agent login "+in.cfg.Name+"`", "for", in.loginNag.duration(now))
+		default:
+			log.Debug("not signed in", "err", err)
+		}
 	case "disk_full":
 		log.Error("disk full: polling paused, delivery goes on", "err", err)
 	case "cancelled":
@@ -123,7 +138,7 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 		initial = delta.Backfill
 	}
 	r := &delta.Round{
-		Fetch:    in.client.Page,
+		Fetch:    in.live.fetch(in.client.Page),
 		Emit:     in.emit,
 		InScope:  in.cfg.Drive.Scope.Match,
 		Initial:  initial,

@@ -12,7 +12,6 @@ import (
 
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
-	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/sink/kafka"
 	"github.com/onedrive-agent/onedrive-agent/sink/nats"
 	"github.com/onedrive-agent/onedrive-agent/sink/webhook"
@@ -25,11 +24,12 @@ type Prober interface {
 }
 
 // NewSender returns the sink of ic's callback URL (by its scheme) and the
-// sink's name, the sink label of the delivery metrics. httpClient carries
-// [network]; a callback ca_file gets its own client. driveID returns the
-// resolved drive id (the CloudEvents source). A Kafka or NATS sender has a
-// Close method and implements Prober; callers close it when done.
-func NewSender(cfg *config.Config, ic config.Instance, version string, httpClient *http.Client, driveID func() string) (deliver.Sender, string, error) {
+// sink's name, the sink label of the delivery metrics. httpClient is the
+// callbacks' client (callbackHTTPClient: [network], or the callback's
+// ca_file). driveID returns the resolved drive id (the CloudEvents source).
+// A Kafka or NATS sender has a Close method and implements Prober; callers
+// close it when done.
+func NewSender(ic config.Instance, version string, httpClient *http.Client, driveID func() string) (deliver.Sender, string, error) {
 	cb := ic.Callback
 	switch cb.Sink {
 	case config.SinkKafka, config.SinkNATS:
@@ -48,17 +48,6 @@ func NewSender(cfg *config.Config, ic config.Instance, version string, httpClien
 		s, err := nats.New(nats.Config{Instance: ic.Name, Servers: cb.Servers, Subject: cb.Topic, Username: cb.Username,
 			Password: cb.Password, TLS: tc, Timeout: cb.Timeout, Version: version})
 		return s, cb.Sink, err
-	}
-	if cb.CAFile != "" {
-		// A private PKI for the receiver: its CA file replaces [network].ca_file
-		// for callbacks (the system roots stay trusted).
-		var err error
-		httpClient, err = connector.NewHTTPClient(connector.HTTPOptions{
-			Proxy: proxyString(cfg), CAFile: cb.CAFile, Timeout: cb.Timeout,
-		})
-		if err != nil {
-			return nil, "", fmt.Errorf("instance %s: callback: %w", ic.Name, err)
-		}
 	}
 	headers := map[string]string{}
 	for k := range cb.Headers {
@@ -114,7 +103,7 @@ func (in *instance) newSender(httpClient *http.Client) (deliver.Sender, string, 
 		drive.Store(&st.DriveID)
 		return st.DriveID
 	}
-	return NewSender(in.a.cfg, in.cfg, in.a.version, httpClient, driveID)
+	return NewSender(in.cfg, in.a.version, httpClient, driveID)
 }
 
 // closeSender releases a broker sink's connections.
@@ -133,7 +122,7 @@ func ProbeSink(ctx context.Context, ic config.Instance, version string) error {
 	if ic.Callback.Sink != config.SinkKafka && ic.Callback.Sink != config.SinkNATS {
 		return nil
 	}
-	s, _, err := NewSender(&config.Config{}, ic, version, nil, nil)
+	s, _, err := NewSender(ic, version, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -112,6 +112,11 @@ func TestAgent_KafkaSink(t *testing.T) {
 		s, err := c.Status(ctx)
 		return err == nil && s.Instances[0].QueuedEvents == 0 && s.Instances[0].Sink == "kafka"
 	})
+	steps, err := a.Check(ctx, "finance")
+	if err != nil || len(steps) == 0 || steps[len(steps)-1].Step != CheckCallback || !steps[len(steps)-1].OK ||
+		!strings.Contains(steps[len(steps)-1].Detail, "topic found") {
+		t.Errorf("check: %+v, %v", steps, err)
+	}
 	_, _, body := doReq(t, "GET", c.BaseURL+"/metrics", "")
 	if !strings.Contains(body, `onedrive_agent_deliveries_total{instance="finance",outcome="delivered",sink="kafka"} 1`) {
 		t.Errorf("metrics:\n%s", grepLines(body, "deliveries_total"))

@@ -45,6 +45,9 @@ type tenantRunner struct {
 	polls      map[string]*drivePoll // by lower-case drive id; a small record per drive
 	discovered time.Time             // last successful discovery
 	discErr    string
+	// wake: no drive is due before it, so the run loop need not look through the drives
+	// (the zero time: look now).
+	wake time.Time
 }
 
 // drivePoll is what the runner remembers of a drive between polls.
@@ -104,6 +107,7 @@ func (t *tenantRunner) discover(ctx context.Context) error {
 	}
 	changes := append(t.reg.Apply(found, now), t.reg.Expire(now)...)
 	t.discovered, t.discErr = now, ""
+	t.wake = time.Time{} // new and returning drives are due at once
 	b, err := json.Marshal(t.reg.Drives())
 	if err != nil {
 		return err
@@ -150,18 +154,24 @@ func (t *tenantRunner) run(ctx context.Context) error {
 				nextDiscovery = now.Add(t.set.Rediscover)
 			}
 		}
-		// Start no more rounds than there are free slots: the others wait in the list, not
-		// as goroutines.
-		for _, d := range t.due(now, t.budget.Free()) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, _ = t.pollDrive(ctx, d, false)
-			}()
+		if t.dueBy(now) {
+			// Start no more rounds than there are free slots: the others wait in the list,
+			// not as goroutines.
+			for _, d := range t.due(now, t.budget.Free()) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, _ = t.pollDrive(ctx, d, false)
+				}()
+			}
+			next := t.planWake()
+			if nextDiscovery.Before(next) {
+				next = nextDiscovery
+			}
+			t.in.mu.Lock()
+			t.in.nextPoll = next
+			t.in.mu.Unlock()
 		}
-		t.in.mu.Lock()
-		t.in.nextPoll = t.nextDue(nextDiscovery)
-		t.in.mu.Unlock()
 		if now.Sub(stateSaved) >= stateEvery {
 			t.saveState()
 			stateSaved = now
@@ -255,16 +265,29 @@ func (t *tenantRunner) pollLocked(id string) *drivePoll {
 	return p
 }
 
-// nextDue returns the earliest planned poll, or the next discovery if earlier.
-func (t *tenantRunner) nextDue(discovery time.Time) time.Time {
+// dueBy reports whether a drive may be due at now.
+func (t *tenantRunner) dueBy(now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	next := discovery
+	return !now.Before(t.wake)
+}
+
+// planWake sets wake to the earliest planned poll of a drive not being polled (a round that
+// ends moves it earlier if need be) and returns it.
+func (t *tenantRunner) planWake() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := time.Time{}
+	first := true
 	for _, p := range t.polls {
-		if !p.running && p.next.Before(next) {
-			next = p.next
+		if !p.running && (first || p.next.Before(next)) {
+			next, first = p.next, false
 		}
 	}
+	if first {
+		next = t.in.a.now().Add(24 * time.Hour) // nothing waits: a round's end or a discovery wakes it
+	}
+	t.wake = next
 	return next
 }
 
@@ -347,6 +370,9 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 		}
 	case err == nil:
 		p.retry, p.ok = 0, now
+	}
+	if p.next.Before(t.wake) {
+		t.wake = p.next
 	}
 	t.mu.Unlock()
 	return res, err
@@ -534,7 +560,7 @@ func (in *instance) initTenant() *connector.Budget {
 		}
 		return connector.NewBudget(bo)
 	}
-	fl := in.a.cfg.Fleet
+	fl := in.a.currentConfig().Fleet
 	in.tenant = newTenantRunner(in, tenantSettings{
 		Discover: connector.DiscoverOptions{Users: tc.Users, Sites: tc.Sites, UserGlobs: tc.UserGlobs, SiteGlobs: tc.SiteGlobs,
 			Concurrency: ic.Poll.Concurrency},

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -151,8 +153,13 @@ func (p *parser) clientCertificate(f field, file, flow string, secret bool) bool
 	}
 	cc, err := connector.LoadClientCertificate(file)
 	if err != nil {
-		p.errf(f.line, f.key, "%v", err)
-		return false
+		// A key file only the service's user may read is resolved when used.
+		f.secret = true
+		if !errors.Is(err, fs.ErrPermission) || !p.deferSecret(f, err) {
+			p.errf(f.line, f.key, "%v", err)
+			return false
+		}
+		return true
 	}
 	if fi, err := os.Stat(file); err == nil {
 		if why := safefile.TrustProblem(fi); why != "" {

@@ -20,6 +20,9 @@ var secretKeys = map[string]bool{"client_secret": true, "signature_key": true, "
 // exclusive keys merge as one: an instance that sets one drops the defaults' others.
 var exclusive = [][]string{{"interval", "schedule"}}
 
+// zeroClientID is the client_id of agent.toml.example, never a real application.
+const zeroClientID = "00000000-0000-0000-0000-000000000000"
+
 var nameRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
 // values holds the fields of one section, defaults first; the last one wins.
@@ -59,6 +62,7 @@ func (b *builder) at(v values, sec, key string) (int, string) {
 func (p *parser) instance(t *table, defaults *table) Instance {
 	t.unknown(instanceKeys, nil)
 	b := &builder{p: p, inst: t, secs: map[string]*table{}}
+	deferred := len(p.deferred)
 	in := Instance{Enabled: true, Tags: []string{}}
 	if _, ok := t.m["name"]; ok {
 		f := t.field("name")
@@ -96,10 +100,17 @@ func (p *parser) instance(t *table, defaults *table) Instance {
 		sec[name] = p.merge(name, dt, it)
 	}
 	in.Auth = b.auth(sec["auth"])
+	if in.Auth.ClientID == zeroClientID {
+		line, key := b.at(sec["auth"], "auth", "client_id")
+		p.errf(line, key, "%s is the example's placeholder: put the application (client) id of your app registration", zeroClientID)
+	}
 	in.Drive = b.drive(sec["drive"], in.Auth.Flow)
 	in.Poll = b.poll(sec["poll"])
 	b.tenant(sec["drive"], sec["poll"], &in)
 	in.Callback = b.callback(sec["callback"])
+	if len(p.deferred) > deferred {
+		in.Unresolved = append([]*Error(nil), p.deferred[deferred:]...)
+	}
 	return in
 }
 
