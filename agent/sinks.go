@@ -12,8 +12,6 @@ import (
 
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
-	"github.com/onedrive-agent/onedrive-agent/sink/kafka"
-	"github.com/onedrive-agent/onedrive-agent/sink/nats"
 	"github.com/onedrive-agent/onedrive-agent/sink/webhook"
 )
 
@@ -41,13 +39,9 @@ func NewSender(ic config.Instance, version string, httpClient *http.Client, driv
 			}
 		}
 		if cb.Sink == config.SinkKafka {
-			s, err := kafka.New(kafka.Config{Instance: ic.Name, Brokers: cb.Servers, Topic: cb.Topic, Username: cb.Username,
-				Password: cb.Password, SASL: cb.SASL, TLS: tc, Timeout: cb.Timeout, Version: version})
-			return s, cb.Sink, err
+			return newKafkaSender(ic, tc, version)
 		}
-		s, err := nats.New(nats.Config{Instance: ic.Name, Servers: cb.Servers, Subject: cb.Topic, Username: cb.Username,
-			Password: cb.Password, TLS: tc, Timeout: cb.Timeout, Version: version})
-		return s, cb.Sink, err
+		return newNATSSender(ic, tc, version)
 	}
 	headers := map[string]string{}
 	for k := range cb.Headers {
