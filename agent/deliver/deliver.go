@@ -13,10 +13,16 @@
 // passes a Queue bound to one instance.
 //
 // Order: messages are delivered one after another, in queue order. A
-// Sender that also implements Pipeliner may have several messages in
-// flight; their results are taken in order, and when one is not delivered
-// every later one in flight is sent again after it (with the same ids and
-// bytes), so the receiver never sees a later message as the last word.
+// Sender that also implements Pipeliner may have up to its Window of
+// messages in flight, the next one starting as each result is taken; the
+// results are taken in order, and when one is not delivered every later
+// one in flight is sent again after it (with the same ids and bytes), so
+// the receiver never sees a later message as the last word.
+//
+// Observing: an Observer hears of every attempt (instance, sink, message
+// id, events, outcome, HTTP status or broker code, time taken, the error or
+// the receiver's answer, attempts, next attempt); Status is a snapshot for
+// status pages and health checks.
 package deliver
 
 import (
