@@ -238,6 +238,8 @@ func TestManifests(t *testing.T) {
 		text := get(t, cm, "data", "agent.toml").(string)
 		text = strings.ReplaceAll(text, path.Dir(cfg.Instance[0].Auth.ClientSecretFile), filepath.ToSlash(dir))
 		text = strings.Replace(text, `shard    = "hostname"`, "shard    = 2", 1)
+		// The ConfigMap carries a placeholder client id that check refuses until it is replaced.
+		text = strings.Replace(text, "00000000-0000-0000-0000-000000000000", "3f0c1b6e-8d2a-4c5e-9b7f-2a6d4e8c1f03", 1)
 		for k := range get(t, sec, "stringData").(map[string]any) {
 			if err := os.WriteFile(filepath.Join(dir, k), []byte("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), 0o600); err != nil {
 				t.Fatal(err)
