@@ -238,8 +238,14 @@ func TestManifests(t *testing.T) {
 		text := get(t, cm, "data", "agent.toml").(string)
 		text = strings.ReplaceAll(text, path.Dir(cfg.Instance[0].Auth.ClientSecretFile), filepath.ToSlash(dir))
 		text = strings.Replace(text, `shard    = "hostname"`, "shard    = 2", 1)
-		// The ConfigMap carries a placeholder client id that check refuses until it is replaced.
-		text = strings.Replace(text, "00000000-0000-0000-0000-000000000000", "3f0c1b6e-8d2a-4c5e-9b7f-2a6d4e8c1f03", 1)
+		// The one value the operator must fill in; check refuses it as it ships.
+		if !strings.Contains(text, `"REPLACE-with-the-application-client-id"`) {
+			t.Fatal("the ConfigMap no longer asks for the client id")
+		}
+		if _, err := config.Parse("agent.toml", []byte(text), nil); err == nil || !strings.Contains(err.Error(), "client_id") {
+			t.Errorf("the ConfigMap as shipped parses (err %v): its placeholder client id must be refused", err)
+		}
+		text = strings.Replace(text, "REPLACE-with-the-application-client-id", "6731de76-14a6-49ae-97bc-6eba6914391e", 1)
 		for k := range get(t, sec, "stringData").(map[string]any) {
 			if err := os.WriteFile(filepath.Join(dir, k), []byte("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), 0o600); err != nil {
 				t.Fatal(err)
