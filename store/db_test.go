@@ -216,7 +216,7 @@ func TestDB_Open_Corrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if _, err := f.WriteAt(make([]byte, 2*4096), 0); err != nil {
+			if _, err := f.WriteAt(make([]byte, 2*pageSize), 0); err != nil {
 				t.Fatal(err)
 			}
 		}},
