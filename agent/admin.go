@@ -186,10 +186,7 @@ func NewAdminHandler(o AdminOptions) http.Handler {
 			h(w, r)
 		}
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { serveHealth(c, w, r) })
 	mux.HandleFunc("GET "+challengePath, serveChallenge(token))
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/onedrive-agent/onedrive-agent/agent/activity"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -33,6 +34,10 @@ type Options struct {
 	// AdminListener, if set, is used instead of listening on
 	// Config.Admin.Listen (tests pass a listener on a free port).
 	AdminListener net.Listener
+	// ObserveDelivery, if set, is called on every delivery attempt of every
+	// instance (after the metrics are counted), from that instance's
+	// delivery goroutine; it must not block.
+	ObserveDelivery deliver.Observer
 }
 
 // Agent is the runtime: one poller and one dispatcher per enabled instance,
@@ -40,6 +45,7 @@ type Options struct {
 // backlog has drained.) It implements
 // Controller, so the admin API and the command line act on it directly.
 type Agent struct {
+	observe deliver.Observer // Options.ObserveDelivery
 	cfg     *config.Config
 	db      *store.DB
 	log     *slog.Logger
@@ -84,7 +90,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{
 		cfg: opts.Config, db: opts.DB, log: log, version: opts.Version, now: opts.Now,
-		adminLn: opts.AdminListener, instances: map[string]*instance{},
+		adminLn: opts.AdminListener, instances: map[string]*instance{}, observe: opts.ObserveDelivery,
 		runners: map[string]*runner{},
 		gc:      newGCBoost(400, 96<<20),
 	}
@@ -109,7 +115,7 @@ func New(opts Options) (*Agent, error) {
 			return nil, err
 		}
 		a.instances[ic.Name] = in
-		a.metrics.AddInstance(ic.Name)
+		a.metrics.AddInstance(ic.Name, in.sink)
 		a.order = append(a.order, ic.Name)
 	}
 	return a, nil
@@ -376,7 +382,7 @@ func (a *Agent) Replay(ctx context.Context, name string, ids []string) (int, err
 	}
 	n, err := a.db.Replay(name, ids...)
 	if err == nil && n > 0 {
-		in.disp.Notify()
+		in.loop.Notify()
 		a.log.Info("dead letters replayed", "instance", name, "messages", n)
 	}
 	return n, err

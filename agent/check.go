@@ -69,7 +69,7 @@ func (in *instance) checkGraph(ctx context.Context) []CheckStep {
 	appOnly := in.cfg.Auth.Flow == config.FlowClientCredentials
 	signIn := "app-only token accepted"
 	if !appOnly {
-		_, ok, err := tokenStore{db: in.a.db, name: in.cfg.Name}.LoadToken()
+		_, ok, err := in.store.LoadToken()
 		switch {
 		case err != nil:
 			return fail(CheckSignIn, "reading the stored sign-in: "+err.Error())
@@ -136,6 +136,25 @@ var CallbackTests = map[string]func(context.Context, CallbackCheck) (string, err
 
 func (in *instance) checkCallback(ctx context.Context) CheckStep {
 	step := CheckStep{Step: CheckCallback}
+	if cb := in.cfg.Callback; cb.Sink == config.SinkKafka || cb.Sink == config.SinkNATS {
+		// The multi-host form is no URL Go parses; the broker sinks test
+		// themselves (a metadata request, a stream lookup).
+		shown := cb.Sink + "://" + strings.Join(cb.Servers, ",") + "/" + cb.Topic
+		if err := in.cfg.SecretErr("callback"); err != nil {
+			step.Detail = shown + ": " + err.Error()
+			return step
+		}
+		if err := ProbeSink(ctx, in.cfg, in.a.version); err != nil {
+			step.Detail = shown + ": " + err.Error()
+			return step
+		}
+		what := "topic found"
+		if cb.Sink == config.SinkNATS {
+			what = "a stream captures the subject"
+		}
+		step.OK, step.Detail = true, shown+": "+what
+		return step
+	}
 	u, err := url.Parse(in.cfg.Callback.URL)
 	if err != nil {
 		step.Detail = "the callback url does not parse"

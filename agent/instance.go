@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
-	"github.com/onedrive-agent/onedrive-agent/agent/delta"
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
+	"github.com/onedrive-agent/onedrive-agent/agent/instore"
 	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -21,9 +21,11 @@ type instance struct {
 	a      *Agent
 	cfg    config.Instance
 	info   store.Instance
-	db     delta.DB
+	store  *instore.Handle
 	client *connector.Client
-	disp   *callback.Dispatcher
+	loop   *deliver.Loop
+	sender deliver.Sender
+	sink   string // webhook, kafka or nats
 	log    *slog.Logger
 
 	// roundMu serializes rounds: the schedule and poll/resync requests
@@ -56,7 +58,7 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
 	}
 	in := &instance{
-		a: a, cfg: ic, info: info, db: delta.StoreDB(a.db, ic.Name),
+		a: a, cfg: ic, info: info,
 		log:       a.log.With("instance", ic.Name),
 		state:     StateIdle,
 		drained:   make(chan struct{}, 1),
@@ -67,6 +69,7 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	if !ic.Enabled {
 		in.state = StateDisabled
 	}
+	in.store = instore.New(a.db, ic.Name, in.committed)
 	budget := in.initTenant()
 	// A command that needs no secret may load a configuration whose sign-in
 	// secret it cannot resolve (config.LoadDeferSecrets): such an instance
@@ -80,24 +83,20 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 	if err != nil {
 		return nil, err
 	}
-	headers := map[string]string{}
-	for k := range ic.Callback.Headers {
-		headers[k] = ic.Callback.Headers.Get(k)
-	}
-	in.disp, err = callback.New(callback.Config{
-		Instance:      ic.Name,
-		URL:           ic.Callback.URL,
-		SignatureKey:  ic.Callback.SignatureKey,
-		WebhookSecret: ic.Callback.WebhookSecret,
-		Headers:       headers,
-		Version:       a.version,
-		Timeout:       ic.Callback.Timeout,
-		RetryInitial:  ic.Callback.RetryInitial,
-		RetryMax:      ic.Callback.RetryMax,
-	}, callback.StoreQueue(a.db, ic.Name), cbHTTP, in.deliveryObserver(), in.log)
+	sender, sinkName, err := in.newSender(cbHTTP)
 	if err != nil {
 		return nil, err
 	}
+	in.sender = sender
+	in.loop = deliver.New(deliver.Config{
+		Instance:       ic.Name,
+		Sink:           sinkName,
+		RetryInitial:   ic.Callback.RetryInitial,
+		RetryMax:       ic.Callback.RetryMax,
+		Observer:       in.observeDelivery,
+		DeliveredLevel: a.currentConfig().Log.Deliveries,
+	}, in.store, sender, in.log)
+	in.sink = sinkName
 	return in, nil
 }
 
@@ -107,7 +106,7 @@ func newGraphClient(in *instance, ic config.Instance, graphHTTP *http.Client, th
 	c, err := connector.NewClient(connector.ClientOptions{
 		Budget:     budget,
 		Auth:       authConfig(ic.Auth),
-		Store:      tokenStore{db: in.a.db, name: ic.Name},
+		Store:      in.store,
 		HTTPClient: graphHTTP,
 		Throttle:   throttle,
 		Version:    in.a.version,
@@ -142,36 +141,54 @@ func (in *instance) observeGraph(ri connector.RequestInfo) {
 	}
 }
 
-func (in *instance) deliveryObserver() callback.Observer {
-	m, name := in.a.metrics, in.cfg.Name
-	return callback.Observer{
-		Delivered: func(events int, took time.Duration) {
-			m.deliveries.WithLabelValues(name, "delivered").Inc()
-			m.deliverySeconds.WithLabelValues(name).Observe(took.Seconds())
-			select {
-			case in.drained <- struct{}{}:
-			default:
-			}
-		},
-		DeliveredBody: func(body []byte, at time.Time) {
-			dates, err := EventDates(body)
-			if err != nil {
-				return // a body the agent did not build (none today): no latency to show
-			}
+// observeDelivery counts every delivery attempt and wakes a round waiting
+// for room in a full queue.
+func (in *instance) observeDelivery(a deliver.Attempt) {
+	m, name, sink := in.a.metrics, in.cfg.Name, a.Sink
+	switch a.Outcome {
+	case deliver.Delivered:
+		m.deliveries.WithLabelValues(name, sink, "delivered").Inc()
+		m.deliverySeconds.WithLabelValues(name).Observe(a.Took.Seconds())
+		select {
+		case in.drained <- struct{}{}:
+		default:
+		}
+		if dates, err := EventDates(a.Body); err == nil {
 			for _, d := range dates {
-				m.ObserveEventLatency(name, d, at)
+				m.ObserveEventLatency(name, d, a.At)
 			}
-		},
-		Failed:       func(int, error) { m.deliveries.WithLabelValues(name, "retry").Inc() },
-		DeadLettered: func(int) { m.deliveries.WithLabelValues(name, "dead").Inc() },
-		Split:        func(int) { m.deliveries.WithLabelValues(name, "split").Inc() },
-		Attempt:      recordAttempt(in.a.activity, name),
+		}
+	case deliver.Reject:
+		m.deliveries.WithLabelValues(name, sink, "dead").Inc()
+	case deliver.Split:
+		m.deliveries.WithLabelValues(name, sink, "split").Inc()
+	default:
+		m.deliveries.WithLabelValues(name, sink, "retry").Inc()
+	}
+	if in.a.activity != nil {
+		recordAttempt(in.a.activity, name)(a)
+	}
+	if in.a.observe != nil {
+		in.a.observe(a)
+	}
+}
+
+// committed adds the events of a committed round transaction to the events
+// metric and wakes the delivery loop: the chunk's messages are durable, so
+// they go out while the round goes on instead of after its last transaction.
+func (in *instance) committed(events map[string]int) {
+	for typ, n := range events {
+		in.a.metrics.events.WithLabelValues(in.cfg.Name, typ).Add(float64(n))
+	}
+	if in.loop != nil {
+		in.loop.Notify()
 	}
 }
 
 func (in *instance) runDispatcher(ctx context.Context) error {
+	defer closeSender(in.sender)
 	for {
-		err := in.disp.Run(ctx)
+		err := in.loop.Run(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -174,9 +174,10 @@ func (a *Agent) Reload(cfg *config.Config) error {
 			a.log.Info("instance removed by reload; its data stays in the database", "instance", c.name)
 			continue
 		case c.old == nil:
-			a.metrics.AddInstance(c.name)
+			a.metrics.AddInstance(c.name, c.new.sink)
 			a.log.Info("instance added by reload", "instance", c.name)
 		default:
+			a.metrics.AddInstance(c.name, c.new.sink) // the sink may have changed
 			a.log.Info("instance changed by reload; restarted with its state kept", "instance", c.name)
 		}
 		if running != nil && c.new.cfg.Enabled {

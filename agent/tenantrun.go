@@ -314,7 +314,7 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 			return err
 		}
 		defer release()
-		ddb := delta.StoreDriveDB(in.a.db, in.cfg.Name, d.DriveID)
+		ddb := in.store.Drive(d.DriveID)
 		if resync {
 			if err := delta.Resync(ddb); err != nil {
 				return fmt.Errorf("start resync: %w", err)
@@ -335,7 +335,7 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 			Now:      in.a.now,
 			Logger:   in.log.With("drive_id", d.DriveID, "owner", d.Owner),
 		}
-		res, err = r.Run(ctx, &countingDB{DB: ddb, in: in}, in.client.DeltaURL(d.DriveID))
+		res, err = r.Run(ctx, ddb, in.client.DeltaURL(d.DriveID))
 		return err
 	}()
 	now := in.a.now()
@@ -351,7 +351,7 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 	}
 	in.a.metrics.polls.WithLabelValues(in.cfg.Name, outcome).Inc()
 	if res.Events > 0 {
-		in.disp.Notify()
+		in.loop.Notify()
 	}
 	t.mu.Lock()
 	if !t.reg.Has(d.DriveID) {

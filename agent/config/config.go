@@ -41,6 +41,27 @@ const (
 	DefaultRetryMax     = 5 * time.Minute
 )
 
+// Sinks, chosen by the scheme of callback.url.
+const (
+	SinkWebhook = "webhook" // http://, https://
+	SinkKafka   = "kafka"   // kafka://host:port[,host:port…]/topic
+	SinkNATS    = "nats"    // nats://host:port[,host:port…]/subject
+)
+
+// Formats of the HTTP callback (callback.format).
+const (
+	FormatOpenCon           = "opencon"            // Open Connectors' message envelope
+	FormatCloudEvents       = "cloudevents"        // one structured CloudEvent per request
+	FormatCloudEventsBinary = "cloudevents-binary" // one binary-mode CloudEvent per request
+)
+
+// SASL mechanisms of the Kafka sink (callback.sasl).
+const (
+	SASLPlain    = "plain"
+	SASLScram256 = "scram-sha-256"
+	SASLScram512 = "scram-sha-512"
+)
+
 // Sign-in flows (auth.flow).
 const (
 	FlowDevice            = "device"             // device code
@@ -75,8 +96,9 @@ type Config struct {
 
 // Log is [log].
 type Log struct {
-	Level  slog.Level // debug, info, warn, error
-	Format string     // "text" or "json"
+	Level      slog.Level // debug, info, warn, error
+	Format     string     // "text" or "json"
+	Deliveries slog.Level // level of the line logged per delivered message: info (default) or debug
 }
 
 // Admin is [admin].
@@ -179,7 +201,15 @@ type Poll struct {
 
 // Callback is [instance.callback].
 type Callback struct {
-	URL           string        // absolute http(s) URL
+	URL           string        // http(s), kafka:// or nats:// URL
+	Sink          string        // SinkWebhook, SinkKafka or SinkNATS: the URL's scheme
+	Servers       []string      // kafka, nats: "host:port" of each server, in the URL's order
+	Topic         string        // kafka: the topic; nats: the subject
+	Format        string        // webhook: FormatOpenCon, FormatCloudEvents or FormatCloudEventsBinary
+	Username      string        // kafka: SASL user; nats: user
+	Password      string        // a secret
+	SASL          string        // kafka with a username: SASLPlain, SASLScram256 or SASLScram512
+	TLS           bool          // kafka, nats: connect with TLS (CAFile adds CAs)
 	SignatureKey  string        // Open Connectors HMAC key; "" for none; a secret
 	WebhookSecret string        // "whsec_..." as configured; "" for none; a secret
 	WebhookKey    []byte        // WebhookSecret base64-decoded: the Standard Webhooks HMAC key

@@ -7,14 +7,15 @@ import (
 )
 
 var sectionKeys = map[string][]string{
-	"auth":     {"flow", "tenant", "client_id", "client_secret", "client_secret_file", "redirect_url", "scopes", "cloud", "login_url", "graph_url", "client_certificate_file"},
-	"drive":    {"drive", "folder", "include", "exclude", "users", "sites", "rediscover"},
-	"poll":     {"interval", "schedule", "timezone", "active_hours", "initial", "max_queue", "push", "debounce", "requests_per_second", "concurrency"},
-	"callback": {"url", "signature_key", "signature_key_file", "webhook_secret", "webhook_secret_file", "headers", "max_events", "timeout", "ca_file", "retry_initial", "retry_max"},
+	"auth":  {"flow", "tenant", "client_id", "client_secret", "client_secret_file", "redirect_url", "scopes", "cloud", "login_url", "graph_url", "client_certificate_file"},
+	"drive": {"drive", "folder", "include", "exclude", "users", "sites", "rediscover"},
+	"poll":  {"interval", "schedule", "timezone", "active_hours", "initial", "max_queue", "push", "debounce", "requests_per_second", "concurrency"},
+	"callback": {"url", "signature_key", "signature_key_file", "webhook_secret", "webhook_secret_file", "headers", "max_events", "timeout", "ca_file", "retry_initial", "retry_max",
+		"format", "username", "password", "password_file", "sasl", "tls"},
 }
 
 // secretKeys may also be given as <key>_file.
-var secretKeys = map[string]bool{"client_secret": true, "signature_key": true, "webhook_secret": true}
+var secretKeys = map[string]bool{"client_secret": true, "signature_key": true, "webhook_secret": true, "password": true}
 
 // exclusive keys merge as one: an instance that sets one drops the defaults' others.
 var exclusive = [][]string{{"interval", "schedule"}}
