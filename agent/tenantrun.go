@@ -94,6 +94,18 @@ func (t *tenantRunner) load() error {
 	return nil
 }
 
+// ensureLoaded reads the saved drive list unless the runner has one, so that status and the
+// drives list show the drives also when the agent does not run.
+func (t *tenantRunner) ensureLoaded() error {
+	t.mu.Lock()
+	loaded := t.reg != nil
+	t.mu.Unlock()
+	if loaded {
+		return nil
+	}
+	return t.load()
+}
+
 // discover reads the drive list from Graph, applies it, drops the state of dropped drives and
 // saves the list. A failed discovery changes nothing.
 func (t *tenantRunner) discover(ctx context.Context) error {
@@ -387,14 +399,12 @@ func throttled(err error) bool {
 // pollAll polls every drive of the instance now (after a first discovery if none was made),
 // waits for all, and names the drives that failed.
 func (t *tenantRunner) pollAll(ctx context.Context, resync bool) (PollResult, error) {
-	t.mu.Lock()
-	loaded, never := t.reg != nil, t.discovered.IsZero()
-	t.mu.Unlock()
-	if !loaded {
-		if err := t.load(); err != nil {
-			return PollResult{}, err
-		}
+	if err := t.ensureLoaded(); err != nil {
+		return PollResult{}, err
 	}
+	t.mu.Lock()
+	never := t.discovered.IsZero()
+	t.mu.Unlock()
 	if never {
 		if err := t.discover(ctx); err != nil {
 			return PollResult{Instance: t.in.cfg.Name}, err
@@ -468,6 +478,9 @@ type DriveStatus struct {
 // number of the drive's events waiting in the instance's queue, counted over the first
 // maxQueuedScan queued messages.
 func (t *tenantRunner) drives() ([]DriveStatus, error) {
+	if err := t.ensureLoaded(); err != nil {
+		return nil, err
+	}
 	queued, err := t.queuedByDrive()
 	if err != nil {
 		return nil, err
@@ -504,6 +517,9 @@ func (t *tenantRunner) drives() ([]DriveStatus, error) {
 
 // counts returns the drives being polled and those whose last poll failed.
 func (t *tenantRunner) counts() (drives, failing int) {
+	if err := t.ensureLoaded(); err != nil {
+		return 0, 0
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.reg == nil {

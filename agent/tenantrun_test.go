@@ -235,6 +235,18 @@ func TestTenantPoll(t *testing.T) {
 	if err := e.db.Verify(); err != nil {
 		t.Error(err)
 	}
+	// Another agent on the same database (as the command line when no agent runs) shows
+	// the saved drives.
+	other, err := New(Options{Config: e.agent.cfg, DB: e.db, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := other.Status(ctx); err != nil || st.Instances[0].Drives == nil || *st.Instances[0].Drives != 4 {
+		t.Errorf("status from the database alone: %v drives (%v)", st.Instances[0].Drives, err)
+	}
+	if ds, err := other.Drives(ctx, "t"); err != nil || len(ds) != 4 {
+		t.Errorf("drives from the database alone: %d (%v)", len(ds), err)
+	}
 	rec := httptest.NewRecorder()
 	e.agent.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if m := rec.Body.String(); !strings.Contains(m, `onedrive_agent_drives{instance="t",state="active"} 4`) {

@@ -147,6 +147,7 @@ func removeCompactLeftovers(path string) {
 func (db *DB) compactInto(tmp string) error {
 	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{
 		Timeout: time.Second, NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
+		PageSize: pageSize,
 		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
 			return safefile.OpenFile(name, "database copy", flag&^os.O_CREATE, mode)
 		},

@@ -181,11 +181,31 @@ func TestDB_MaybeCompact(t *testing.T) {
 // the instance has a round in progress leaves the file alone; the first one
 // after the round compacts it.
 func TestDB_AckDuringRoundDoesNotCompact(t *testing.T) {
+	for _, drive := range []string{"", "b!drive"} {
+		t.Run("drive="+drive, func(t *testing.T) { testAckDuringRound(t, drive) })
+	}
+}
+
+// testAckDuringRound runs TestDB_AckDuringRoundDoesNotCompact with the round
+// state on the instance ("") or on one of its drives.
+func testAckDuringRound(t *testing.T, drive string) {
 	path := newPath(t)
 	db := mustOpen(t, path, Options{NoSync: true})
 	_, _ = db.EnsureInstance("a")
 	fill(t, db, "a", 40_000, 300)
-	if err := db.Update("a", func(tx *Tx) error { return tx.SetRoundState([]byte("round")) }); err != nil {
+	setRound := func(b []byte) func(tx *Tx) error {
+		return func(tx *Tx) error {
+			if drive != "" {
+				d, err := tx.Drive(drive)
+				if err != nil {
+					return err
+				}
+				tx = d
+			}
+			return tx.SetRoundState(b)
+		}
+	}
+	if err := db.Update("a", setRound([]byte("round"))); err != nil {
 		t.Fatal(err)
 	}
 	full := fileSize(t, path)
@@ -196,7 +216,7 @@ func TestDB_AckDuringRoundDoesNotCompact(t *testing.T) {
 		t.Fatalf("file went from %d to %d bytes during a round: compacted", full, got)
 	}
 	err := db.Update("a", func(tx *Tx) error {
-		if err := tx.SetRoundState(nil); err != nil {
+		if err := setRound(nil)(tx); err != nil {
 			return err
 		}
 		return tx.Enqueue(msg("after"))

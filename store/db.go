@@ -167,6 +167,7 @@ func (db *DB) openBolt(timeout time.Duration) (bdb *bolt.DB, err error) {
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 		NoSync:         db.opts.NoSync,
+		PageSize:       pageSize,
 		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
 			f, err := safefile.OpenFile(name, "database", flag, mode)
 			file = f

@@ -216,7 +216,7 @@ func TestDB_Open_Corrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if _, err := f.WriteAt(make([]byte, 2*4096), 0); err != nil {
+			if _, err := f.WriteAt(make([]byte, 2*pageSize), 0); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -233,11 +233,11 @@ func TestDB_Open_Corrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			junk := make([]byte, fi.Size()-2*4096)
+			junk := make([]byte, fi.Size()-2*pageSize)
 			for i := range junk {
 				junk[i] = 0xA5
 			}
-			if _, err := f.WriteAt(junk, 2*4096); err != nil {
+			if _, err := f.WriteAt(junk, 2*pageSize); err != nil {
 				t.Fatal(err)
 			}
 		}},

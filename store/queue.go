@@ -128,8 +128,8 @@ func (db *DB) Peek(name string, n int) ([]Message, error) {
 
 // Ack removes delivered messages, all in one durable transaction; unknown
 // keys are ignored. When it empties the queue and the instance has no
-// delta round in progress (RoundState), it may compact the file (see
-// Compact).
+// delta round in progress (RoundState, on the instance or one of its
+// drives), it may compact the file (see Compact).
 func (db *DB) Ack(name string, keys ...uint64) error {
 	if len(keys) == 0 {
 		return nil
@@ -165,7 +165,7 @@ func (db *DB) Ack(name string, keys ...uint64) error {
 		// queueing: compacting now would copy them, block the round, and
 		// be repeated each time delivery catches up with it. The first
 		// drain after the round compacts instead.
-		empty = c.QueuedMsgs == 0 && tx.inst.Get(keyRound) == nil
+		empty = c.QueuedMsgs == 0 && !tx.roundInProgress()
 		return nil
 	})
 	if err != nil {

@@ -25,6 +25,27 @@ func (tx *Tx) RoundState() ([]byte, error) {
 	return clone(tx.inst.Get(keyRound)), nil
 }
 
+// roundInProgress reports whether the instance, or one of its drives, has a
+// round state (a delta round in progress).
+func (tx *Tx) roundInProgress() bool {
+	if tx.inst.Get(keyRound) != nil {
+		return true
+	}
+	all := tx.inst.Bucket(bktDrives)
+	if all == nil {
+		return false
+	}
+	found := false
+	_ = all.ForEachBucket(func(k []byte) error {
+		if b := all.Bucket(k); b != nil && b.Get(keyRound) != nil {
+			found = true
+			return Stop
+		}
+		return nil
+	})
+	return found
+}
+
 // SetRoundState stores the round record; nil (or empty) deletes it.
 func (tx *Tx) SetRoundState(b []byte) error {
 	if len(b) == 0 {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -43,7 +44,13 @@ func TestE2E_DamagedDatabase(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer fh.Close()
-			page := os.Getpagesize()
+			// The second meta page is one page in: the page size the
+			// file was created with, recorded in the first meta page.
+			hdr := make([]byte, 28)
+			if _, err := fh.ReadAt(hdr, 0); err != nil {
+				t.Fatal(err)
+			}
+			page := int(binary.NativeEndian.Uint32(hdr[24:]))
 			junk := bytes.Repeat([]byte{0xA5}, 512)
 			for _, off := range []int64{0, int64(page)} {
 				if _, err := fh.WriteAt(junk, off+16); err != nil {
