@@ -17,28 +17,30 @@ import (
 
 // Defaults of the keys of agent.toml that are not platform dependent.
 const (
-	DefaultLogLevel     = "info"
-	DefaultLogFormat    = "text"
-	DefaultAdminListen  = "127.0.0.1:8720"
-	DefaultFlow         = FlowDevice
-	DefaultTenant       = "common"
-	DefaultRedirectURL  = "http://localhost:53682/"
-	DefaultCloud        = "global"
-	DefaultDrive        = "me"
-	DefaultFolder       = "/"
-	DefaultInterval     = 5 * time.Minute
-	MinInterval         = 10 * time.Second
-	DefaultTimezone     = "UTC"
-	DefaultInitial      = InitialBaseline
-	DefaultMaxQueue     = 1000000
-	DefaultPush         = PushAuto
-	DefaultDebounce     = time.Second
-	MaxDebounce         = 5 * time.Minute
-	DefaultMaxEvents    = 10
-	MaxMaxEvents        = 1000
-	DefaultTimeout      = 30 * time.Second
-	DefaultRetryInitial = time.Second
-	DefaultRetryMax     = 5 * time.Minute
+	DefaultLogLevel    = "info"
+	DefaultLogFormat   = "text"
+	DefaultAdminListen = "127.0.0.1:8720"
+	DefaultFlow        = FlowDevice
+	DefaultTenant      = "common"
+	DefaultRedirectURL = "http://localhost:53682/"
+	DefaultCloud       = "global"
+	DefaultDrive       = "me"
+	DefaultFolder      = "/"
+	DefaultInterval    = 5 * time.Minute
+	MinInterval        = 10 * time.Second
+	DefaultTimezone    = "UTC"
+	DefaultInitial     = InitialBaseline
+	DefaultMaxQueue    = 1000000
+	DefaultPush        = PushAuto
+	DefaultDebounce    = time.Second
+	MaxDebounce        = 5 * time.Minute
+	DefaultMaxEvents   = 10
+	// DefaultBrokerMaxEvents is max_events for kafka:// and nats:// callbacks.
+	DefaultBrokerMaxEvents = 100
+	MaxMaxEvents           = 1000
+	DefaultTimeout         = 30 * time.Second
+	DefaultRetryInitial    = time.Second
+	DefaultRetryMax        = 5 * time.Minute
 )
 
 // Sinks, chosen by the scheme of callback.url.

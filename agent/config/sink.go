@@ -93,6 +93,11 @@ func (b *builder) sinkKeys(v values, c *Callback) {
 			not(k, "applies to kafka:// and nats:// URLs only")
 		}
 	case SinkKafka, SinkNATS:
+		if _, ok := v.get("max_events"); !ok {
+			// A message is only the unit of acknowledgement here (each event
+			// is a record of its own): larger ones cost less per event.
+			c.MaxEvents = DefaultBrokerMaxEvents
+		}
 		for _, k := range []string{"signature_key", "webhook_secret", "headers", "format"} {
 			not(k, "applies to http(s) callbacks only")
 		}

@@ -24,10 +24,11 @@ func TestParse_Sinks(t *testing.T) {
 			{"https", minimal, SinkWebhook, "", FormatOpenCon, "", nil, 10, "", "", false},
 			{"cloudevents", with("https://h.example/x", `format = "cloudevents"`), SinkWebhook, "", FormatCloudEvents, "", nil, 1, "", "", false},
 			{"cloudevents-binary, max_events 1", with("https://h.example/x", "format = \"cloudevents-binary\"\nmax_events = 1"), SinkWebhook, "", FormatCloudEventsBinary, "", nil, 1, "", "", false},
-			{"kafka, two brokers", with("kafka://k1:9092,k2.example:9093/onedrive.events", ""), SinkKafka, "onedrive.events", "", "", []string{"k1:9092", "k2.example:9093"}, 10, "", "", false},
-			{"kafka scram tls", with("kafka://[::1]:9092/t", "username = \"u\"\npassword = \"${PW}\"\nsasl = \"scram-sha-512\"\ntls = true"), SinkKafka, "t", "", SASLScram512, []string{"[::1]:9092"}, 10, "u", "pw", true},
-			{"kafka user means plain", with("kafka://k:9092/t", "username = \"u\"\npassword = \"p\""), SinkKafka, "t", "", SASLPlain, []string{"k:9092"}, 10, "u", "p", false},
-			{"nats", with("nats://n1:4222,n2:4222/onedrive.finance", "username = \"u\"\npassword = \"p\"\ntls = true"), SinkNATS, "onedrive.finance", "", "", []string{"n1:4222", "n2:4222"}, 10, "u", "p", true},
+			{"kafka, two brokers", with("kafka://k1:9092,k2.example:9093/onedrive.events", ""), SinkKafka, "onedrive.events", "", "", []string{"k1:9092", "k2.example:9093"}, 100, "", "", false},
+			{"kafka, max_events set", with("kafka://k1:9092/t", "max_events = 10"), SinkKafka, "t", "", "", []string{"k1:9092"}, 10, "", "", false},
+			{"kafka scram tls", with("kafka://[::1]:9092/t", "username = \"u\"\npassword = \"${PW}\"\nsasl = \"scram-sha-512\"\ntls = true"), SinkKafka, "t", "", SASLScram512, []string{"[::1]:9092"}, 100, "u", "pw", true},
+			{"kafka user means plain", with("kafka://k:9092/t", "username = \"u\"\npassword = \"p\""), SinkKafka, "t", "", SASLPlain, []string{"k:9092"}, 100, "u", "p", false},
+			{"nats", with("nats://n1:4222,n2:4222/onedrive.finance", "username = \"u\"\npassword = \"p\"\ntls = true"), SinkNATS, "onedrive.finance", "", "", []string{"n1:4222", "n2:4222"}, 100, "u", "p", true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				c := mustParse(t, "agent.toml", tc.toml, map[string]string{"PW": "pw"}).Instances[0].Callback

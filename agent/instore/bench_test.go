@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/callback"
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 	"github.com/onedrive-agent/onedrive-agent/agent/delta"
 	"github.com/onedrive-agent/onedrive-agent/agent/instore"
@@ -35,8 +36,8 @@ import (
 
 const backlogEvents = 20000
 
-// backlog fills a new store with backlogEvents events in messages of 10, as
-// rounds record them, and returns its handle and the events as the sinks
+// backlog fills a new store with backlogEvents events in messages of 100
+// (max_events for a broker sink), as rounds record them, and returns its handle and the events as the sinks
 // send them.
 func backlog(b *testing.B) (*store.DB, *instore.Handle, []opencon.Event) {
 	b.Helper()
@@ -50,7 +51,7 @@ func backlog(b *testing.B) (*store.DB, *instore.Handle, []opencon.Event) {
 		b.Fatal(err)
 	}
 	h := instore.New(db, crashName, nil)
-	meta := callback.Meta{DBID: db.ID(), InstanceID: info.ID, Name: crashName, MaxEvents: 10}
+	meta := callback.Meta{DBID: db.ID(), InstanceID: info.ID, Name: crashName, MaxEvents: config.DefaultBrokerMaxEvents}
 	var events []opencon.Event
 	for written := 0; written < backlogEvents; written += 1000 {
 		err := h.Update(func(dtx delta.Tx) error {

@@ -41,6 +41,10 @@ type Config struct {
 	Window   int           // most messages in flight; default 64
 }
 
+// maxEventsPerMessage is the most events a message holds (max_events is at
+// most 1000): a full window of them never stalls the publisher.
+const maxEventsPerMessage = 1000
+
 // Sender publishes messages to a subject; it implements deliver.Pipeliner.
 type Sender struct {
 	url     string
@@ -125,7 +129,7 @@ func (s *Sender) conn() (jetstream.JetStream, error) {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(s.timeout),
-		jetstream.WithPublishAsyncMaxPending(max(4000, 2*s.window*16)))
+		jetstream.WithPublishAsyncMaxPending(s.window*maxEventsPerMessage))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("nats: %w", err)
