@@ -186,10 +186,7 @@ func NewAdminHandler(o AdminOptions) http.Handler {
 			h(w, r)
 		}
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { serveHealth(c, w, r) })
 	mux.HandleFunc("GET "+challengePath, serveChallenge(token))
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
@@ -233,6 +230,13 @@ func NewAdminHandler(o AdminOptions) http.Handler {
 				return
 			}
 			respond(w, map[string]bool{"saved": true}, ts.SaveToken(r.Context(), r.PathValue("name"), t))
+		}))
+	}
+	if ck, ok := c.(Checker); ok {
+		mux.HandleFunc("POST /v1/instances/{name}/check", authed(func(w http.ResponseWriter, r *http.Request) {
+			liftWriteDeadline(w)
+			steps, err := ck.Check(r.Context(), r.PathValue("name"))
+			respond(w, steps, err)
 		}))
 	}
 	mux.HandleFunc("DELETE /v1/instances/{name}/dead", authed(func(w http.ResponseWriter, r *http.Request) {

@@ -173,3 +173,11 @@ func (c *AdminClient) Purge(ctx context.Context, instance string, ids []string) 
 func (c *AdminClient) SaveToken(ctx context.Context, instance string, t Token) error {
 	return c.doBody(ctx, http.MethodPut, instancePath(instance, "/token"), nil, t, nil)
 }
+
+// Check implements Checker: the running agent checks with its own sign-in,
+// network and secrets.
+func (c *AdminClient) Check(ctx context.Context, instance string) ([]CheckStep, error) {
+	var steps []CheckStep
+	err := c.do(ctx, http.MethodPost, instancePath(instance, "/check"), nil, &steps)
+	return steps, err
+}

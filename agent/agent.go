@@ -16,6 +16,7 @@ import (
 
 	"github.com/onedrive-agent/onedrive-agent/agent/activity"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -33,6 +34,10 @@ type Options struct {
 	// AdminListener, if set, is used instead of listening on
 	// Config.Admin.Listen (tests pass a listener on a free port).
 	AdminListener net.Listener
+	// ObserveDelivery, if set, is called on every delivery attempt of every
+	// instance (after the metrics are counted), from that instance's
+	// delivery goroutine; it must not block.
+	ObserveDelivery deliver.Observer
 }
 
 // Agent is the runtime: one poller and one dispatcher per enabled instance,
@@ -40,6 +45,7 @@ type Options struct {
 // backlog has drained.) It implements
 // Controller, so the admin API and the command line act on it directly.
 type Agent struct {
+	observe deliver.Observer // Options.ObserveDelivery
 	cfg     *config.Config
 	db      *store.DB
 	log     *slog.Logger
@@ -51,13 +57,22 @@ type Agent struct {
 	// instance for the operator console.
 	activity *activity.Recorder
 
+	gc        *gcBoost
+	graphHTTP *http.Client
+	throttle  *connector.Throttle
+
+	// mu guards the fields below; instances and order change on Reload.
+	mu        sync.Mutex
 	instances map[string]*instance
 	order     []string
-	gc        *gcBoost
-
-	mu      sync.Mutex
-	running bool
-	started time.Time
+	running   bool
+	started   time.Time
+	// runCtx is Run's context while it runs; runners holds each running
+	// instance's poller and dispatcher.
+	runCtx  context.Context
+	runners map[string]*runner
+	// reloadMu serializes Reload.
+	reloadMu sync.Mutex
 }
 
 var _ Controller = (*Agent)(nil)
@@ -75,8 +90,9 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{
 		cfg: opts.Config, db: opts.DB, log: log, version: opts.Version, now: opts.Now,
-		adminLn: opts.AdminListener, instances: map[string]*instance{},
-		gc: newGCBoost(400, 96<<20),
+		adminLn: opts.AdminListener, instances: map[string]*instance{}, observe: opts.ObserveDelivery,
+		runners: map[string]*runner{},
+		gc:      newGCBoost(400, 96<<20),
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -88,18 +104,18 @@ func New(opts Options) (*Agent, error) {
 	a.metrics = NewMetrics(a.snapshots)
 	a.metrics.SetBuildInfo(a.version, opts.Commit)
 
-	graphHTTP, err := connector.NewHTTPClient(connector.HTTPOptions{Proxy: proxyString(opts.Config), CAFile: opts.Config.Network.CAFile})
-	if err != nil {
+	var err error
+	if a.graphHTTP, err = connector.NewHTTPClient(connector.HTTPOptions{Proxy: proxyString(opts.Config), CAFile: opts.Config.Network.CAFile}); err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	throttle := connector.NewThrottle(connector.ThrottleOptions{Now: a.now})
+	a.throttle = connector.NewThrottle(connector.ThrottleOptions{Now: a.now})
 	for _, ic := range opts.Config.Instances {
-		in, err := newInstance(a, ic, graphHTTP, throttle)
+		in, err := newInstance(a, ic, a.graphHTTP, a.throttle)
 		if err != nil {
 			return nil, err
 		}
 		a.instances[ic.Name] = in
-		a.metrics.AddInstance(ic.Name)
+		a.metrics.AddInstance(ic.Name, in.sink)
 		a.order = append(a.order, ic.Name)
 	}
 	return a, nil
@@ -130,9 +146,9 @@ func (a *Agent) sampleQueues(ctx context.Context) error {
 	t := time.NewTicker(queueSampleEvery)
 	defer t.Stop()
 	for {
-		for _, name := range a.order {
-			if st, err := a.db.Stats(name); err == nil {
-				a.activity.SampleQueue(name, int(st.QueuedEvents), st.Oldest)
+		for _, in := range a.list() {
+			if st, err := a.db.Stats(in.cfg.Name); err == nil {
+				a.activity.SampleQueue(in.cfg.Name, int(st.QueuedEvents), st.Oldest)
 			}
 		}
 		select {
@@ -147,21 +163,27 @@ func (a *Agent) sampleQueues(ctx context.Context) error {
 // then finishes what is in flight and returns nil. One instance's failure
 // never stops the others: its worker logs, waits and starts again.
 func (a *Agent) Run(ctx context.Context) error {
+	for _, ic := range a.currentConfig().Instances {
+		if err := ic.SecretErr(); ic.Enabled && err != nil {
+			return err
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
 	a.mu.Lock()
-	a.running, a.started = true, a.now()
+	a.running, a.started, a.runCtx = true, a.now(), ctx
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
-		a.running = false
+		a.running, a.runCtx = false, nil
 		a.mu.Unlock()
 	}()
 
-	g, ctx := errgroup.WithContext(ctx)
 	if err := a.startAdmin(ctx, g); err != nil {
 		return err
 	}
 	g.Go(func() error { return a.sampleQueues(ctx) })
 	enabled := 0
+	a.mu.Lock()
 	for _, name := range a.order {
 		in := a.instances[name]
 		if !in.cfg.Enabled {
@@ -169,43 +191,42 @@ func (a *Agent) Run(ctx context.Context) error {
 			continue
 		}
 		enabled++
-		g.Go(func() error { return in.runPoller(ctx) })
-		g.Go(func() error { return in.runDispatcher(ctx) })
-		if in.pushWanted() {
-			g.Go(func() error { return in.runPush(ctx) })
-			g.Go(func() error { return in.runPushPoller(ctx) })
-		}
+		a.startLocked(ctx, in)
 	}
+	a.mu.Unlock()
 	a.log.Info("agent running", "version", a.version, "instances", enabled, "database", a.db.Path(), "pid", os.Getpid())
+	<-ctx.Done()
 	err := g.Wait()
+	a.stopAll()
 	a.log.Info("agent stopped")
 	return err
 }
 
 func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
+	cfg := a.currentConfig()
 	ln := a.adminLn
 	if ln == nil {
-		if a.cfg.Admin.Listen == "" {
+		if cfg.Admin.Listen == "" {
 			return nil
 		}
 		var err error
-		if ln, err = net.Listen("tcp", a.cfg.Admin.Listen); err != nil {
-			return fmt.Errorf("admin API: listen on %s: %w (change [admin].listen or stop what uses the port)", a.cfg.Admin.Listen, err)
+		if ln, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			return fmt.Errorf("admin API: listen on %s: %w (change [admin].listen or stop what uses the port)", cfg.Admin.Listen, err)
 		}
 	}
 	alog := a.log.With("component", "admin")
-	tokens, err := newAdminTokenFile(a.cfg.DataDir, alog)
+	tokens, err := newAdminTokenFile(cfg.DataDir, alog)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	targets := map[string]string{}
-	for _, ic := range a.cfg.Instances {
+	for _, ic := range cfg.Instances {
 		targets[ic.Name] = ic.Callback.URL
 	}
 	handler := NewAdminHandler(AdminOptions{
 		Controller: a, Metrics: a.metrics.Handler(), Token: tokens.get, Logger: alog,
-		Listen: []string{a.cfg.Admin.Listen, ln.Addr().String()}, Hosts: a.cfg.Admin.Hosts,
+		Listen: []string{cfg.Admin.Listen, ln.Addr().String()}, Hosts: cfg.Admin.Hosts,
 		Activity: a.activity, Targets: targets, Context: ctx,
 	})
 	srv := &http.Server{
@@ -245,11 +266,24 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 }
 
 func (a *Agent) instance(name string) (*instance, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	in, ok := a.instances[name]
 	if !ok {
 		return nil, fmt.Errorf("%w %q (the config has %v)", ErrUnknownInstance, name, a.order)
 	}
 	return in, nil
+}
+
+// list returns the instances in configuration order.
+func (a *Agent) list() []*instance {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*instance, 0, len(a.order))
+	for _, name := range a.order {
+		out = append(out, a.instances[name])
+	}
+	return out
 }
 
 // Status implements Controller.
@@ -261,8 +295,8 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		s.Started = timePtr(a.started)
 	}
 	a.mu.Unlock()
-	for _, name := range a.order {
-		is, err := a.instances[name].status(s.Running)
+	for _, in := range a.list() {
+		is, err := in.status(s.Running)
 		if err != nil {
 			return s, err
 		}
@@ -272,22 +306,53 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 }
 
 // Poll implements Controller: it runs a round now, ignoring active hours,
-// and waits for it to end.
+// and waits for it to end. While the agent runs, the round runs in the
+// agent's own context: when ctx ends first (the caller stopped waiting: an
+// interrupted `onedrive-agent poll`, a dropped admin API connection) Poll
+// returns ErrStoppedWaiting and the round goes on.
 func (a *Agent) Poll(ctx context.Context, name string) (PollResult, error) {
-	in, err := a.instance(name)
-	if err != nil {
-		return PollResult{}, err
-	}
-	return in.pollNow(ctx, false)
+	return a.requestRound(ctx, name, false)
 }
 
-// Resync implements Controller.
+// Resync implements Controller, like Poll.
 func (a *Agent) Resync(ctx context.Context, name string) (PollResult, error) {
+	return a.requestRound(ctx, name, true)
+}
+
+// ErrStoppedWaiting is returned by Poll and Resync when the caller stopped
+// waiting for a round that goes on in the running agent.
+var ErrStoppedWaiting = errors.New("stopped waiting; the round goes on in the agent (`onedrive-agent status` shows it)")
+
+func (a *Agent) requestRound(ctx context.Context, name string, resync bool) (PollResult, error) {
 	in, err := a.instance(name)
 	if err != nil {
 		return PollResult{}, err
 	}
-	return in.pollNow(ctx, true)
+	if err := in.cfg.SecretErr("auth"); err != nil {
+		return PollResult{}, err
+	}
+	rctx, done := a.roundContext(ctx, name)
+	type result struct {
+		res PollResult
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		defer done()
+		res, err := in.pollNow(rctx, resync)
+		ch <- result{res, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.res, r.err
+	case <-ctx.Done():
+		if rctx == ctx {
+			r := <-ch // no agent runs: the round ends with ctx
+			return r.res, r.err
+		}
+		in.log.Info("the caller stopped waiting; the requested round goes on", "resync", resync)
+		return PollResult{}, ErrStoppedWaiting
+	}
 }
 
 // Dead implements Controller.
@@ -317,7 +382,7 @@ func (a *Agent) Replay(ctx context.Context, name string, ids []string) (int, err
 	}
 	n, err := a.db.Replay(name, ids...)
 	if err == nil && n > 0 {
-		in.disp.Notify()
+		in.loop.Notify()
 		a.log.Info("dead letters replayed", "instance", name, "messages", n)
 	}
 	return n, err
@@ -337,8 +402,10 @@ func (a *Agent) Purge(ctx context.Context, name string, ids []string) (int, erro
 
 func (a *Agent) snapshots() []QueueSnapshot {
 	now := a.now()
-	out := make([]QueueSnapshot, 0, len(a.order))
+	a.mu.Lock()
 	names := append([]string(nil), a.order...)
+	a.mu.Unlock()
+	out := make([]QueueSnapshot, 0, len(names))
 	sort.Strings(names)
 	for _, name := range names {
 		st, err := a.db.Stats(name)

@@ -31,6 +31,7 @@ type testEnv struct {
 	cfg   *config.Config
 	admin *httptest.Server
 	token string
+	toml  string // the agent.toml cfg was parsed from
 }
 
 // receiver is a callback endpoint that answers status (200 by default)
@@ -127,7 +128,7 @@ url = "http://127.0.0.1:1/"
 	}
 	admin := httptest.NewServer(AdminHandler(a, a.Metrics().Handler(), tok, nil))
 	t.Cleanup(admin.Close)
-	return &testEnv{graph: g, recv: recv, db: db, agent: a, cfg: cfg, admin: admin, token: tok}
+	return &testEnv{graph: g, recv: recv, db: db, agent: a, cfg: cfg, admin: admin, token: tok, toml: toml}
 }
 
 func (e *testEnv) client() *AdminClient {
@@ -254,7 +255,7 @@ func TestAgent_DeadThroughAdmin(t *testing.T) {
 	}
 }
 
-// contractMetrics are the metric names CONTRACT section 7 asks for, each per
+// contractMetrics are the metric names docs/operations.md promises, each per
 // instance.
 var contractMetrics = []string{
 	"onedrive_agent_queue_events",

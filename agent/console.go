@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/activity"
-	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/console"
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 )
 
 // consoleBackend shows a Controller to the operator console.
@@ -146,22 +146,19 @@ func deref(t *time.Time) time.Time {
 	return *t
 }
 
-// recordAttempt turns a dispatcher's attempt into the console's activity.
-func recordAttempt(rec *activity.Recorder, name string) func(callback.Attempt) {
-	return func(a callback.Attempt) {
-		d := activity.Delivery{ID: a.ID, Events: a.Events, Status: a.Status, Took: a.Took}
+// recordAttempt turns a delivery attempt into the console's activity.
+func recordAttempt(rec *activity.Recorder, name string) func(deliver.Attempt) {
+	return func(a deliver.Attempt) {
+		d := activity.Delivery{ID: a.Message, Events: a.Events, Status: a.Code, Took: a.Took, Error: a.Err}
 		switch a.Outcome {
-		case callback.Delivered:
+		case deliver.Delivered:
 			d.Outcome = activity.Delivered
-		case callback.Reject:
+		case deliver.Reject:
 			d.Outcome = activity.Dead
-		case callback.Split:
+		case deliver.Split:
 			d.Outcome = activity.Split
 		default:
 			d.Outcome = activity.Retry
-		}
-		if a.Err != nil {
-			d.Error = a.Err.Error()
 		}
 		rec.Record(name, d)
 	}

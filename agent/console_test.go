@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/activity"
-	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/console"
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
+	"github.com/onedrive-agent/onedrive-agent/sink/webhook"
 )
 
 func TestConsoleBackend(t *testing.T) {
@@ -40,11 +41,11 @@ func TestConsoleBackend(t *testing.T) {
 func TestRecordAttempt(t *testing.T) {
 	rec := activity.New(activity.Options{})
 	record := recordAttempt(rec, "finance")
-	refusal := &callback.StatusError{Status: 422, Text: "HTTP 422 Unprocessable Entity: bad amount"}
-	record(callback.Attempt{ID: "m-1", Events: 2, Outcome: callback.Delivered, Status: 204, Took: time.Millisecond})
-	record(callback.Attempt{ID: "m-2", Events: 1, Outcome: callback.Reject, Status: 422, Err: refusal})
-	record(callback.Attempt{ID: "m-3", Events: 1, Outcome: callback.Retry, Err: errors.New("connection refused")})
-	record(callback.Attempt{ID: "m-4", Events: 8, Outcome: callback.Split, Status: 413, Err: errors.New("HTTP 413")})
+	refusal := &webhook.StatusError{Status: 422, Text: "HTTP 422 Unprocessable Entity: bad amount"}
+	record(deliver.Attempt{Message: "m-1", Events: 2, Outcome: deliver.Delivered, Code: 204, Took: time.Millisecond})
+	record(deliver.Attempt{Message: "m-2", Events: 1, Outcome: deliver.Reject, Code: 422, Err: refusal.Error()})
+	record(deliver.Attempt{Message: "m-3", Events: 1, Outcome: deliver.Retry, Err: "connection refused"})
+	record(deliver.Attempt{Message: "m-4", Events: 8, Outcome: deliver.Split, Code: 413, Err: "HTTP 413"})
 	got := rec.Recent("finance")
 	want := []struct{ id, outcome, err string }{
 		{"m-4", activity.Split, "HTTP 413"},

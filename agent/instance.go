@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
-	"github.com/onedrive-agent/onedrive-agent/agent/delta"
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
+	"github.com/onedrive-agent/onedrive-agent/agent/instore"
 	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -21,9 +21,11 @@ type instance struct {
 	a      *Agent
 	cfg    config.Instance
 	info   store.Instance
-	db     delta.DB
+	store  *instore.Handle
 	client *connector.Client
-	disp   *callback.Dispatcher
+	loop   *deliver.Loop
+	sender deliver.Sender
+	sink   string // webhook, kafka or nats
 	log    *slog.Logger
 
 	// roundMu serializes rounds: the schedule and poll/resync requests
@@ -36,6 +38,10 @@ type instance struct {
 	// drained is signalled by the dispatcher while a round waits for room
 	// in a full queue.
 	drained chan struct{}
+	// live is the progress of the round running now.
+	live liveRound
+	// loginNag limits the "sign-in needed" lines to one and reminders.
+	loginNag reminder
 	// tenant runs a tenant-wide instance's drives (nil for one drive).
 	tenant *tenantRunner
 
@@ -52,60 +58,65 @@ func newInstance(a *Agent, ic config.Instance, graphHTTP *http.Client, throttle 
 		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
 	}
 	in := &instance{
-		a: a, cfg: ic, info: info, db: delta.StoreDB(a.db, ic.Name),
+		a: a, cfg: ic, info: info,
 		log:       a.log.With("instance", ic.Name),
 		state:     StateIdle,
 		drained:   make(chan struct{}, 1),
 		graphHTTP: graphHTTP,
+		loginNag:  reminder{period: loginReminderEvery},
 	}
 	in.initPush()
 	if !ic.Enabled {
 		in.state = StateDisabled
 	}
+	in.store = instore.New(a.db, ic.Name, in.committed)
 	budget := in.initTenant()
-	in.client, err = connector.NewClient(connector.ClientOptions{
+	// A command that needs no secret may load a configuration whose sign-in
+	// secret it cannot resolve (config.LoadDeferSecrets): such an instance
+	// has no Graph client, and Poll, Resync and Run refuse it.
+	if ic.SecretErr("auth") == nil {
+		if in.client, err = newGraphClient(in, ic, graphHTTP, throttle, budget); err != nil {
+			return nil, err
+		}
+	}
+	cbHTTP, err := callbackHTTPClient(graphHTTP, proxyString(a.currentConfig()), ic)
+	if err != nil {
+		return nil, err
+	}
+	sender, sinkName, err := in.newSender(cbHTTP)
+	if err != nil {
+		return nil, err
+	}
+	in.sender = sender
+	in.loop = deliver.New(deliver.Config{
+		Instance:       ic.Name,
+		Sink:           sinkName,
+		RetryInitial:   ic.Callback.RetryInitial,
+		RetryMax:       ic.Callback.RetryMax,
+		Observer:       in.observeDelivery,
+		DeliveredLevel: a.currentConfig().Log.Deliveries,
+	}, in.store, sender, in.log)
+	in.sink = sinkName
+	return in, nil
+}
+
+// newGraphClient builds the instance's Graph client, whose token lives in
+// the database.
+func newGraphClient(in *instance, ic config.Instance, graphHTTP *http.Client, throttle *connector.Throttle, budget *connector.Budget) (*connector.Client, error) {
+	c, err := connector.NewClient(connector.ClientOptions{
 		Budget:     budget,
 		Auth:       authConfig(ic.Auth),
-		Store:      tokenStore{db: a.db, name: ic.Name},
+		Store:      in.store,
 		HTTPClient: graphHTTP,
 		Throttle:   throttle,
-		Version:    a.version,
+		Version:    in.a.version,
 		Observe:    in.observeGraph,
 		Logger:     in.log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("instance %s: %w", ic.Name, err)
 	}
-	cbHTTP := graphHTTP
-	if ic.Callback.CAFile != "" {
-		// A private PKI for the receiver: its CA file replaces [network].ca_file
-		// for callbacks (the system roots stay trusted).
-		cbHTTP, err = connector.NewHTTPClient(connector.HTTPOptions{
-			Proxy: proxyString(a.cfg), CAFile: ic.Callback.CAFile, Timeout: ic.Callback.Timeout,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("instance %s: callback: %w", ic.Name, err)
-		}
-	}
-	headers := map[string]string{}
-	for k := range ic.Callback.Headers {
-		headers[k] = ic.Callback.Headers.Get(k)
-	}
-	in.disp, err = callback.New(callback.Config{
-		Instance:      ic.Name,
-		URL:           ic.Callback.URL,
-		SignatureKey:  ic.Callback.SignatureKey,
-		WebhookSecret: ic.Callback.WebhookSecret,
-		Headers:       headers,
-		Version:       a.version,
-		Timeout:       ic.Callback.Timeout,
-		RetryInitial:  ic.Callback.RetryInitial,
-		RetryMax:      ic.Callback.RetryMax,
-	}, callback.StoreQueue(a.db, ic.Name), cbHTTP, in.deliveryObserver(), in.log)
-	if err != nil {
-		return nil, err
-	}
-	return in, nil
+	return c, nil
 }
 
 func authConfig(c config.Auth) connector.AuthConfig {
@@ -130,36 +141,54 @@ func (in *instance) observeGraph(ri connector.RequestInfo) {
 	}
 }
 
-func (in *instance) deliveryObserver() callback.Observer {
-	m, name := in.a.metrics, in.cfg.Name
-	return callback.Observer{
-		Delivered: func(events int, took time.Duration) {
-			m.deliveries.WithLabelValues(name, "delivered").Inc()
-			m.deliverySeconds.WithLabelValues(name).Observe(took.Seconds())
-			select {
-			case in.drained <- struct{}{}:
-			default:
-			}
-		},
-		DeliveredBody: func(body []byte, at time.Time) {
-			dates, err := EventDates(body)
-			if err != nil {
-				return // a body the agent did not build (none today): no latency to show
-			}
+// observeDelivery counts every delivery attempt and wakes a round waiting
+// for room in a full queue.
+func (in *instance) observeDelivery(a deliver.Attempt) {
+	m, name, sink := in.a.metrics, in.cfg.Name, a.Sink
+	switch a.Outcome {
+	case deliver.Delivered:
+		m.deliveries.WithLabelValues(name, sink, "delivered").Inc()
+		m.deliverySeconds.WithLabelValues(name).Observe(a.Took.Seconds())
+		select {
+		case in.drained <- struct{}{}:
+		default:
+		}
+		if dates, err := EventDates(a.Body); err == nil {
 			for _, d := range dates {
-				m.ObserveEventLatency(name, d, at)
+				m.ObserveEventLatency(name, d, a.At)
 			}
-		},
-		Failed:       func(int, error) { m.deliveries.WithLabelValues(name, "retry").Inc() },
-		DeadLettered: func(int) { m.deliveries.WithLabelValues(name, "dead").Inc() },
-		Split:        func(int) { m.deliveries.WithLabelValues(name, "split").Inc() },
-		Attempt:      recordAttempt(in.a.activity, name),
+		}
+	case deliver.Reject:
+		m.deliveries.WithLabelValues(name, sink, "dead").Inc()
+	case deliver.Split:
+		m.deliveries.WithLabelValues(name, sink, "split").Inc()
+	default:
+		m.deliveries.WithLabelValues(name, sink, "retry").Inc()
+	}
+	if in.a.activity != nil {
+		recordAttempt(in.a.activity, name)(a)
+	}
+	if in.a.observe != nil {
+		in.a.observe(a)
+	}
+}
+
+// committed adds the events of a committed round transaction to the events
+// metric and wakes the delivery loop: the chunk's messages are durable, so
+// they go out while the round goes on instead of after its last transaction.
+func (in *instance) committed(events map[string]int) {
+	for typ, n := range events {
+		in.a.metrics.events.WithLabelValues(in.cfg.Name, typ).Add(float64(n))
+	}
+	if in.loop != nil {
+		in.loop.Notify()
 	}
 }
 
 func (in *instance) runDispatcher(ctx context.Context) error {
+	defer closeSender(in.sender)
 	for {
-		err := in.disp.Run(ctx)
+		err := in.loop.Run(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -280,6 +309,8 @@ func (in *instance) pollNow(ctx context.Context, resync bool) (PollResult, error
 // reloadToken makes the Graph client read the token from the store again,
 // after `onedrive-agent login` saved a new one.
 func (in *instance) reloadToken() {
-	in.client.ReloadToken()
+	if in.client != nil {
+		in.client.ReloadToken()
+	}
 	in.retryPush()
 }

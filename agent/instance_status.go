@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
+
 	"github.com/onedrive-agent/onedrive-agent/agent/delta"
 )
 
@@ -26,7 +28,7 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 		DeadMessages: q.DeadMessages, DeadEvents: q.DeadEvents, LastDeliveryError: st.LastDeliveryError,
 		Resyncs: st.Resyncs,
 	}
-	err = in.db.View(func(tx delta.Tx) error {
+	err = in.store.View(func(tx delta.Tx) error {
 		p, ok, err := delta.InProgress(tx)
 		if ok {
 			is.Round = &Round{Mode: p.Mode, Phase: p.Phase, Pages: p.Pages, Items: p.Items, Events: p.Events, Started: timePtr(p.Started)}
@@ -36,6 +38,9 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 	if err != nil {
 		return InstanceStatus{}, fmt.Errorf("instance %s: %w", name, err)
 	}
+	is.Sink = in.sink
+	is.Delivery = in.deliveryStatus(running, q.QueuedMessages)
+	is.Round = in.live.merge(is.Round)
 	var last time.Time
 	is.Push, is.PushError, is.PushNotifications, last = in.pushSnapshot(running && in.cfg.Enabled)
 	is.LastNotification = timePtr(last)
@@ -45,6 +50,9 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 	}
 	in.mu.Lock()
 	is.State = in.state
+	if is.State == StateIdle && running && is.Delivery.State != deliver.StateIdle {
+		is.State = is.Delivery.State
+	}
 	if running && in.cfg.Enabled {
 		is.NextPoll = timePtr(in.nextPoll)
 	}
@@ -62,4 +70,27 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 		is.Hint = fmt.Sprintf("%d dead letters: inspect with `onedrive-agent dead list %s`, then replay or purge", q.DeadMessages, name)
 	}
 	return is, nil
+}
+
+// deliveryStatus returns the delivery loop's state while the agent runs;
+// otherwise what the message at the head of the queue holds.
+func (in *instance) deliveryStatus(running bool, queued int64) *Delivery {
+	if running {
+		st := in.loop.Status()
+		d := &Delivery{State: st.State, Attempts: st.Attempts, NextAttempt: timePtr(st.NextAttempt),
+			FailingSince: timePtr(st.FailingSince), LastError: st.LastError, LastDelivered: timePtr(st.LastDelivered)}
+		if d.State == deliver.StateIdle && queued > 0 {
+			d.State = deliver.StateDelivering
+		}
+		return d
+	}
+	d := &Delivery{State: deliver.StateIdle}
+	if head, err := in.store.Peek(1); err == nil && len(head) == 1 {
+		d.State = deliver.StateDelivering
+		if m := head[0]; m.Attempts > 0 {
+			d.State, d.Attempts, d.LastError = deliver.StateRetrying, m.Attempts, m.LastError
+			d.NextAttempt = timePtr(m.NextAttempt)
+		}
+	}
+	return d
 }

@@ -19,7 +19,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	events          *prometheus.CounterVec // instance, type
-	deliveries      *prometheus.CounterVec // instance, outcome
+	deliveries      *prometheus.CounterVec // instance, sink, outcome
 	polls           *prometheus.CounterVec // instance, outcome
 	graph           *prometheus.CounterVec // instance, status
 	throttles       *prometheus.CounterVec // instance
@@ -52,8 +52,8 @@ func NewMetrics(snapshot func() []QueueSnapshot) *Metrics {
 		Name: "onedrive_agent_events_total", Help: "Events recorded, by event type.",
 	}, []string{"instance", "type"})
 	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "onedrive_agent_deliveries_total", Help: "Callback POSTs, by outcome (delivered, retry, dead, split).",
-	}, []string{"instance", "outcome"})
+		Name: "onedrive_agent_deliveries_total", Help: "Delivery attempts of callback messages, by sink (webhook, kafka, nats) and outcome (delivered, retry, dead, split).",
+	}, []string{"instance", "sink", "outcome"})
 	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "onedrive_agent_polls_total", Help: "Delta rounds, by outcome (ok, error, paused, needs_login).",
 	}, []string{"instance", "outcome"})
@@ -116,12 +116,12 @@ func (m *Metrics) SetBuildInfo(version, commit string) {
 // AddInstance creates the instance's counters at zero, so that every metric
 // is present from the start (a counter that appears only at its first
 // increment breaks rate() and alerts on absence).
-func (m *Metrics) AddInstance(name string) {
+func (m *Metrics) AddInstance(name, sink string) {
 	for _, typ := range []string{"CREATED", "UPDATED", "DELETED"} {
 		m.events.WithLabelValues(name, typ)
 	}
 	for _, o := range []string{"delivered", "retry", "dead", "split"} {
-		m.deliveries.WithLabelValues(name, o)
+		m.deliveries.WithLabelValues(name, sink, o)
 	}
 	for _, o := range []string{"ok", "error", "paused", "needs_login", "disk_full", "cancelled"} {
 		m.polls.WithLabelValues(name, o)

@@ -20,6 +20,8 @@ func (in *instance) poll(ctx context.Context, resync, scheduled bool) (delta.Res
 	defer in.roundMu.Unlock()
 	in.setState(StatePolling)
 	started := in.a.now()
+	in.live.begin(started)
+	defer in.live.end()
 
 	res, err := in.round(ctx, resync)
 
@@ -37,12 +39,15 @@ func (in *instance) poll(ctx context.Context, resync, scheduled bool) (delta.Res
 		outcome, state = "paused", StateQueueFull
 	}
 	in.setState(state)
+	if outcome != "needs_login" && outcome != "cancelled" {
+		in.loginNag.clear()
+	}
 	in.a.metrics.polls.WithLabelValues(in.cfg.Name, outcome).Inc()
 	if res.Resynced {
 		in.a.metrics.resyncs.WithLabelValues(in.cfg.Name).Inc()
 	}
 	if res.Events > 0 {
-		in.disp.Notify()
+		in.loop.Notify()
 	}
 
 	log := in.log.With("items", res.Items, "events", res.Events, "pages", res.Pages, "took", in.a.now().Sub(started).Round(1e6))
@@ -56,7 +61,17 @@ func (in *instance) poll(ctx context.Context, resync, scheduled bool) (delta.Res
 	case "paused":
 		log.Warn("queue full: polling paused until the receiver takes events", "max_queue", in.cfg.Poll.MaxQueue)
 	case "needs_login":
-		log.Error("sign-in needed: run `onedrive-agent login "+in.cfg.Name+"`", "err", err)
+		// One error, then a reminder every loginReminderEvery: the schedule
+		// keeps polling, and an error per poll would drown the log.
+		now := in.a.now()
+		switch first, remind := in.loginNag.hit(now); {
+		case first:
+			log.Error("sign-in needed: run `onedrive-agent login "+in.cfg.Name+"`; reminders follow every "+loginReminderEvery.String(), "err", err)
+		case remind:
+			log.Warn("still not signed in: run `onedrive-agent login "+in.cfg.Name+"`", "for", in.loginNag.duration(now))
+		default:
+			log.Debug("not signed in", "err", err)
+		}
 	case "disk_full":
 		log.Error("disk full: polling paused, delivery goes on", "err", err)
 	case "cancelled":
@@ -110,7 +125,7 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 		st.DriveID = id
 	}
 	if resync {
-		if err := delta.Resync(in.db); err != nil {
+		if err := delta.Resync(in.store); err != nil {
 			return delta.Result{}, fmt.Errorf("start resync: %w", err)
 		}
 		in.log.Info("resync requested: re-enumerating the drive and reporting only differences")
@@ -123,7 +138,7 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 		initial = delta.Backfill
 	}
 	r := &delta.Round{
-		Fetch:    in.client.Page,
+		Fetch:    in.live.fetch(in.client.Page),
 		Emit:     in.emit,
 		InScope:  in.cfg.Drive.Scope.Match,
 		Initial:  initial,
@@ -154,8 +169,7 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 			}
 		}()
 	}
-	db := &countingDB{DB: in.db, in: in, notify: in.disp.Notify}
-	return r.Run(ctx, db, in.client.DeltaURL(st.DriveID))
+	return r.Run(ctx, in.store, in.client.DeltaURL(st.DriveID))
 }
 
 // rebaseline forgets the index and the cursor after the configured drive or
@@ -181,6 +195,15 @@ func (in *instance) rebaseline(old string) error {
 	})
 }
 
+// queueTx is what emitting needs of the round's transaction: sequence
+// numbers for the ids, the queue, and the count of what it queued
+// (*instore.Tx).
+type queueTx interface {
+	callback.SeqTx
+	Enqueue(msgs ...store.Message) error
+	Count(events []delta.Event)
+}
+
 // emit turns a slice of the round's events into queued messages inside the
 // round's transaction.
 func (in *instance) emit(tx delta.Tx, events []delta.Event) error {
@@ -189,26 +212,18 @@ func (in *instance) emit(tx delta.Tx, events []delta.Event) error {
 
 // emitMeta is emit with the messages' metadata given.
 func (in *instance) emitMeta(tx delta.Tx, events []delta.Event, meta callback.Meta) error {
-	var counted *countingDB
-	if ct, ok := tx.(countingTx); ok {
-		counted, tx = ct.c, ct.Tx
-	}
-	stx, ok := tx.(*store.Tx)
+	qtx, ok := tx.(queueTx)
 	if !ok {
-		return fmt.Errorf("emit: unexpected transaction type %T", tx)
+		return fmt.Errorf("emit: transaction %T cannot queue messages", tx)
 	}
-	msgs, err := callback.Build(stx, meta, events, in.a.now())
+	msgs, err := callback.Build(qtx, meta, events, in.a.now())
 	if err != nil {
 		return err
 	}
-	if err := stx.Enqueue(msgs...); err != nil {
+	if err := qtx.Enqueue(msgs...); err != nil {
 		return err
 	}
-	if counted != nil {
-		for _, e := range events {
-			counted.pending[e.Type]++
-		}
-	}
+	qtx.Count(events)
 	return nil
 }
 
@@ -219,41 +234,6 @@ func (in *instance) meta() callback.Meta {
 	}
 }
 
-// countingDB counts the events of committed transactions only, so the
-// events metric never counts a rolled-back chunk, and wakes the dispatcher
-// after each commit that queued messages.
-type countingDB struct {
-	delta.DB
-	in      *instance
-	notify  func() // called after a commit that queued events
-	pending map[string]int
-}
-
-func (c *countingDB) Update(fn func(delta.Tx) error) error {
-	c.pending = map[string]int{}
-	err := c.DB.Update(func(tx delta.Tx) error {
-		return fn(countingTx{Tx: tx, c: c})
-	})
-	if err == nil {
-		queued := 0
-		for typ, n := range c.pending {
-			c.in.a.metrics.events.WithLabelValues(c.in.cfg.Name, typ).Add(float64(n))
-			queued += n
-		}
-		// The chunk's messages are durable: deliver them while the
-		// round goes on instead of after its last transaction.
-		if queued > 0 && c.notify != nil {
-			c.notify()
-		}
-	}
-	return err
-}
-
-type countingTx struct {
-	delta.Tx
-	c *countingDB
-}
-
 // boostAfterItems is how many items a full enumeration lists before the
 // garbage collector is tuned for it (agent/gcboost.go).
 const boostAfterItems = 10000
@@ -261,7 +241,7 @@ const boostAfterItems = 10000
 // fullEnumeration reports whether the next round lists the whole drive: no
 // cursor yet, or a resync started or asked for.
 func (in *instance) fullEnumeration() (full bool, err error) {
-	err = in.db.View(func(tx delta.Tx) error {
+	err = in.store.View(func(tx delta.Tx) error {
 		cursor, err := tx.Cursor()
 		if err != nil || cursor == "" {
 			full = err == nil

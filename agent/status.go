@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 // Instance states shown by status.
@@ -18,6 +19,9 @@ const (
 	StateError      = "error"
 	StateDisabled   = "disabled"
 	StateStopped    = "not_running"
+	// While nothing else is going on, an instance shows its delivery:
+	StateDelivering = "delivering" // messages are being sent
+	StateRetrying   = "retrying"   // the receiver failed; the next attempt waits for its backoff
 )
 
 // Status is what `onedrive-agent status --json` prints and GET /v1/status
@@ -49,6 +53,8 @@ type InstanceStatus struct {
 	DeadMessages      int64      `json:"deadMessages"`
 	DeadEvents        int64      `json:"deadEvents"`
 	LastDeliveryError string     `json:"lastDeliveryError,omitempty"`
+	Sink              string     `json:"sink,omitempty"`
+	Delivery          *Delivery  `json:"delivery,omitempty"`
 	Resyncs           uint64     `json:"resyncs"`
 	Round             *Round     `json:"round,omitempty"`
 	// Push is the change-notification link: off, connecting, connected, unsupported or error.
@@ -60,6 +66,16 @@ type InstanceStatus struct {
 	// and those whose last poll failed (throttling aside).
 	Drives        *int `json:"drives,omitempty"`
 	DrivesFailing *int `json:"drivesFailing,omitempty"`
+}
+
+// Delivery describes the delivery of an instance's queue.
+type Delivery struct {
+	State         string     `json:"state"`                   // idle, delivering or retrying
+	Attempts      int        `json:"attempts,omitempty"`      // failed attempts of the message at the head
+	NextAttempt   *time.Time `json:"nextAttempt,omitempty"`   // when it is tried again
+	FailingSince  *time.Time `json:"failingSince,omitempty"`  // first failed attempt since the last delivery (running agent only)
+	LastError     string     `json:"lastError,omitempty"`     // the last attempt's error, in full
+	LastDelivered *time.Time `json:"lastDelivered,omitempty"` // last delivery since the agent started
 }
 
 // Round describes a delta round in progress (a long enumeration, or one
@@ -109,6 +125,23 @@ func (s Status) WriteTable(w io.Writer, now time.Time) error {
 		if r := in.Round; r != nil {
 			fmt.Fprintf(w, "\n%s: %s round in progress: %s phase, %d items in %d pages, %d events", in.Name, r.Mode, r.Phase, r.Items, r.Pages, r.Events)
 		}
+		if d := in.Delivery; d != nil && d.State == StateRetrying {
+			fmt.Fprintf(w, "\n%s: delivery retrying", in.Name)
+			if d.FailingSince != nil {
+				fmt.Fprintf(w, ", failing since %s (%s)", d.FailingSince.Format(time.RFC3339), ago(d.FailingSince, now))
+			}
+			fmt.Fprintf(w, ", %d attempts", d.Attempts)
+			if d.NextAttempt != nil {
+				fmt.Fprintf(w, ", next %s", until(d.NextAttempt, now))
+			}
+			fmt.Fprintf(w, ": %s", d.LastError)
+		}
+		if in.Drives != nil {
+			fmt.Fprintf(w, "\n%s: %d drives polled", in.Name, *in.Drives)
+			if in.DrivesFailing != nil && *in.DrivesFailing > 0 {
+				fmt.Fprintf(w, ", %d failing (GET /v1/instances/%s/drives lists them)", *in.DrivesFailing, in.Name)
+			}
+		}
 		if in.Hint != "" {
 			fmt.Fprintf(w, "\n%s: %s", in.Name, in.Hint)
 		}
@@ -141,10 +174,19 @@ func until(t *time.Time, now time.Time) string {
 	return "in " + d.String()
 }
 
+// oneLine returns s on one line, cut at a word boundary to at most max
+// bytes ("…" marks a cut; the full text is shown below the table).
 func oneLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > max {
-		s = s[:max-1] + "…"
+		cut := strings.LastIndexByte(s[:max-1], ' ')
+		if cut < max/2 {
+			cut = max - 1
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+		}
+		s = s[:cut] + "…"
 	}
 	if s == "" {
 		return "-"

@@ -95,27 +95,7 @@ func tenantScale(t *testing.T, drives int) {
 	}
 
 	dir := t.TempDir()
-	toml := fmt.Sprintf(`data_dir = %q
-[admin]
-listen = ""
-[[instance]]
-name = "t"
-[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret = %q
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = "all-users"
-[instance.poll]
-interval = "1h"
-requests_per_second = 200
-concurrency = 8
-[instance.callback]
-url = "http://127.0.0.1:1/"
-`, dir, testClientID, testSecret, url, url+"/v1.0")
+	toml := tenantTOML(dir, testClientID, url, config.DriveAllUsers, 8)
 	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,9 @@ type tenantRunner struct {
 	polls      map[string]*drivePoll // by lower-case drive id; a small record per drive
 	discovered time.Time             // last successful discovery
 	discErr    string
+	// wake: no drive is due before it, so the run loop need not look through the drives
+	// (the zero time: look now).
+	wake time.Time
 }
 
 // drivePoll is what the runner remembers of a drive between polls.
@@ -91,6 +94,18 @@ func (t *tenantRunner) load() error {
 	return nil
 }
 
+// ensureLoaded reads the saved drive list unless the runner has one, so that status and the
+// drives list show the drives also when the agent does not run.
+func (t *tenantRunner) ensureLoaded() error {
+	t.mu.Lock()
+	loaded := t.reg != nil
+	t.mu.Unlock()
+	if loaded {
+		return nil
+	}
+	return t.load()
+}
+
 // discover reads the drive list from Graph, applies it, drops the state of dropped drives and
 // saves the list. A failed discovery changes nothing.
 func (t *tenantRunner) discover(ctx context.Context) error {
@@ -104,17 +119,23 @@ func (t *tenantRunner) discover(ctx context.Context) error {
 	}
 	changes := append(t.reg.Apply(found, now), t.reg.Expire(now)...)
 	t.discovered, t.discErr = now, ""
+	t.wake = time.Time{} // new and returning drives are due at once
 	b, err := json.Marshal(t.reg.Drives())
 	if err != nil {
 		return err
 	}
 	return t.in.a.db.Update(t.in.cfg.Name, func(tx *store.Tx) error {
 		for _, c := range changes {
-			if c.Kind == tenant.Dropped {
-				delete(t.polls, strings.ToLower(c.Drive.DriveID))
-				if err := tx.DropDrive(c.Drive.DriveID); err != nil {
-					return err
-				}
+			k := strings.ToLower(c.Drive.DriveID)
+			if c.Kind != tenant.Dropped {
+				continue
+			}
+			if p := t.polls[k]; p != nil && p.running {
+				continue // its round drops the state when it ends (pollDrive)
+			}
+			delete(t.polls, k)
+			if err := tx.DropDrive(c.Drive.DriveID); err != nil {
+				return err
 			}
 		}
 		return tx.SetDriveList(b)
@@ -145,18 +166,24 @@ func (t *tenantRunner) run(ctx context.Context) error {
 				nextDiscovery = now.Add(t.set.Rediscover)
 			}
 		}
-		// Start no more rounds than there are free slots: the others wait in the list, not
-		// as goroutines.
-		for _, d := range t.due(now, t.budget.Free()) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, _ = t.pollDrive(ctx, d, false)
-			}()
+		if t.dueBy(now) {
+			// Start no more rounds than there are free slots: the others wait in the list,
+			// not as goroutines.
+			for _, d := range t.due(now, t.budget.Free()) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, _ = t.pollDrive(ctx, d, false)
+				}()
+			}
+			next := t.planWake()
+			if nextDiscovery.Before(next) {
+				next = nextDiscovery
+			}
+			t.in.mu.Lock()
+			t.in.nextPoll = next
+			t.in.mu.Unlock()
 		}
-		t.in.mu.Lock()
-		t.in.nextPoll = t.nextDue(nextDiscovery)
-		t.in.mu.Unlock()
 		if now.Sub(stateSaved) >= stateEvery {
 			t.saveState()
 			stateSaved = now
@@ -250,16 +277,29 @@ func (t *tenantRunner) pollLocked(id string) *drivePoll {
 	return p
 }
 
-// nextDue returns the earliest planned poll, or the next discovery if earlier.
-func (t *tenantRunner) nextDue(discovery time.Time) time.Time {
+// dueBy reports whether a drive may be due at now.
+func (t *tenantRunner) dueBy(now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	next := discovery
+	return !now.Before(t.wake)
+}
+
+// planWake sets wake to the earliest planned poll of a drive not being polled (a round that
+// ends moves it earlier if need be) and returns it.
+func (t *tenantRunner) planWake() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := time.Time{}
+	first := true
 	for _, p := range t.polls {
-		if !p.running && p.next.Before(next) {
-			next = p.next
+		if !p.running && (first || p.next.Before(next)) {
+			next, first = p.next, false
 		}
 	}
+	if first {
+		next = t.in.a.now().Add(24 * time.Hour) // nothing waits: a round's end or a discovery wakes it
+	}
+	t.wake = next
 	return next
 }
 
@@ -274,7 +314,7 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 			return err
 		}
 		defer release()
-		ddb := delta.StoreDriveDB(in.a.db, in.cfg.Name, d.DriveID)
+		ddb := in.store.Drive(d.DriveID)
 		if resync {
 			if err := delta.Resync(ddb); err != nil {
 				return fmt.Errorf("start resync: %w", err)
@@ -295,7 +335,7 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 			Now:      in.a.now,
 			Logger:   in.log.With("drive_id", d.DriveID, "owner", d.Owner),
 		}
-		res, err = r.Run(ctx, &countingDB{DB: ddb, in: in}, in.client.DeltaURL(d.DriveID))
+		res, err = r.Run(ctx, ddb, in.client.DeltaURL(d.DriveID))
 		return err
 	}()
 	now := in.a.now()
@@ -311,9 +351,18 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 	}
 	in.a.metrics.polls.WithLabelValues(in.cfg.Name, outcome).Inc()
 	if res.Events > 0 {
-		in.disp.Notify()
+		in.loop.Notify()
 	}
 	t.mu.Lock()
+	if !t.reg.Has(d.DriveID) {
+		// Dropped while this round ran: drop the state the round wrote.
+		delete(t.polls, strings.ToLower(d.DriveID))
+		t.mu.Unlock()
+		if derr := in.a.db.Update(in.cfg.Name, func(tx *store.Tx) error { return tx.DropDrive(d.DriveID) }); derr != nil {
+			in.log.Warn("dropping a drive's state failed", "drive_id", d.DriveID, "err", derr)
+		}
+		return res, err
+	}
 	p := t.pollLocked(d.DriveID)
 	p.running, p.last, p.paused = false, now, res.Paused
 	p.err = ""
@@ -334,6 +383,9 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 	case err == nil:
 		p.retry, p.ok = 0, now
 	}
+	if p.next.Before(t.wake) {
+		t.wake = p.next
+	}
 	t.mu.Unlock()
 	return res, err
 }
@@ -347,14 +399,12 @@ func throttled(err error) bool {
 // pollAll polls every drive of the instance now (after a first discovery if none was made),
 // waits for all, and names the drives that failed.
 func (t *tenantRunner) pollAll(ctx context.Context, resync bool) (PollResult, error) {
-	t.mu.Lock()
-	loaded, never := t.reg != nil, t.discovered.IsZero()
-	t.mu.Unlock()
-	if !loaded {
-		if err := t.load(); err != nil {
-			return PollResult{}, err
-		}
+	if err := t.ensureLoaded(); err != nil {
+		return PollResult{}, err
 	}
+	t.mu.Lock()
+	never := t.discovered.IsZero()
+	t.mu.Unlock()
 	if never {
 		if err := t.discover(ctx); err != nil {
 			return PollResult{Instance: t.in.cfg.Name}, err
@@ -428,6 +478,9 @@ type DriveStatus struct {
 // number of the drive's events waiting in the instance's queue, counted over the first
 // maxQueuedScan queued messages.
 func (t *tenantRunner) drives() ([]DriveStatus, error) {
+	if err := t.ensureLoaded(); err != nil {
+		return nil, err
+	}
 	queued, err := t.queuedByDrive()
 	if err != nil {
 		return nil, err
@@ -464,6 +517,9 @@ func (t *tenantRunner) drives() ([]DriveStatus, error) {
 
 // counts returns the drives being polled and those whose last poll failed.
 func (t *tenantRunner) counts() (drives, failing int) {
+	if err := t.ensureLoaded(); err != nil {
+		return 0, 0
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.reg == nil {
@@ -520,7 +576,7 @@ func (in *instance) initTenant() *connector.Budget {
 		}
 		return connector.NewBudget(bo)
 	}
-	fl := in.a.cfg.Fleet
+	fl := in.a.currentConfig().Fleet
 	in.tenant = newTenantRunner(in, tenantSettings{
 		Discover: connector.DiscoverOptions{Users: tc.Users, Sites: tc.Sites, UserGlobs: tc.UserGlobs, SiteGlobs: tc.SiteGlobs,
 			Concurrency: ic.Poll.Concurrency},

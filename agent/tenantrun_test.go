@@ -17,6 +17,32 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
+// tenantTOML is the configuration of one tenant-wide instance "t" on the fake tenant at url,
+// at 200 requests per second.
+func tenantTOML(dir, clientID, url, drive string, concurrency int) string {
+	return fmt.Sprintf(`data_dir = %q
+[admin]
+listen = ""
+[[instance]]
+name = "t"
+[instance.auth]
+flow = "client_credentials"
+tenant = "contoso.example"
+client_id = %q
+client_secret = %q
+login_url = %q
+graph_url = %q
+[instance.drive]
+drive = %q
+[instance.poll]
+interval = "1h"
+requests_per_second = 200
+concurrency = %d
+[instance.callback]
+url = "http://127.0.0.1:1/"
+`, dir, clientID, testSecret, url, url+"/v1.0", drive, concurrency)
+}
+
 // tenantEnv is an agent with one tenant-wide instance "t" on a fake tenant.
 type tenantEnv struct {
 	tn    *graphtest.Tenant
@@ -34,28 +60,9 @@ func newTenantEnv(t *testing.T, tn *graphtest.Tenant, tenantCfg config.Tenant, f
 // app's client id (so the fake tenant's log tells agents apart) given.
 func newTenantEnvAt(t *testing.T, tn *graphtest.Tenant, dir, clientID string, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
 	t.Helper()
-	toml := fmt.Sprintf(`data_dir = %q
-[admin]
-listen = ""
-[[instance]]
-name = "t"
-[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret = %q
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.poll]
-interval = "1h"
-requests_per_second = 200
-concurrency = 3
-[instance.callback]
-url = "http://127.0.0.1:1/"
-`, dir, clientID, testSecret, tn.LoginURL(), tn.GraphURL(),
-		map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites, {true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}])
+	drive := map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites,
+		{true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}]
+	toml := tenantTOML(dir, clientID, tn.URL, drive, 3)
 	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +72,7 @@ url = "http://127.0.0.1:1/"
 		t.Fatalf("the configuration did not make a tenant-wide instance: %+v", ic.Drive)
 	}
 	ic.Drive.Tenant.Rediscover = tenantCfg.Rediscover // below the configurable minimum in tests
+	ic.Drive.Tenant.UserGlobs, ic.Drive.Tenant.SiteGlobs = tenantCfg.UserGlobs, tenantCfg.SiteGlobs
 	cfg.Fleet = fl
 	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -211,6 +219,10 @@ func TestTenantPoll(t *testing.T) {
 	if is.Drives == nil || *is.Drives != 4 || is.DrivesFailing == nil || *is.DrivesFailing != 1 {
 		t.Errorf("status drives %v failing %v", is.Drives, is.DrivesFailing)
 	}
+	var table strings.Builder
+	if err := st.WriteTable(&table, time.Now()); err != nil || !strings.Contains(table.String(), "t: 4 drives polled, 1 failing") {
+		t.Errorf("status table lacks the drives:\n%s", table.String())
+	}
 	if is.LastPoll == nil || is.LastSuccess == nil || !strings.Contains(is.LastPollError, "failing drives: 1") {
 		t.Errorf("status lastPoll %v lastSuccess %v error %q", is.LastPoll, is.LastSuccess, is.LastPollError)
 	}
@@ -222,6 +234,18 @@ func TestTenantPoll(t *testing.T) {
 	}
 	if err := e.db.Verify(); err != nil {
 		t.Error(err)
+	}
+	// Another agent on the same database (as the command line when no agent runs) shows
+	// the saved drives.
+	other, err := New(Options{Config: e.agent.cfg, DB: e.db, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := other.Status(ctx); err != nil || st.Instances[0].Drives == nil || *st.Instances[0].Drives != 4 {
+		t.Errorf("status from the database alone: %v drives (%v)", st.Instances[0].Drives, err)
+	}
+	if ds, err := other.Drives(ctx, "t"); err != nil || len(ds) != 4 {
+		t.Errorf("drives from the database alone: %d (%v)", len(ds), err)
 	}
 	rec := httptest.NewRecorder()
 	e.agent.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
@@ -291,7 +315,8 @@ func TestTenantRetryAfter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out a 1 s Retry-After")
 	}
-	tn := graphtest.NewTenant(graphtest.TenantOptions{})
+	// Requests already sent when the 429 comes back cannot be recalled: 250 ms of grace.
+	tn := graphtest.NewTenant(graphtest.TenantOptions{InFlight: 250 * time.Millisecond})
 	defer tn.Close()
 	var drives []*graphtest.Server
 	for i := range 6 {
@@ -309,5 +334,34 @@ func TestTenantRetryAfter(t *testing.T) {
 	}
 	if v := tn.RetryAfterViolations(); len(v) != 0 {
 		t.Errorf("%d requests went out during the Retry-After, e.g. %s", len(v), v[0].Path)
+	}
+}
+
+// The globs of users and sites decide which drives the instance watches.
+func TestTenantGlobs(t *testing.T) {
+	tn := graphtest.NewTenant(graphtest.TenantOptions{})
+	defer tn.Close()
+	seedTenant(tn)
+	tn.AddUser(graphtest.TenantUser{UPN: "ALBERT@fabrikam.com"})
+	tn.AddSite("/sites/finance-archive", "Archive", "Documents")
+	tn.AddSite("/teams/fin", "Team", "Documents")
+	e := newTenantEnv(t, tn, config.Tenant{Users: true, Sites: true, Rediscover: time.Hour,
+		UserGlobs: []string{"a*@contoso.com"}, SiteGlobs: []string{"https://contoso.sharepoint.com/sites/fin*"}}, config.Fleet{Shards: 1})
+	if _, err := e.agent.Poll(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := e.agent.Drives(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range ds {
+		got = append(got, d.Owner+" "+d.DriveName)
+	}
+	sort.Strings(got)
+	want := []string{"alice@contoso.com OneDrive", "https://contoso.sharepoint.com/sites/fin Documents",
+		"https://contoso.sharepoint.com/sites/fin Invoices", "https://contoso.sharepoint.com/sites/finance-archive Documents"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("drives:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

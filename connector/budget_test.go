@@ -78,7 +78,8 @@ func TestBudgetSpacing(t *testing.T) {
 
 func TestBudgetAcquire(t *testing.T) {
 	b := NewBudget(BudgetOptions{Concurrency: 3})
-	var running, peak atomic.Int32
+	var holding, peak atomic.Int32
+	hold := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -89,30 +90,32 @@ func TestBudgetAcquire(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			defer release()
-			n := running.Add(1)
+			n := holding.Add(1)
 			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 			}
-			time.Sleep(2 * time.Millisecond)
-			running.Add(-1)
+			<-hold
+			holding.Add(-1)
+			release()
 		}()
 	}
-	wg.Wait()
-	if p := peak.Load(); p != 3 {
-		t.Errorf("peak %d drives at once, want 3", p)
+	// Three take a slot and hold it; the other seventeen wait.
+	deadline := time.Now().Add(5 * time.Second)
+	for holding.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // room for a fourth to get in, were the limit broken
+	if p := peak.Load(); p != 3 || b.Free() != 0 {
+		t.Errorf("peak %d drives at once, %d slots free; want 3 and 0", p, b.Free())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	var releases []func()
-	for range 3 {
-		r, _ := b.Acquire(context.Background())
-		releases = append(releases, r)
-	}
 	if _, err := b.Acquire(ctx); err == nil {
 		t.Error("Acquire beyond Concurrency did not wait")
 	}
-	for _, r := range releases {
-		r()
+	close(hold)
+	wg.Wait()
+	if p := peak.Load(); p != 3 || b.Free() != 3 {
+		t.Errorf("peak %d, %d slots free after all released", p, b.Free())
 	}
 }
 
@@ -229,7 +232,8 @@ func TestBudgetRetryAfterPausesAll(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tn := graphtest.NewTenant(graphtest.TenantOptions{Drive: graphtest.Options{PageSize: 2}})
+			// Requests already sent when the 429 comes back cannot be recalled: 250 ms of grace.
+			tn := graphtest.NewTenant(graphtest.TenantOptions{Drive: graphtest.Options{PageSize: 2}, InFlight: 250 * time.Millisecond})
 			defer tn.Close()
 			var drives []*graphtest.Server
 			for range 4 {

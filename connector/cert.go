@@ -44,6 +44,12 @@ type ClientCertificate struct {
 // or P-384) and checks that the key belongs to the certificate. Errors name the file, never
 // the key.
 func LoadClientCertificate(file string) (*ClientCertificate, error) {
+	// Stat first: opening a FIFO or a device could block.
+	if st, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("client certificate: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("client certificate %s: not a regular file", file)
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("client certificate: %w", err)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 )
 
@@ -557,5 +559,60 @@ func TestPush_DialErrorHidesToken(t *testing.T) {
 		if strings.Contains(err.Error(), "very-secret") {
 			t.Fatalf("error shows the token: %v", err)
 		}
+	}
+}
+
+// TestPush_HTTP1UpgradeOnH2Server: against a server that offers HTTP/2 (ALPN h2), starting
+// from an HTTP/2-capable client, the handshake goes over HTTP/1.1 and works (an Upgrade over
+// a connection that negotiated HTTP/2 fails). Go's transport already dials upgrade requests
+// with HTTP/1.1 only; the link's own transport also has HTTP/2 turned off (TestHTTP1Client),
+// so the property holds whichever of the two changes.
+func TestPush_HTTP1UpgradeOnH2Server(t *testing.T) {
+	var protos sync.Map
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos.Store(r.Proto, true)
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		_ = c.Write(ctx, websocket.MessageText, []byte(`0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000}`))
+		for i := 0; i < 2; i++ {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			_ = c.Write(ctx, websocket.MessageText, append(b, `{"sid":"x"}`...))
+		}
+		_ = c.Write(ctx, websocket.MessageText, []byte(`42/notifications,["notification","{\"value\":[]}"]`))
+		_, _, _ = c.Read(ctx) // until the client goes
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	hc := srv.Client()
+	if tr := hc.Transport.(*http.Transport); !tr.ForceAttemptHTTP2 && tr.TLSClientConfig.NextProtos[0] != "h2" {
+		t.Fatal("the test client does not offer HTTP/2")
+	}
+	rec := &pushRecorder{}
+	p, err := NewPush(PushOptions{
+		Subscribe: func(ctx context.Context) (Subscription, error) {
+			return Subscription{NotificationURL: srv.URL + "/notifications?token=t", Expires: time.Now().Add(time.Hour)}, nil
+		},
+		HTTPClient: hc,
+		Observer:   rec.observer(),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 5*time.Second, "a notification over the upgraded link", func() bool { return rec.get().notifications == 1 })
+	if _, h2 := protos.Load("HTTP/2.0"); h2 {
+		t.Fatal("a handshake came over HTTP/2")
 	}
 }

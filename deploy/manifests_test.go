@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
 )
 
 // get walks a decoded YAML value along keys (strings for mappings, ints for sequences).
@@ -227,6 +229,34 @@ func TestManifests(t *testing.T) {
 		args := get(t, ctr, "args").([]any)
 		if len(args) < 3 || args[0] != "run" || path.Dir(toString(args[2])) != mountPath(t, ctr, configVol) {
 			t.Errorf("args %v do not run the ConfigMap's agent.toml", args)
+		}
+	})
+
+	t.Run("agent.toml is valid", func(t *testing.T) {
+		// The secret files as the pod sees them, and this host's shard as the pod's name gives it.
+		dir := t.TempDir()
+		text := get(t, cm, "data", "agent.toml").(string)
+		text = strings.ReplaceAll(text, path.Dir(cfg.Instance[0].Auth.ClientSecretFile), filepath.ToSlash(dir))
+		text = strings.Replace(text, `shard    = "hostname"`, "shard    = 2", 1)
+		// The one value the operator must fill in; check refuses it as it ships.
+		if !strings.Contains(text, `"REPLACE-with-the-application-client-id"`) {
+			t.Fatal("the ConfigMap no longer asks for the client id")
+		}
+		if _, err := config.Parse("agent.toml", []byte(text), nil); err == nil || !strings.Contains(err.Error(), "client_id") {
+			t.Errorf("the ConfigMap as shipped parses (err %v): its placeholder client id must be refused", err)
+		}
+		text = strings.Replace(text, "REPLACE-with-the-application-client-id", "6731de76-14a6-49ae-97bc-6eba6914391e", 1)
+		for k := range get(t, sec, "stringData").(map[string]any) {
+			if err := os.WriteFile(filepath.Join(dir, k), []byte("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := config.Parse("agent.toml", []byte(text), nil)
+		if err != nil {
+			t.Fatalf("the ConfigMap's agent.toml: %v", err)
+		}
+		if c.Fleet.Shards != 3 || c.Fleet.Shard != 2 || c.Instances[0].Drive.Tenant == nil {
+			t.Errorf("fleet %+v, tenant %+v", c.Fleet, c.Instances[0].Drive.Tenant)
 		}
 	})
 

@@ -47,7 +47,9 @@ func lineOf(t *testing.T, text, prefix string) int {
 }
 
 // testMalformedConfig: every broken agent.toml makes check and run exit 2
-// with "file:line: key" in the message.
+// with "file:line: key" in the message; but an unset variable behind a
+// secret, which check only warns about (the service's environment file may
+// set it), stops only run.
 func testMalformedConfig(t *testing.T) {
 	dir := t.TempDir()
 	base := AgentConfig{DataDir: filepath.Join(dir, "data"), AdminAddr: "127.0.0.1:1", Instances: []InstanceConfig{{
@@ -83,8 +85,12 @@ func testMalformedConfig(t *testing.T) {
 		}
 		for _, cmd := range []string{"check", "run"} {
 			r := RunCLI(t, cmd, "-c", path)
-			if r.Code != 2 || !strings.Contains(r.Stderr, want) {
-				t.Errorf("%s: onedrive-agent %s: exit %d, stderr %q; want exit 2 and %q", c.name, cmd, r.Code, r.Stderr, want)
+			code := 2
+			if cmd == "check" && c.name == "unset variable" {
+				code = 0
+			}
+			if r.Code != code || !strings.Contains(r.Stderr, want) {
+				t.Errorf("%s: onedrive-agent %s: exit %d, stderr %q; want exit %d and %q", c.name, cmd, r.Code, r.Stderr, code, want)
 			}
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 )
 
-// Want is an expected event: what CONTRACT section 4 says a poll must
+// Want is an expected event: what docs/receiver.md says a poll must
 // report for one item, derived from two snapshots of the drive.
 type Want struct {
 	Type, ID, ItemType, Path, OldPath string

@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildAgent runs `go build` of ./cmd/onedrive-agent into dir.
+// buildAgent runs `go build` of ./cmd/onedrive-agent into dir, static like
+// the released binaries.
 func buildAgent(dir string) (string, error) {
 	name := "onedrive-agent"
 	if runtime.GOOS == "windows" {
@@ -46,6 +47,8 @@ func buildAgent(dir string) (string, error) {
 	}
 	cmd := exec.Command(goCmd, "build", "-o", out, "./cmd/onedrive-agent")
 	cmd.Dir = ".." // the module root: this package is <root>/e2e
+	// As released: static (scripts/build.sh).
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%v: %s", err, b)
 	}

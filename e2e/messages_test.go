@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// Body is a callback request body (CONTRACT section 5).
+// Body is a callback request body (docs/receiver.md).
 type Body struct {
 	Message struct {
 		EventID      string   `json:"eventId"`

@@ -13,7 +13,7 @@ import (
 // Mirror is what a receiver that keys by item id rebuilds from the events:
 // id → path (and, for files, the eTag and hash of the last event), starting
 // from the tree at the baseline. A folder UPDATED with an oldPath moves the
-// paths of its whole subtree, as CONTRACT section 4 tells receivers to do.
+// paths of its whole subtree, as docs/receiver.md tells receivers to do.
 type Mirror struct {
 	items map[string]*mirrorItem
 	// Anomalies are events that cannot follow from the events before them:

@@ -10,7 +10,7 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 )
 
-// PathMirror is a receiver that keys by path (CONTRACT section 4: "A
+// PathMirror is a receiver that keys by path (docs/receiver.md: "A
 // receiver that keys by path rewrites the prefix"): a set of paths, where a
 // folder's UPDATED with an oldPath moves every path under oldPath.
 type PathMirror struct {

@@ -182,12 +182,12 @@ run callback 10m "" ./agent/callback '^(BenchmarkDelivery|BenchmarkBuild)$' 3x
 run delta 40m "DELTA_BENCH_ITEMS=$DELTA_ITEMS" ./agent/delta '^BenchmarkEnumerate$' 1x
 idle_env=""
 [ -n "$IDLE" ] && idle_env="ONEDRIVE_AGENT_BENCH_IDLE=$IDLE"
-run cmd 10m "$idle_env" ./cmd/onedrive-agent '^(BenchmarkIdle|BenchmarkStartup)$' 1x
+run cmd 10m "$idle_env" ./cmd/onedrive-agent '^(BenchmarkIdle|BenchmarkIdlePush|BenchmarkStartup)$' 1x
 run e2e 20m "" ./cmd/onedrive-agent '^BenchmarkEndToEnd$' 1x
 
 # Benchmarks of the project this script does not know: run them too, so the
 # report covers every benchmark, and list their figures as reported.
-KNOWN='^(BenchmarkEnqueue|BenchmarkDrain1M|BenchmarkDecodePage|BenchmarkServer_Enumerate|BenchmarkDelivery|BenchmarkBuild|BenchmarkEnumerate|BenchmarkIdle|BenchmarkStartup|BenchmarkEndToEnd)$'
+KNOWN='^(BenchmarkEnqueue|BenchmarkDrain1M|BenchmarkDecodePage|BenchmarkServer_Enumerate|BenchmarkDelivery|BenchmarkBuild|BenchmarkEnumerate|BenchmarkIdle|BenchmarkIdlePush|BenchmarkStartup|BenchmarkEndToEnd)$'
 OTHER_PKGS=$(grep -rl --include='*_test.go' -E '^func Benchmark[A-Za-z0-9_]*\(b \*testing\.B\)' . 2>/dev/null |
 	xargs -r grep -H -o -E '^func Benchmark[A-Za-z0-9_]*' | sed 's/:func /:/' |
 	awk -F: -v known="$KNOWN" '$2 !~ known { d = $1; sub(/\/[^\/]*$/, "", d); print d "\t" $2 }' | sort -u)
@@ -298,6 +298,12 @@ v=$(metric cmd BenchmarkIdle idle-CPU-s/h)
 row "agent binary: idle CPU per hour${IDLE:+ (window $IDLE)}" "$(fmtv s/h "$v")" \
 	"0.50 s/h (8.4 ms per minute, limits.md)" "$(fmtv ratio "$(ratio "$v" 0.504)")" "≤ 1 s/h" \
 	"$(verdict cmd "$v" "<=" 1)"
+v=$(metric cmd BenchmarkIdlePush peak-RSS-MiB)
+row "agent binary: peak RSS (VmHWM), two idle instances with push connected" "$(fmtv mib "$v")" "—" "—" \
+	"≤ 24 MiB" "$(verdict cmd "$v" "<=" 24)"
+v=$(metric cmd BenchmarkIdlePush idle-CPU-s/h)
+row "agent binary: idle CPU per hour with push connected${IDLE:+ (window $IDLE)}" "$(fmtv s/h "$v")" "—" "—" \
+	"≤ 1 s/h" "$(verdict cmd "$v" "<=" 1)"
 v=$(metric cmd BenchmarkStartup ms-to-first-poll-max)
 f=$(metric cmd BenchmarkStartup ms-exec-floor)
 row "agent binary: exec to first delta request (worst of the starts)" "$(fmtv ms "$v")" \

@@ -34,6 +34,22 @@ func TestOpen_RefusesUnsafeFiles(t *testing.T) {
 		{"group-writable lock file", func(t *testing.T, path string) {
 			chmod(t, path+".lock", 0o620)
 		}, "chmod go-w " + "<path>.lock"},
+		{"data_dir owned by another user", func(t *testing.T, path string) {
+			if os.Geteuid() != 0 {
+				t.Skip("chown needs root")
+			}
+			if err := os.Chown(filepath.Dir(path), 12345, 12345); err != nil {
+				t.Fatal(err)
+			}
+		}, "<dir> is owned by uid 12345, not by the user this command runs as"},
+		{"database owned by another user", func(t *testing.T, path string) {
+			if os.Geteuid() != 0 {
+				t.Skip("chown needs root")
+			}
+			if err := os.Chown(path, 12345, 12345); err != nil {
+				t.Fatal(err)
+			}
+		}, "sudo -u '#12345' onedrive-agent"},
 		{"database is a link", func(t *testing.T, path string) {
 			relink(t, path)
 		}, "<path> is a symbolic link"},

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/sink/opencon"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
@@ -208,7 +209,7 @@ func buildWithEncodingJSON(tx SeqTx, meta Meta, events []Event, pollDate time.Ti
 			seq, _ := tx.NextSeq()
 			je := jsonEvent{EventID: string(appendID(nil, prefix, seq)), EventType: e.Type, ObjectType: ObjectType,
 				ItemType: "file", ObjectID: e.ItemID, ElementKey: ElementKey, HubKey: HubKey,
-				Date: e.Date.UTC().Format(timeLayout), PollDate: pollDate.UTC().Format(timeLayout),
+				Date: e.Date.UTC().Format(opencon.TimeLayout), PollDate: pollDate.UTC().Format(opencon.TimeLayout),
 				Path: e.Path, OldPath: e.OldPath, ParentObjectID: e.ParentID, Changes: e.Changes}
 			if e.Type != TypeDeleted {
 				je.NewPath = e.Path

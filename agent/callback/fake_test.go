@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 )
 
 // fakeQueue is an in-memory Queue with the store's semantics: FIFO by
@@ -12,8 +14,8 @@ import (
 type fakeQueue struct {
 	mu       sync.Mutex
 	next     uint64
-	msgs     []Message
-	dead     []Message
+	msgs     []deliver.Message
+	dead     []deliver.Message
 	reasons  []string
 	stateErr string
 	stateN   int // SetDeliveryError calls
@@ -28,11 +30,11 @@ func (q *fakeQueue) add(ms ...Message) {
 	for _, m := range ms {
 		q.next++
 		m.Key = q.next
-		q.msgs = append(q.msgs, m)
+		q.msgs = append(q.msgs, deliver.Message(m))
 	}
 }
 
-func (q *fakeQueue) Peek(n int) ([]Message, error) {
+func (q *fakeQueue) Peek(n int) ([]deliver.Message, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n = min(n, len(q.msgs))
@@ -46,7 +48,7 @@ func (q *fakeQueue) Ack(keys ...uint64) error {
 		return q.failAck
 	}
 	q.ackCalls++
-	q.msgs = slices.DeleteFunc(q.msgs, func(m Message) bool { return slices.Contains(keys, m.Key) })
+	q.msgs = slices.DeleteFunc(q.msgs, func(m deliver.Message) bool { return slices.Contains(keys, m.Key) })
 	return nil
 }
 
@@ -84,7 +86,7 @@ func (q *fakeQueue) Reject(key uint64, reason string) error {
 	return nil
 }
 
-func (q *fakeQueue) Split(key uint64, parts []Message) error {
+func (q *fakeQueue) Split(key uint64, parts []deliver.Message) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	i, err := q.index(key)

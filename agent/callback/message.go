@@ -6,14 +6,44 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/sink/opencon"
+	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
-// Wire constants of the callback body (CONTRACT section 5).
+// Wire constants of the callback body.
 const (
-	ElementKey = "onedrivev2" // message.elementKey and events[].elementKey
-	ObjectType = "changes"    // message.raw.objectType and events[].objectType
-	HubKey     = "documents"  // events[].hubKey
+	ElementKey = opencon.ElementKey // message.elementKey and events[].elementKey
+	ObjectType = opencon.ObjectType // message.raw.objectType and events[].objectType
+	HubKey     = opencon.HubKey     // events[].hubKey
 )
+
+// The body writer is shared with the sinks, which read bodies back.
+var (
+	appendHeader  = opencon.AppendHeader
+	appendString  = opencon.AppendString
+	appendStrings = opencon.AppendStrings
+	appendTime    = opencon.AppendTime
+	appendID      = opencon.AppendID
+)
+
+// Message is a formed callback message, queued in the round's transaction.
+type Message = store.Message
+
+// SplitMessage divides a message of several events into two halves, as the
+// HTTP sink does after a 413 (opencon.Split). Created is kept; Key,
+// Attempts and NextAttempt are left zero.
+func SplitMessage(m Message) ([]Message, error) {
+	parts, err := opencon.Split(m.ID, m.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, len(parts))
+	for i, p := range parts {
+		out[i] = Message{ID: p.ID, Events: p.Events, Body: p.Body, Created: m.Created}
+	}
+	return out, nil
+}
 
 // DefaultMaxEvents is the number of events per message when Meta.MaxEvents
 // is not set; Open Connectors sends at most 10 per callback.
@@ -125,22 +155,6 @@ func buildOne(tx SeqTx, meta Meta, prefix string, events []Event, pollDate time.
 	}
 	b = append(b, "]}}"...)
 	return Message{ID: mid, Events: len(events), Body: b, Created: pd}, nil
-}
-
-// appendHeader writes the body up to and including the opening bracket of
-// raw.changes.
-func appendHeader(b []byte, mid string, instanceID uint32, name string, tags []string) []byte {
-	b = append(b, `{"message":{"eventId":`...)
-	b = appendString(b, mid)
-	b = append(b, `,"elementKey":"`+ElementKey+`","instanceId":`...)
-	b = strconv.AppendUint(b, uint64(instanceID), 10)
-	b = append(b, `,"instance_id":`...)
-	b = strconv.AppendUint(b, uint64(instanceID), 10)
-	b = append(b, `,"instanceName":`...)
-	b = appendString(b, name)
-	b = append(b, `,"instanceTags":`...)
-	b = appendStrings(b, tags)
-	return append(b, `,"raw":{"objectType":"`+ObjectType+`","changes":[`...)
 }
 
 // appendRaw writes the event's Graph item, or a minimal one when it has none.

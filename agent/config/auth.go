@@ -1,13 +1,18 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/internal/safefile"
 )
 
 var tenantRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
@@ -148,8 +153,20 @@ func (p *parser) clientCertificate(f field, file, flow string, secret bool) bool
 	}
 	cc, err := connector.LoadClientCertificate(file)
 	if err != nil {
-		p.errf(f.line, f.key, "%v", err)
-		return false
+		// A key file only the service's user may read is resolved when used.
+		f.secret = true
+		if !errors.Is(err, fs.ErrPermission) || !p.deferSecret(f, err) {
+			p.errf(f.line, f.key, "%v", err)
+			return false
+		}
+		return true
+	}
+	if fi, err := os.Stat(file); err == nil {
+		if why := safefile.TrustProblem(fi); why != "" {
+			p.warnf(f.line, f.key, "the certificate file %s %s: another user could replace the key; chmod go-w and chown it to this user or root", file, why)
+		} else if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+			p.warnf(f.line, f.key, "the certificate file %s holds a private key and is readable by group or others (mode %s): chmod 600 it", file, fi.Mode().Perm())
+		}
 	}
 	if time.Now().After(cc.Cert.NotAfter) {
 		p.warnf(f.line, f.key, "the certificate in %s expired on %s: Microsoft refuses it; upload a new one to the app registration", file, cc.Cert.NotAfter.Format(time.DateOnly))

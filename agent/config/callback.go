@@ -18,8 +18,9 @@ func (b *builder) callback(v values) Callback {
 	c := Callback{MaxEvents: DefaultMaxEvents, Timeout: DefaultTimeout, RetryInitial: DefaultRetryInitial,
 		RetryMax: DefaultRetryMax, Headers: http.Header{}}
 	if f, ok := v.get("url"); ok {
-		if s, ok := p.str(f); ok && p.httpURL(f, s, false) {
+		if s, ok := p.str(f); ok {
 			c.URL = s
+			c.Sink, c.Servers, c.Topic = p.sinkURL(f, s)
 		}
 	} else {
 		line, key := b.missing("callback", "url")
@@ -68,6 +69,7 @@ func (b *builder) callback(v values) Callback {
 			}
 		}
 	}
+	b.sinkKeys(v, &c)
 	if c.RetryInitial > c.RetryMax {
 		line, key := b.at(v, "callback", "retry_initial")
 		p.errf(line, key, "%v is longer than retry_max (%v)", c.RetryInitial, c.RetryMax)

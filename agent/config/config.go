@@ -1,12 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/schedule"
@@ -37,6 +39,27 @@ const (
 	DefaultTimeout      = 30 * time.Second
 	DefaultRetryInitial = time.Second
 	DefaultRetryMax     = 5 * time.Minute
+)
+
+// Sinks, chosen by the scheme of callback.url.
+const (
+	SinkWebhook = "webhook" // http://, https://
+	SinkKafka   = "kafka"   // kafka://host:port[,host:port…]/topic
+	SinkNATS    = "nats"    // nats://host:port[,host:port…]/subject
+)
+
+// Formats of the HTTP callback (callback.format).
+const (
+	FormatOpenCon           = "opencon"            // Open Connectors' message envelope
+	FormatCloudEvents       = "cloudevents"        // one structured CloudEvent per request
+	FormatCloudEventsBinary = "cloudevents-binary" // one binary-mode CloudEvent per request
+)
+
+// SASL mechanisms of the Kafka sink (callback.sasl).
+const (
+	SASLPlain    = "plain"
+	SASLScram256 = "scram-sha-256"
+	SASLScram512 = "scram-sha-512"
 )
 
 // Sign-in flows (auth.flow).
@@ -73,8 +96,9 @@ type Config struct {
 
 // Log is [log].
 type Log struct {
-	Level  slog.Level // debug, info, warn, error
-	Format string     // "text" or "json"
+	Level      slog.Level // debug, info, warn, error
+	Format     string     // "text" or "json"
+	Deliveries slog.Level // level of the line logged per delivered message: info (default) or debug
 }
 
 // Admin is [admin].
@@ -100,6 +124,37 @@ type Instance struct {
 	Drive    Drive
 	Poll     Poll
 	Callback Callback
+	// Unresolved lists the secrets ParseDeferSecrets could not resolve (an unset ${NAME},
+	// an unreadable *_file); they are "" above. Always nil from Parse and Load.
+	Unresolved []*Error
+}
+
+// SecretErr returns the problems of the instance's unresolved secrets in the given
+// sections ("auth", "callback"; none means all), joined, or nil when those secrets are
+// resolved. Each names the file, the line, the key and the variable or file, and says how to
+// provide it.
+func (i Instance) SecretErr(sections ...string) error {
+	var errs []error
+	for _, e := range i.Unresolved {
+		if len(sections) > 0 && !inSections(e.Key, sections) {
+			continue
+		}
+		c := *e
+		c.Msg += " (this command needs the secret: set the variable here as the service's environment does, or give the secret as a <key>_file readable by this user)"
+		errs = append(errs, &c)
+	}
+	return errors.Join(errs...)
+}
+
+// inSections reports whether a key such as "instance.auth.client_secret" or
+// "defaults.callback.headers.X" lies in one of sections.
+func inSections(key string, sections []string) bool {
+	for _, s := range sections {
+		if strings.Contains(key, "."+s+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // Auth is [instance.auth]. Its fields are those of connector.AuthConfig, in the same order,
@@ -146,7 +201,15 @@ type Poll struct {
 
 // Callback is [instance.callback].
 type Callback struct {
-	URL           string        // absolute http(s) URL
+	URL           string        // http(s), kafka:// or nats:// URL
+	Sink          string        // SinkWebhook, SinkKafka or SinkNATS: the URL's scheme
+	Servers       []string      // kafka, nats: "host:port" of each server, in the URL's order
+	Topic         string        // kafka: the topic; nats: the subject
+	Format        string        // webhook: FormatOpenCon, FormatCloudEvents or FormatCloudEventsBinary
+	Username      string        // kafka: SASL user; nats: user
+	Password      string        // a secret
+	SASL          string        // kafka with a username: SASLPlain, SASLScram256 or SASLScram512
+	TLS           bool          // kafka, nats: connect with TLS (CAFile adds CAs)
 	SignatureKey  string        // Open Connectors HMAC key; "" for none; a secret
 	WebhookSecret string        // "whsec_..." as configured; "" for none; a secret
 	WebhookKey    []byte        // WebhookSecret base64-decoded: the Standard Webhooks HMAC key
@@ -188,11 +251,20 @@ func Default() *Config {
 // safefile.TrustProblem) comes first in Warnings: whoever can change it can point the agent's
 // tokens at another server or have a *_file read any file this user can read.
 func Load(path string) (*Config, error) {
+	return load(path, Parse)
+}
+
+// LoadDeferSecrets is Load with ParseDeferSecrets.
+func LoadDeferSecrets(path string) (*Config, error) {
+	return load(path, ParseDeferSecrets)
+}
+
+func load(path string, parse func(string, []byte, func(string) (string, bool)) (*Config, error)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w (create it from agent.toml.example, or give another with -c)", err)
 	}
-	cfg, err := Parse(path, data, os.LookupEnv)
+	cfg, err := parse(path, data, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}

@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -341,9 +343,21 @@ func TestParse_ClientCertificate(t *testing.T) {
 	if got := cfg.Instances[0].Auth.ClientCertificateFile; got != filepath.Join(dir, good) {
 		t.Errorf("ClientCertificateFile = %q, want it relative to the config", got)
 	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings for a 0600 certificate file: %v", cfg.Warnings)
+	}
+	if runtime.GOOS != "windows" {
+		if err := os.Chmod(filepath.Join(dir, good), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Parse(name, []byte(app("client_certificate_file = \""+good+"\"")), envOf(nil))
+		if err != nil || !strings.Contains(fmt.Sprint(cfg.Warnings), "readable by group or others") {
+			t.Errorf("0644 certificate file: warnings %v, err %v", cfg.Warnings, err)
+		}
+	}
 	tests := []struct{ name, data, want string }{
 		{"key of another certificate", app("client_certificate_file = \"" + wrong + "\""), "instance.auth.client_certificate_file: client certificate " + filepath.Join(dir, wrong) + ": the private key does not belong to the certificate"},
-		{"missing file", app("client_certificate_file = \"nope.pem\""), "instance.auth.client_certificate_file: client certificate: open " + filepath.Join(dir, "nope.pem")},
+		{"missing file", app("client_certificate_file = \"nope.pem\""), "instance.auth.client_certificate_file: client certificate: stat " + filepath.Join(dir, "nope.pem") + ": no such file"},
 		{"with a secret", app("client_secret = \"s\"\nclient_certificate_file = \"" + good + "\""), "set either client_secret or client_certificate_file, not both"},
 		{"delegated flow", strings.Replace(minimal, `client_id = "id"`, "client_id = \"id\"\nclient_certificate_file = \""+good+"\"", 1), "only with flow = \"client_credentials\""},
 	}

@@ -1,4 +1,4 @@
-// Package config reads agent.toml (CONTRACT section 3) into plain, validated structs the
+// Package config reads agent.toml (docs/configuration.md) into plain, validated structs the
 // runtime uses; it carries no TOML tags out of the package.
 //
 // Parse reports every problem at once (errors.Join), each as an *Error that names the file,

@@ -18,14 +18,19 @@ func TestExample(t *testing.T) {
 		"OD_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"OD_HOOK_API_KEY":   "api-key",
 	}
-	cfg := mustParse(t, "agent.toml.example", string(data), env)
+	// The example's client_id is a placeholder that must be replaced.
+	if _, err := Parse("agent.toml.example", data, envOf(env)); err == nil || !strings.Contains(err.Error(), "example's placeholder") {
+		t.Errorf("the example's client_id is not reported as a placeholder: %v", err)
+	}
+	filled := strings.Replace(string(data), zeroClientID, "9a1b2c3d-0000-4000-8000-000000000001", 1)
+	cfg := mustParse(t, "agent.toml.example", filled, env)
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("the example warns: %q", cfg.Warnings)
 	}
 	if len(cfg.Instances) != 2 || cfg.Instances[0].Name != "finance" || cfg.Instances[1].Auth.ClientSecret != "app-secret" {
 		t.Errorf("instances: %+v", cfg.Instances)
 	}
-	// Every key of CONTRACT section 3 appears in the example, set or commented.
+	// Every key of docs/configuration.md appears in the example, set or commented.
 	text := string(data)
 	keys := append([]string{"data_dir"}, logKeys...)
 	keys = append(keys, adminKeys...)

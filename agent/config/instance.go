@@ -7,17 +7,21 @@ import (
 )
 
 var sectionKeys = map[string][]string{
-	"auth":     {"flow", "tenant", "client_id", "client_secret", "client_secret_file", "redirect_url", "scopes", "cloud", "login_url", "graph_url", "client_certificate_file"},
-	"drive":    {"drive", "folder", "include", "exclude", "users", "sites", "rediscover"},
-	"poll":     {"interval", "schedule", "timezone", "active_hours", "initial", "max_queue", "push", "debounce", "requests_per_second", "concurrency"},
-	"callback": {"url", "signature_key", "signature_key_file", "webhook_secret", "webhook_secret_file", "headers", "max_events", "timeout", "ca_file", "retry_initial", "retry_max"},
+	"auth":  {"flow", "tenant", "client_id", "client_secret", "client_secret_file", "redirect_url", "scopes", "cloud", "login_url", "graph_url", "client_certificate_file"},
+	"drive": {"drive", "folder", "include", "exclude", "users", "sites", "rediscover"},
+	"poll":  {"interval", "schedule", "timezone", "active_hours", "initial", "max_queue", "push", "debounce", "requests_per_second", "concurrency"},
+	"callback": {"url", "signature_key", "signature_key_file", "webhook_secret", "webhook_secret_file", "headers", "max_events", "timeout", "ca_file", "retry_initial", "retry_max",
+		"format", "username", "password", "password_file", "sasl", "tls"},
 }
 
 // secretKeys may also be given as <key>_file.
-var secretKeys = map[string]bool{"client_secret": true, "signature_key": true, "webhook_secret": true}
+var secretKeys = map[string]bool{"client_secret": true, "signature_key": true, "webhook_secret": true, "password": true}
 
 // exclusive keys merge as one: an instance that sets one drops the defaults' others.
 var exclusive = [][]string{{"interval", "schedule"}}
+
+// zeroClientID is the client_id of agent.toml.example, never a real application.
+const zeroClientID = "00000000-0000-0000-0000-000000000000"
 
 var nameRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
@@ -58,6 +62,7 @@ func (b *builder) at(v values, sec, key string) (int, string) {
 func (p *parser) instance(t *table, defaults *table) Instance {
 	t.unknown(instanceKeys, nil)
 	b := &builder{p: p, inst: t, secs: map[string]*table{}}
+	deferred := len(p.deferred)
 	in := Instance{Enabled: true, Tags: []string{}}
 	if _, ok := t.m["name"]; ok {
 		f := t.field("name")
@@ -95,10 +100,17 @@ func (p *parser) instance(t *table, defaults *table) Instance {
 		sec[name] = p.merge(name, dt, it)
 	}
 	in.Auth = b.auth(sec["auth"])
+	if in.Auth.ClientID == zeroClientID {
+		line, key := b.at(sec["auth"], "auth", "client_id")
+		p.errf(line, key, "%s is the example's placeholder: put the application (client) id of your app registration", zeroClientID)
+	}
 	in.Drive = b.drive(sec["drive"], in.Auth.Flow)
 	in.Poll = b.poll(sec["poll"])
 	b.tenant(sec["drive"], sec["poll"], &in)
 	in.Callback = b.callback(sec["callback"])
+	if len(p.deferred) > deferred {
+		in.Unresolved = append([]*Error(nil), p.deferred[deferred:]...)
+	}
 	return in
 }
 

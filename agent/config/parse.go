@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,10 +22,23 @@ import (
 // It reads the files *_file and ca_file name and nothing else. The error joins every problem
 // found, each an *Error.
 func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	return parse(name, data, env, false)
+}
+
+// ParseDeferSecrets is Parse for commands that need no secret (status, dead, poll through
+// a running agent, check without --online): a secret whose ${NAME} is not set, or whose
+// *_file cannot be read, is left empty and recorded in its Instance.Unresolved instead of
+// failing. Every other problem fails as with Parse. The runtime resolves secrets with
+// Parse; a command that comes to need one asks Instance.SecretErr.
+func ParseDeferSecrets(name string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	return parse(name, data, env, true)
+}
+
+func parse(name string, data []byte, env func(string) (string, bool), deferSecrets bool) (*Config, error) {
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
-	p := &parser{problems: problems{file: name}, env: env, dir: filepath.Dir(name)}
+	p := &parser{problems: problems{file: name}, env: env, dir: filepath.Dir(name), deferSecrets: deferSecrets}
 	var root map[string]any
 	if _, err := toml.Decode(string(data), &root); err != nil {
 		var pe toml.ParseError
@@ -48,6 +62,19 @@ type parser struct {
 	env   func(string) (string, bool)
 	dir   string
 	lines map[string]int
+	// deferSecrets records unresolvable secrets in deferred instead of failing.
+	deferSecrets bool
+	deferred     []*Error
+}
+
+// deferSecret records a secret that could not be resolved; it reports whether the parser
+// defers secrets (else the caller reports the problem as an error).
+func (p *parser) deferSecret(f field, err error) bool {
+	if !p.deferSecrets || !f.secret {
+		return false
+	}
+	p.deferred = append(p.deferred, &Error{File: p.file, Line: f.line, Key: f.key, Msg: err.Error()})
+	return true
 }
 
 // table is one TOML table being read; used records the keys read so that the rest can be
@@ -203,14 +230,46 @@ func (p *parser) str(f field) (string, bool) {
 	}
 	s, err := expand(s, p.env)
 	if err != nil {
-		p.errf(f.line, f.key, "%v", err)
+		var unset unsetVarError
+		if !errors.As(err, &unset) || !p.deferSecret(f, err) {
+			p.errf(f.line, f.key, "%v", err)
+		}
+		return "", false
+	}
+	if isPlaceholder(s) {
+		if f.secret {
+			p.errf(f.line, f.key, "still holds a placeholder (REPLACE-with-…): put the real value here")
+		} else {
+			p.errf(f.line, f.key, "%q is a placeholder: put the real value here", s)
+		}
 		return "", false
 	}
 	if f.file {
-		return p.readSecret(f, s)
+		v, err := p.readSecret(f, s)
+		if err != nil {
+			// A file that is not there is a mistake whoever reads it; one
+			// this user may not read may be the service user's.
+			_, statErr := os.Stat(resolvePath(p.dir, s))
+			if errors.Is(statErr, fs.ErrNotExist) || !p.deferSecret(f, err) {
+				p.errf(f.line, f.key, "%v", err)
+			}
+			return "", false
+		}
+		return v, true
 	}
 	return s, true
 }
+
+// isPlaceholder reports a value left as the install scripts and examples write it
+// ("REPLACE-with-the-application-client-id").
+func isPlaceholder(s string) bool {
+	return strings.Contains(strings.ToLower(s), "replace-with")
+}
+
+// unsetVarError is a ${NAME} whose variable is not set.
+type unsetVarError struct{ name string }
+
+func (e unsetVarError) Error() string { return "environment variable " + e.name + " is not set" }
 
 // path returns a string value resolved relative to the configuration file.
 func (p *parser) path(f field) (string, bool) {
@@ -310,7 +369,7 @@ func expand(s string, env func(string) (string, bool)) (string, error) {
 		}
 		v, ok := env(name)
 		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set", name)
+			return "", unsetVarError{name}
 		}
 		b.WriteString(v)
 		s = s[i+end+1:]
@@ -334,12 +393,11 @@ const maxSecretFile = 64 << 10
 
 // readSecret reads the secret file named by a *_file key; the content is trimmed. No message
 // ever holds any part of the content. A file another user could have written is warned about.
-func (p *parser) readSecret(f field, name string) (string, bool) {
+func (p *parser) readSecret(f field, name string) (string, error) {
 	name = resolvePath(p.dir, name)
 	b, err := readRegular(name, maxSecretFile)
 	if err != nil {
-		p.errf(f.line, f.key, "%v", err)
-		return "", false
+		return "", err
 	}
 	if fi, err := os.Stat(name); err == nil {
 		if why := safefile.TrustProblem(fi); why != "" {
@@ -348,10 +406,9 @@ func (p *parser) readSecret(f field, name string) (string, bool) {
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
-		p.errf(f.line, f.key, "file %s is empty", name)
-		return "", false
+		return "", fmt.Errorf("file %s is empty", name)
 	}
-	return s, true
+	return s, nil
 }
 
 // readRegular reads a regular file of at most max bytes.

@@ -12,7 +12,7 @@ import (
 
 var (
 	rootKeys     = []string{"data_dir", "log", "admin", "network", "fleet", "defaults", "instance"}
-	logKeys      = []string{"level", "format"}
+	logKeys      = []string{"level", "format", "deliveries"}
 	adminKeys    = []string{"listen", "hosts"}
 	networkKeys  = []string{"proxy", "ca_file"}
 	instanceKeys = []string{"name", "tags", "enabled", "auth", "drive", "poll", "callback"}
@@ -158,6 +158,19 @@ func (p *parser) logSection(t *table, l *Log) {
 				l.Level = slog.LevelError
 			default:
 				p.errf(f.line, f.key, "must be debug, info, warn or error, got %q", s)
+			}
+		}
+	}
+	if _, ok := t.m["deliveries"]; ok {
+		f := t.field("deliveries")
+		if s, ok := p.str(f); ok {
+			switch strings.ToLower(s) {
+			case "info":
+				l.Deliveries = slog.LevelInfo
+			case "debug":
+				l.Deliveries = slog.LevelDebug
+			default:
+				p.errf(f.line, f.key, "must be info or debug, got %q", s)
 			}
 		}
 	}

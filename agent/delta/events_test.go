@@ -31,7 +31,7 @@ type eventRow struct {
 	want    []string
 }
 
-// eventRows has a row for every rule of CONTRACT section 4.
+// eventRows has a row for every rule of docs/receiver.md, "What becomes an event".
 var eventRows = []eventRow{
 	{
 		name:  "create file",

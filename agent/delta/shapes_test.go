@@ -163,9 +163,9 @@ func TestRound_OmittedProperties(t *testing.T) {
 		{
 			// A stray parentless folder that happens to be named "root" is not taken for the
 			// root once the real one is indexed.
-			name: "stray parentless folder named root",
+			name:  "stray parentless folder named root",
 			items: []string{`{"parentReference":{"driveId":"f38c1bed489ee12f"},"name":"root","folder":{"childCount":1},"id":"X!1","size":1}`},
-			want: nil,
+			want:  nil,
 		},
 		{
 			// The same shape for an indexed folder: it left the drive's tree, so it and what

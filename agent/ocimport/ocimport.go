@@ -1,5 +1,5 @@
 // Package ocimport turns an SAP Open Connectors instance JSON (the body of POST /instances
-// for the onedrivev2 element, CONTRACT section 8) into an [[instance]] table of agent.toml.
+// for the onedrivev2 element, docs/operations.md, "Importing from Open Connectors") into an [[instance]] table of agent.toml.
 //
 // Mapping: name (lower-cased and reduced to [a-z0-9_-]), tags, and from configuration:
 // oauth.api.key → auth.client_id, oauth.api.secret → auth.client_secret,
@@ -8,7 +8,8 @@
 // callback.signature_key, event.poller.refresh_interval (minutes) → poll.interval. From
 // event.poller.configuration (a JSON object or a string holding one) only a folder given as
 // a "path" query parameter or where clause of a resource URL maps (→ drive.folder); the
-// rest describes Open Connectors' own poller and is named as not used. providerData.code
+// rest describes Open Connectors' own poller and is named as not used. The instance's id is
+// kept in a comment (the agent assigns its own instanceId). providerData.code
 // sets flow = "code" and becomes a hint to run `onedrive-agent login --code CODE NAME`: the
 // code is printed on the warning stream only, never into the table.
 //
@@ -136,6 +137,7 @@ type importer struct {
 	folder         string
 	folderNote     string
 	code           string
+	ocID           string   // the instance's id in Open Connectors
 	notes          []string // comments written at the top of the table
 }
 
@@ -196,6 +198,14 @@ func (im *importer) read(obj map[string]any) error {
 				continue
 			}
 			im.origName = s
+		case "id":
+			// The instance's id in Open Connectors: kept as a comment, since the
+			// agent numbers its instances itself (instanceId in the callbacks).
+			if s, ok := text(v); ok && s != "" {
+				im.ocID = s
+				continue
+			}
+			im.warnf("id: not a number or string; not used")
 		case "tags":
 			im.readTags(v)
 		case "configuration":

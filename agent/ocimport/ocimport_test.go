@@ -282,3 +282,23 @@ func FuzzImport(f *testing.F) {
 		}
 	})
 }
+
+// TestImport_InstanceID: the Open Connectors instance id is kept in a
+// comment, not dropped with a "not used" warning.
+func TestImport_InstanceID(t *testing.T) {
+	in := `{"id": 48213, "element": {"key": "onedrivev2"}, "name": "Finance",
+  "configuration": {"oauth.api.key": "id", "event.notification.callback.url": "https://h/x"}}`
+	out, warn, err := run(t, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "# Open Connectors instance id: 48213") {
+		t.Errorf("the table does not keep the instance id:\n%s", out)
+	}
+	if strings.Contains(warn, "id: not used") {
+		t.Errorf("the id is reported as not used:\n%s", warn)
+	}
+	if _, err := parseAgent(out); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}

@@ -13,6 +13,10 @@ func (im *importer) write(b *bytes.Buffer) {
 		fmt.Fprintf(b, " (%s)", comment(im.origName))
 	}
 	b.WriteString(".\n")
+	if im.ocID != "" {
+		fmt.Fprintf(b, "# Open Connectors instance id: %s (for reference: the agent numbers its instances itself,\n", comment(im.ocID))
+		b.WriteString("# and that number is the instanceId of the callbacks).\n")
+	}
 	for _, n := range im.notes {
 		fmt.Fprintf(b, "# %s\n", comment(n))
 	}
@@ -28,7 +32,8 @@ func (im *importer) write(b *bytes.Buffer) {
 		b.WriteString("# Open Connectors gave an authorization code (providerData.code). Sign in once with\n")
 		fmt.Fprintf(b, "#   onedrive-agent login --code CODE %s\n", im.name)
 		b.WriteString("# (the command with the code is printed on stderr); the code must have been issued for\n")
-		b.WriteString("# redirect_url below. Without a code, sign in with `onedrive-agent login` instead.\n")
+		fmt.Fprintf(b, "# redirect_url below. Without a code (or once it has expired), `onedrive-agent login %s`\n", im.name)
+		b.WriteString("# prints the sign-in address that gives a new one, and the command to run with it.\n")
 		b.WriteString("flow          = \"code\"\n")
 	}
 	im.required(b, "client_id    ", im.clientID, "oauth.api.key", "the application (client) id of your app registration")

@@ -21,7 +21,9 @@
 // The service definitions are rendered by this package (SystemdUnit,
 // SysVScript) instead of kardianos' built-in templates, so that they order the
 // agent after network-online.target, restart it after 5 s, give it 20 s to
-// stop, and pass its arguments safely quoted. On Windows the service starts
+// stop, and pass its arguments safely quoted. On Linux the agent runs as the
+// system user DefaultUser, which Install creates and gives data_dir to, and
+// the systemd unit sandboxes it. On Windows the service starts
 // automatically with a delay and its recovery actions (restart after 5 s) are
 // set explicitly, also for an exit with an error.
 //

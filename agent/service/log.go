@@ -32,7 +32,7 @@ type SystemLogger interface {
 // records it is given; it adds nothing, so what reaches the log is exactly
 // what the callers logged.
 func NewSlogHandler(name string, w io.Writer, opts LogOptions) slog.Handler {
-	ho := &slog.HandlerOptions{Level: opts.Level}
+	ho := &slog.HandlerOptions{Level: opts.Level, ReplaceAttr: durationText}
 	stream := func() slog.Handler {
 		if opts.JSON {
 			return slog.NewJSONHandler(w, ho)
@@ -69,7 +69,7 @@ func NewSystemLogHandler(l SystemLogger, opts LogOptions) slog.Handler {
 			if len(groups) == 0 && a.Key == slog.TimeKey {
 				return slog.Attr{}
 			}
-			return a
+			return durationText(groups, a)
 		},
 	}
 	var inner slog.Handler
@@ -79,6 +79,16 @@ func NewSystemLogHandler(l SystemLogger, opts LogOptions) slog.Handler {
 		inner = slog.NewTextHandler(&s.buf, ho)
 	}
 	return &sysHandler{shared: s, inner: inner}
+}
+
+// durationText writes durations as Go duration text ("1.5s", "250ms") in
+// both formats: slog's JSON handler would write integer nanoseconds, with no
+// unit in sight.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // sysShared is the buffer every handler derived by WithAttrs/WithGroup

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeSystemLog records what a handler hands to the system log.
@@ -101,5 +102,25 @@ func TestNewSlogHandler_Console(t *testing.T) {
 	}
 	if strings.Contains(js.String(), "hidden") || !strings.Contains(js.String(), `"msg":"shown"`) {
 		t.Errorf("json output %q", js.String())
+	}
+}
+
+// TestSlogHandler_Durations: durations are text with a unit in both
+// formats, also when attached with With.
+func TestSlogHandler_Durations(t *testing.T) {
+	for _, jsonFormat := range []bool{true, false} {
+		var b bytes.Buffer
+		log := slog.New(NewSlogHandler("onedrive-agent", &b, LogOptions{JSON: jsonFormat}))
+		log.With("retry_in", 2*time.Minute).Info("poll done", "took", 1500*time.Millisecond)
+		out := b.String()
+		want := []string{`took=1.5s`, `retry_in=2m0s`}
+		if jsonFormat {
+			want = []string{`"took":"1.5s"`, `"retry_in":"2m0s"`}
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("json=%v: %q lacks %s", jsonFormat, out, w)
+			}
+		}
 	}
 }

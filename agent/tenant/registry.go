@@ -143,6 +143,12 @@ func (r *Registry) Expire(now time.Time) []Change {
 	return out
 }
 
+// Has reports whether the registry tracks driveID (in any state).
+func (r *Registry) Has(driveID string) bool {
+	_, ok := r.drives[strings.ToLower(driveID)]
+	return ok
+}
+
 // Polled returns the drives to poll, active and handed over, sorted by drive id.
 func (r *Registry) Polled() []Drive {
 	var out []Drive

@@ -15,6 +15,8 @@ func cmdAdmin(env *cmdEnv, args []string) error {
 		return usagef("%s", usage)
 	}
 	switch args[0] {
+	case "-h", "-help", "--help":
+		return helpRequested{commandHelp["admin rotate-token"] + "\n"}
 	case "rotate-token":
 		return cmdRotateToken(env, args[1:])
 	}

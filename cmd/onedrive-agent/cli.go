@@ -6,10 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 )
 
-// Exit statuses (CONTRACT section 2).
+// Exit statuses (docs/operations.md).
 const (
 	exitOK      = 0
 	exitFailure = 1
@@ -50,23 +49,27 @@ func exitCode(err error, stderr io.Writer) int {
 
 const usageText = `usage: onedrive-agent <command> [flags]
 
-  run     [-c FILE]                       run in the foreground (the service runs this)
-  demo    [--for DURATION]                the whole pipeline on a simulated drive and receiver
-  check   [-c FILE] [--online]            validate the config; --online also signs in and calls each callback
+  run     [-c FILE]                       run in the foreground (the service runs this); SIGHUP reloads FILE
+  demo    [--for DURATION] [--keep] [--callback URL]
+                                          the whole pipeline on a simulated drive and receiver
+  check   [-c FILE] [--online]            validate the config; --online checks sign-in, drive and callback
   login   [-c FILE] INSTANCE [--code CODE] [--browser]
                                           sign in (device code by default)
   status  [-c FILE] [--json]              state, last poll, queue depth, dead letters per instance
   poll    [-c FILE] INSTANCE              poll now and wait for the round to end
   resync  [-c FILE] INSTANCE              forget the delta cursor and reconcile the whole drive
-  dead    [-c FILE] list|replay|purge [INSTANCE] [--id ID]
+  dead    [-c FILE] list|replay|purge [INSTANCE] [--id ID] [--json] [--yes]
   import  FILE.json                       print an [[instance]] table for an Open Connectors instance JSON
   admin   rotate-token [-c FILE]          replace the admin token (data_dir/admin.token); a running agent takes it at once
   drives  [-c FILE] INSTANCE|SITE-URL     list a SharePoint site's drives (id, name, webUrl)
-  install [-c FILE]                       install as a system service
+  install [-c FILE] [--dry-run]           install as a system service (--dry-run: print, change nothing)
   uninstall | start | stop | restart      manage the system service
   version                                 print the version and the commit (also --version)
+  completion bash                         print a bash completion script
 
-The config file is -c, else $ONEDRIVE_AGENT_CONFIG, else ./agent.toml, else the platform default.
+Run onedrive-agent COMMAND -h (or onedrive-agent help COMMAND) for a command's arguments and flags.
+The config file is -c FILE (or --config FILE), else $ONEDRIVE_AGENT_CONFIG, else ./agent.toml,
+else the platform default.
 `
 
 // Main runs one command. It is the whole program but for the exit status,
@@ -82,6 +85,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if !ok {
 		switch name {
 		case "-h", "--help", "help":
+			if len(rest) == 1 && name == "help" {
+				// help COMMAND is COMMAND -h.
+				if _, ok := lookupCommand(rest[0]); ok {
+					return Main(ctx, []string{rest[0], "-h"}, stdin, stdout, stderr)
+				}
+			}
 			fmt.Fprint(stdout, usageText)
 			return nil
 		case "--version":
@@ -90,7 +99,13 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 		return usagef("unknown command %q (run onedrive-agent help)", name)
 	}
-	return cmd(env, rest)
+	err := cmd(env, rest)
+	var h helpRequested
+	if errors.As(err, &h) {
+		fmt.Fprint(stdout, h.text)
+		return nil
+	}
+	return err
 }
 
 // cmdEnv is what every command gets.
@@ -131,6 +146,8 @@ func lookupCommand(name string) (func(*cmdEnv, []string) error, bool) {
 		return cmdServiceAction(name), true
 	case "version":
 		return cmdVersion, true
+	case "completion":
+		return cmdCompletion, true
 	}
 	return nil, false
 }
@@ -143,7 +160,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usagef("%s: flags:\n%s", fs.Name(), flagHelp(fs))
+				return nil, helpFor(fs)
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}
@@ -154,12 +171,4 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-}
-
-func flagHelp(fs *flag.FlagSet) string {
-	var b strings.Builder
-	fs.SetOutput(&b)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-	return b.String()
 }

@@ -117,7 +117,6 @@ func TestCheck_ConfigErrors(t *testing.T) {
 		{name: "missing callback url", prefix: "url", with: ``, key: "instance.callback.url", line: 25, msg: "required"},
 		{name: "bad enum", prefix: "flow", with: `flow = "password"`, key: "instance.auth.flow", msg: "client_credentials"},
 		{name: "bad log level", prefix: "level", with: `level = "loud"`, key: "log.level", msg: ""},
-		{name: "unset env variable", prefix: "client_secret", with: `client_secret = "${OD_AGENT_TEST_UNSET}"`, key: "instance.auth.client_secret", msg: "OD_AGENT_TEST_UNSET"},
 		{name: "missing _file", prefix: "client_secret", with: `client_secret_file = "no-such-secret"`, key: "instance.auth.client_secret_file", msg: "no-such-secret"},
 		{name: "wrong type", prefix: "interval", with: `interval = 300`, key: "instance.poll.interval", msg: "not a duration"},
 		{name: "bad instance name", prefix: "name", with: `name = "Finance Team"`, key: "instance.name", msg: ""},

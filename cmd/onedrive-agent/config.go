@@ -25,15 +25,19 @@ const dbFile = "onedrive-agent.db"
 // holds; the contract allows 5 s in all.
 const lockWait = 2 * time.Second
 
-// configFlag adds -c to fs.
+// configFlag adds -c and its long form --config to fs.
 func configFlag(fs *flag.FlagSet) *string {
-	return fs.String("c", "", "config file (default: $ONEDRIVE_AGENT_CONFIG, ./agent.toml, or the platform default)")
+	p := fs.String("c", "", "config file (default: $ONEDRIVE_AGENT_CONFIG, ./agent.toml, or the platform default)")
+	fs.StringVar(p, "config", "", "the same as -c")
+	return p
 }
 
 // loadConfig resolves and loads the configuration and prints its warnings
 // (among them: a configuration or secret file another user could have
 // written) on stderr; its errors are usage errors (exit status 2) that name
-// file, line and key.
+// file, line and key. A secret this shell cannot resolve (a ${NAME} only the
+// service's environment has, a *_file only its user reads) is left
+// unresolved until a command uses it (config.Instance.SecretErr).
 func loadConfig(env *cmdEnv, flagPath string) (*config.Config, error) {
 	cfg, err := readConfig(flagPath)
 	if err != nil {
@@ -45,14 +49,34 @@ func loadConfig(env *cmdEnv, flagPath string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// readConfig is loadConfig without printing the warnings (run logs them).
+// readConfig is loadConfig without printing the warnings.
 func readConfig(flagPath string) (*config.Config, error) {
+	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
+	cfg, err := config.LoadDeferSecrets(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// loadConfigStrict is readConfig resolving every secret, for `run` (which
+// logs the warnings).
+func loadConfigStrict(flagPath string) (*config.Config, error) {
 	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return cfg, nil
+}
+
+// needSecrets fails with a usage error (naming file, line, key and the
+// variable or file) when ic has unresolved secrets in sections.
+func needSecrets(ic config.Instance, sections ...string) error {
+	if err := ic.SecretErr(sections...); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // newLogger builds the process logger from the configuration.

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -23,6 +27,9 @@ func cmdStatus(env *cmdEnv, args []string) error {
 	}
 	cfg, err := loadConfig(env, *cfgPath)
 	if err != nil {
+		return err
+	}
+	if err := requireDatabase(cfg); err != nil {
 		return err
 	}
 	c, done, err := controller(env.ctx, env, cfg)
@@ -75,7 +82,8 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 	if err != nil {
 		return err
 	}
-	if _, ok := cfg.Instance(inst); !ok {
+	ic, ok := cfg.Instance(inst)
+	if !ok {
 		return usagef("%s: no instance %q in %s", name, inst, cfg.File)
 	}
 	c, done, err := controller(env.ctx, env, cfg)
@@ -83,8 +91,21 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 		return err
 	}
 	defer done()
-	res, err := do(c, env.ctx, inst)
+	if _, remote := c.(*agent.AdminClient); !remote {
+		// No agent runs: this process signs in to Microsoft itself.
+		if err := needSecrets(ic, "auth"); err != nil {
+			return err
+		}
+	}
+	_, remote := c.(*agent.AdminClient)
+	res, err := waitRound(env, c, inst, func(ctx context.Context) (agent.PollResult, error) { return do(c, ctx, inst) })
 	if err != nil {
+		if env.ctx.Err() != nil {
+			if remote {
+				return fmt.Errorf("%s %s: stopped waiting; the round goes on in the agent (`onedrive-agent status` shows it)", name, inst)
+			}
+			return fmt.Errorf("%s %s: interrupted; the round resumes from its last saved page at the next poll", name, inst)
+		}
 		return fmt.Errorf("%s %s: %w", name, inst, err)
 	}
 	switch {
@@ -96,18 +117,66 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 	return nil
 }
 
+// progressEvery is how often a waiting poll or resync reports the round's
+// progress.
+var progressEvery = 2 * time.Second
+
+// waitRound runs round and, while it lasts, prints the round's progress
+// (pages, items, events) from the status on stderr. Interrupting the
+// command (Ctrl-C, a dropped ssh session) only stops the waiting when an
+// agent runs the round.
+func waitRound(env *cmdEnv, c agent.Controller, inst string, round func(context.Context) (agent.PollResult, error)) (agent.PollResult, error) {
+	type result struct {
+		res agent.PollResult
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		res, err := round(env.ctx)
+		ch <- result{res, err}
+	}()
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	last := ""
+	for {
+		select {
+		case r := <-ch:
+			return r.res, r.err
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(env.ctx, progressEvery)
+			s, err := c.Status(ctx)
+			cancel()
+			if err != nil {
+				continue
+			}
+			for _, is := range s.Instances {
+				if is.Name != inst || is.Round == nil {
+					continue
+				}
+				line := fmt.Sprintf("%s: %s round, %s: %d pages, %d items, %d events so far", inst, is.Round.Mode, is.Round.Phase, is.Round.Pages, is.Round.Items, is.Round.Events)
+				if line != last {
+					fmt.Fprintln(env.stderr, line)
+					last = line
+				}
+			}
+		}
+	}
+}
+
 // cmdDead lists, replays or purges dead letters.
 func cmdDead(env *cmdEnv, args []string) error {
 	fs := flag.NewFlagSet("dead", flag.ContinueOnError)
 	cfgPath := configFlag(fs)
 	var ids stringList
 	fs.Var(&ids, "id", "message id (repeatable); default: all")
+	asJSON := fs.Bool("json", false, "list: print a JSON array (instance, id, events, reason, died, attempts, lastError)")
+	yes := fs.Bool("yes", false, "purge: do not ask before purging every dead letter")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) < 1 || len(pos) > 2 {
-		return usagef("usage: onedrive-agent dead [-c FILE] list|replay|purge [INSTANCE] [--id ID]")
+		return usagef("usage: onedrive-agent dead [-c FILE] list|replay|purge [INSTANCE] [--id ID]... [--json] [--yes]")
 	}
 	action := pos[0]
 	if action != "list" && action != "replay" && action != "purge" {
@@ -128,25 +197,27 @@ func cmdDead(env *cmdEnv, args []string) error {
 			names = append(names, in.Name)
 		}
 	}
+	if err := requireDatabase(cfg); err != nil {
+		return err
+	}
 	c, done, err := controller(env.ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer done()
+	switch action {
+	case "list":
+		return deadList(env, c, names, ids, *asJSON)
+	case "purge":
+		if len(ids) == 0 && !*yes {
+			if err := confirmPurge(env, c, names); err != nil {
+				return err
+			}
+		}
+	}
 	touched := 0
 	for _, name := range names {
 		switch action {
-		case "list":
-			dls, err := c.Dead(env.ctx, name)
-			if err != nil {
-				return err
-			}
-			for _, d := range dls {
-				if len(ids) > 0 && !ids.has(d.ID) {
-					continue
-				}
-				fmt.Fprintf(env.stdout, "%s\t%s\t%d events\tdied %s\t%s\n", name, d.ID, d.Events, d.Died.UTC().Format(time.RFC3339), d.Reason)
-			}
 		case "replay":
 			n, err := c.Replay(env.ctx, name, ids)
 			if err != nil {
@@ -163,10 +234,87 @@ func cmdDead(env *cmdEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "%s: %d dead letters purged\n", name, n)
 		}
 	}
-	if action != "list" && len(ids) > 0 && touched == 0 {
+	if len(ids) > 0 && touched == 0 {
 		return fmt.Errorf("dead %s: no dead letter has the id %s (see `onedrive-agent dead list`)", action, strings.Join(ids, ", "))
 	}
 	return nil
+}
+
+// deadEntry is one line of `dead list --json`.
+type deadEntry struct {
+	Instance string `json:"instance"`
+	agent.DeadLetter
+}
+
+func deadList(env *cmdEnv, c agent.Controller, names []string, ids stringList, asJSON bool) error {
+	list := []deadEntry{}
+	for _, name := range names {
+		dls, err := c.Dead(env.ctx, name)
+		if err != nil {
+			return err
+		}
+		for _, d := range dls {
+			if len(ids) > 0 && !ids.has(d.ID) {
+				continue
+			}
+			d.Body = nil
+			list = append(list, deadEntry{Instance: name, DeadLetter: d})
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(env.stdout, "no dead letters")
+		return nil
+	}
+	for _, d := range list {
+		fmt.Fprintf(env.stdout, "%s\t%s\t%d events\tdied %s\t%s\n", d.Instance, d.ID, d.Events, d.Died.UTC().Format(time.RFC3339), d.Reason)
+	}
+	return nil
+}
+
+// confirmPurge asks before purging every dead letter: on a terminal it
+// asks for "yes"; otherwise it refuses and names --yes.
+func confirmPurge(env *cmdEnv, c agent.Controller, names []string) error {
+	msgs := 0
+	for _, name := range names {
+		dls, err := c.Dead(env.ctx, name)
+		if err != nil {
+			return err
+		}
+		msgs += len(dls)
+	}
+	if msgs == 0 {
+		return nil
+	}
+	what := fmt.Sprintf("%d dead letters of %s", msgs, strings.Join(names, ", "))
+	if !isTerminal(env.stdin) {
+		return usagef("dead purge: this would delete all %s; give --id ID for some, or --yes to delete them all", what)
+	}
+	fmt.Fprintf(env.stderr, "Delete all %s? They cannot be replayed afterwards. Type yes to go on: ", what)
+	answer, _ := bufio.NewReader(env.stdin).ReadString('\n')
+	if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
+		return errors.New("dead purge: nothing deleted")
+	}
+	return nil
+}
+
+// isTerminal reports whether r is an interactive terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	// /dev/null is a character device too (a service's or a script's stdin).
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
 
 // stringList is a repeatable string flag.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,9 @@ type demo struct {
 	agent   *agent.Agent
 	changes int
 	base    map[string]string // item id → path at the baseline, in scope
+	// callback, when set, is the operator's own receiver: the events go
+	// there instead of to the built-in one.
+	callback string
 }
 
 // cmdDemo runs the whole pipeline against a built-in simulated drive and a
@@ -37,21 +41,35 @@ type demo struct {
 func cmdDemo(env *cmdEnv, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	dur := fs.Duration("for", 0, "after the scripted story, keep making random changes for this long (e.g. 1m)")
-	keep := fs.Bool("keep", false, "keep the demo's data directory")
+	keep := fs.Bool("keep", false, "keep the demo's configuration and database (the command says where)")
+	callbackURL := fs.String("callback", "", "send the events to this receiver (http or https URL) instead of the built-in one")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("demo: unexpected argument %q", pos[0])
 	}
+	if *callbackURL != "" {
+		if u, err := url.Parse(*callbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usagef("demo: --callback %q is not an http or https URL", *callbackURL)
+		}
+	}
 	dir, err := os.MkdirTemp("", "onedrive-agent-demo-")
 	if err != nil {
 		return err
 	}
+	d := &demo{out: env.stdout, errOut: env.stderr, callback: *callbackURL}
+	err = d.run(env.ctx, dir, *dur)
 	if !*keep {
-		defer os.RemoveAll(dir)
+		os.RemoveAll(dir)
+		return err
 	}
-	d := &demo{out: env.stdout, errOut: env.stderr}
-	return d.run(env.ctx, dir, *dur)
+	d.say("")
+	d.say("Kept (--keep) in %s:", dir)
+	d.say("  configuration  %s", filepath.Join(dir, "agent.toml"))
+	d.say("  database       %s", filepath.Join(dir, "data", dbFile))
+	d.say("Look inside with: onedrive-agent status -c %s   (or dead list -c …)", filepath.Join(dir, "agent.toml"))
+	d.say("The simulated drive and receiver are gone, so `run` with it finds nothing to poll. Remove it with: rm -r %s", dir)
+	return err
 }
 
 func (d *demo) say(format string, args ...any) {
@@ -69,6 +87,10 @@ func (d *demo) run(ctx context.Context, dir string, churn time.Duration) error {
 	}
 	d.recv = recv
 	defer recv.down()
+	callbackURL := recv.URL()
+	if d.callback != "" {
+		callbackURL = d.callback
+	}
 
 	// A few files exist before the agent starts: they are the baseline.
 	root := d.drive.Root()
@@ -101,8 +123,12 @@ url = %q
 signature_key = "demo-signature-key"
 retry_initial = "200ms"
 retry_max = "1s"
-`, filepath.Join(dir, "data"), demoInstance, clientID, secret, d.drive.LoginURL(), d.drive.GraphURL(), d.drive.DriveID(), recv.URL())
-	cfg, err := config.Parse("demo.toml", []byte(toml), func(string) (string, bool) { return "", false })
+`, filepath.Join(dir, "data"), demoInstance, clientID, secret, d.drive.LoginURL(), d.drive.GraphURL(), d.drive.DriveID(), callbackURL)
+	cfgFile := filepath.Join(dir, "agent.toml")
+	if err := os.WriteFile(cfgFile, []byte(toml), 0o600); err != nil {
+		return err
+	}
+	cfg, err := config.Parse(cfgFile, []byte(toml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -121,7 +147,12 @@ retry_max = "1s"
 	done := make(chan error, 1)
 	go func() { done <- d.agent.Run(ctx) }()
 
-	d.say("onedrive-agent demo: a simulated OneDrive (%d items) and a receiver at %s", d.drive.Len(), recv.URL())
+	if d.callback != "" {
+		d.say("onedrive-agent demo: a simulated OneDrive (%d items); the events go to your receiver at %s", d.drive.Len(), d.callback)
+		d.say("(POST application/json, Elements-Webhook-Signature with signature_key \"demo-signature-key\")")
+	} else {
+		d.say("onedrive-agent demo: a simulated OneDrive (%d items) and a receiver at %s", d.drive.Len(), recv.URL())
+	}
 	d.say("")
 	d.say("1. First poll: the agent indexes the drive silently (initial = \"baseline\").")
 	if err := d.poll(ctx); err != nil {
@@ -160,32 +191,15 @@ retry_max = "1s"
 		}
 	}
 
-	d.say("")
-	d.say("4. The receiver goes down. Changes keep coming; the agent queues them on disk.")
-	recv.down()
-	arch := d.create(root, "Archive", nil)
-	for i := 1; i <= 25; i++ {
-		d.create(arch, fmt.Sprintf("invoice-%03d.pdf", i), []byte(fmt.Sprint("invoice ", i)))
-	}
-	inboxID, _ := d.drive.Lookup("/Inbox")
-	d.drive.Delete(inboxID)
-	d.changes++
-	if err := d.poll(ctx); err != nil {
-		return err
-	}
-	for i := 0; i < 3; i++ {
-		st, _ := d.agent.Status(ctx)
-		in := st.Instances[0]
-		d.say("   receiver down: %d events in %d messages queued, last error: %s", in.QueuedEvents, in.QueuedMessages, oneLineErr(in.LastDeliveryError))
-		if !sleepCtx(ctx, time.Second) {
-			return ctx.Err()
+	if d.callback != "" {
+		// The outage needs the built-in receiver; show more changes instead.
+		d.say("")
+		d.say("4. More changes: a folder of 25 invoices, and the Inbox deleted.")
+		d.archiveAndDeleteInbox(root)
+		if err := d.pollAndDrain(ctx); err != nil {
+			return err
 		}
-	}
-	d.say("   the receiver comes back:")
-	if err := recv.up(); err != nil {
-		return fmt.Errorf("demo receiver: %w", err)
-	}
-	if err := d.drain(ctx); err != nil {
+	} else if err := d.outage(ctx, root); err != nil {
 		return err
 	}
 
@@ -205,7 +219,48 @@ retry_max = "1s"
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
+	if d.callback != "" {
+		return d.callbackSummary()
+	}
 	return d.summary()
+}
+
+// archiveAndDeleteInbox creates a folder of 25 invoices and deletes the
+// Inbox with what is left in it.
+func (d *demo) archiveAndDeleteInbox(root string) {
+	arch := d.create(root, "Archive", nil)
+	for i := 1; i <= 25; i++ {
+		d.create(arch, fmt.Sprintf("invoice-%03d.pdf", i), []byte(fmt.Sprint("invoice ", i)))
+	}
+	inboxID, _ := d.drive.Lookup("/Inbox")
+	d.drive.Delete(inboxID)
+	d.changes++
+}
+
+// outage takes the built-in receiver down while changes come in, shows the
+// queue, and brings it back.
+func (d *demo) outage(ctx context.Context, root string) error {
+	recv := d.recv
+	d.say("")
+	d.say("4. The receiver goes down. Changes keep coming; the agent queues them on disk.")
+	recv.down()
+	d.archiveAndDeleteInbox(root)
+	if err := d.poll(ctx); err != nil {
+		return err
+	}
+	for i := 0; i < 3; i++ {
+		st, _ := d.agent.Status(ctx)
+		in := st.Instances[0]
+		d.say("   receiver down: %d events in %d messages queued, last error: %s", in.QueuedEvents, in.QueuedMessages, oneLineErr(in.LastDeliveryError))
+		if !sleepCtx(ctx, time.Second) {
+			return ctx.Err()
+		}
+	}
+	d.say("   the receiver comes back:")
+	if err := recv.up(); err != nil {
+		return fmt.Errorf("demo receiver: %w", err)
+	}
+	return d.drain(ctx)
 }
 
 func oneLineErr(s string) string {
@@ -253,6 +308,9 @@ func (d *demo) drain(ctx context.Context) error {
 		if !sleepCtx(ctx, 50*time.Millisecond) {
 			return ctx.Err()
 		}
+	}
+	if d.callback != "" {
+		return fmt.Errorf("the queue did not drain within 30s: does %s answer 2xx? (the agent's log above says what it answered)", d.callback)
 	}
 	return errors.New("the queue did not drain within 30s")
 }
@@ -349,10 +407,29 @@ func (d *demo) summary() error {
 	d.say("")
 	d.say("Summary: %d changes made, %d events delivered in %d messages (%d duplicates), lost: %d",
 		d.changes, len(events), messages, dups, lost)
+	d.say("(A change is one operation on the drive; an event is what the receiver gets. They differ:")
+	d.say("deleting a folder also reports each item inside it, and several changes to one item between")
+	d.say("two polls arrive as one event with its latest state. \"lost\" counts items whose state the")
+	d.say("receiver could not rebuild from its events: it must be 0.)")
 	d.say("The receiver's copy of the drive, rebuilt from the events alone, matches the drive: %v", lost == 0)
 	if lost > 0 {
 		return fmt.Errorf("%d items differ between the drive and the events received", lost)
 	}
+	return nil
+}
+
+// callbackSummary ends a demo whose events went to the operator's receiver.
+func (d *demo) callbackSummary() error {
+	st, err := d.agent.Status(context.Background())
+	if err != nil {
+		return err
+	}
+	in := st.Instances[0]
+	d.say("")
+	d.say("Summary: %d changes made; their events went to %s. Queued now: %d events; dead letters: %d.",
+		d.changes, d.callback, in.QueuedEvents, in.DeadMessages)
+	d.say("(A change is one operation on the drive; an event is what the receiver gets: deleting a folder")
+	d.say("also reports each item inside it, and several changes to one item between two polls arrive as one event.)")
 	return nil
 }
 

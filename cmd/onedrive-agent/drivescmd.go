@@ -39,6 +39,9 @@ func cmdDrives(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := needSecrets(ic, "auth"); err != nil {
+		return err
+	}
 	hc, err := connector.NewHTTPClient(connector.HTTPOptions{Proxy: proxyOf(cfg), CAFile: cfg.Network.CAFile, Timeout: 30 * time.Second})
 	if err != nil {
 		return usageError{err}

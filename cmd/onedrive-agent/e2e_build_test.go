@@ -3,9 +3,13 @@
 package main
 
 import (
+	"crypto/sha256"
 	"debug/buildinfo"
 	"debug/elf"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -84,4 +88,41 @@ func TestBuildInfoMetric(t *testing.T) {
 		t.Errorf("/metrics has no onedrive_agent_build_info line matching %s", re)
 	}
 	p.stop()
+}
+
+// TestReleaseScript builds one release target with scripts/release.sh and
+// checks the stamped version and SHA256SUMS. (All four targets are what
+// `scripts/release.sh` builds by default; one keeps the test short.)
+func TestReleaseScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a release binary")
+	}
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("runs the linux/amd64 release binary")
+	}
+	dist := t.TempDir()
+	cmd := exec.Command("bash", filepath.Join("..", "..", "scripts", "release.sh"), "v9.9.9-test")
+	cmd.Env = append(os.Environ(), "TARGETS=linux/amd64", "DIST="+dist,
+		"PATH="+filepath.Join(runtime.GOROOT(), "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("release.sh: %v\n%s", err, out)
+	}
+	name := "onedrive-agent-v9.9.9-test-linux-amd64"
+	bin := filepath.Join(dist, name)
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "onedrive-agent v9.9.9-test (commit ") {
+		t.Errorf("%s version: %q, %v", name, out, err)
+	}
+	sums, err := os.ReadFile(filepath.Join(dist, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%x  %s\n", sha256.Sum256(data), name)
+	if !strings.Contains(string(sums), want) {
+		t.Errorf("SHA256SUMS:\n%s\nlacks %q", sums, want)
+	}
 }

@@ -338,9 +338,10 @@ func TestE2E_PushFaults(t *testing.T) {
 		t.Errorf("%d subscription requests refused, want the 3 injected", subs400)
 	}
 	// The first link, 5 drops, the silent link, 1 renewal, the refused handshake with the
-	// expired URL and the link after the 400s: 10, and a few more would still be no storm.
-	if handshakes < 10 || handshakes > 16 {
-		t.Errorf("%d handshakes, want 10 to 16", handshakes)
+	// expired URL and the link after the 400s: 10 (9 when a slow machine lets the renewal
+	// fall on the reconnect after the silent link), and a few more would still be no storm.
+	if handshakes < 9 || handshakes > 16 {
+		t.Errorf("%d handshakes, want 9 to 16", handshakes)
 	}
 	if subs < 6 {
 		t.Errorf("%d subscription requests, want at least 6 (first, renewal, after the expiry: 1 + 3 refused)", subs)

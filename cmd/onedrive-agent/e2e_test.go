@@ -272,6 +272,10 @@ func TestE2E_DeadLetters(t *testing.T) {
 	if out := f.mustCLI("dead", "-c", f.cfg, "list", "finance", "--id", ids[1]); len(deadIDs(t, out)) != 1 {
 		t.Errorf("dead list --id %s:\n%s", ids[1], out)
 	}
+	// Purging them all without a terminal to ask on needs --yes.
+	if code, _, stderr := f.cli("dead", "-c", f.cfg, "purge", "finance"); code != 2 || !strings.Contains(stderr, "--yes") {
+		t.Errorf("dead purge without --id or --yes: exit %d, stderr %q; want 2 naming --yes", code, stderr)
+	}
 	if out := f.mustCLI("dead", "-c", f.cfg, "purge", "finance", "--id", ids[0]); !strings.Contains(out, "1 dead letters purged") {
 		t.Errorf("offline purge printed %q", out)
 	}
@@ -288,7 +292,7 @@ func TestE2E_DeadLetters(t *testing.T) {
 	f.waitHealthy(p)
 	waitUntil(t, 10*time.Second, "delivery of the offline replay", func() bool { return len(f.recv.got()) == 2 })
 	wantEvents(t, f.recv.got()[1:], "CREATED /c.txt")
-	if out := f.mustCLI("dead", "-c", f.cfg, "list"); out != "" {
+	if out := f.mustCLI("dead", "-c", f.cfg, "list"); out != "no dead letters\n" {
 		t.Errorf("dead list at the end:\n%s", out)
 	}
 	p.stop()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent"
@@ -36,7 +38,15 @@ func cmdLogin(env *cmdEnv, args []string) error {
 	if !ok {
 		return usagef("login: no instance %q in %s", pos[0], cfg.File)
 	}
+	if err := needSecrets(ic, "auth"); err != nil {
+		return err
+	}
 	auth := authConfigOf(ic.Auth)
+	if auth.Flow == config.FlowCode && *code == "" && !*browser {
+		// No code at hand: say how to get one and what to run with it.
+		fmt.Fprint(env.stderr, codeFlowHelp(ic.Name, auth))
+		return errSilent{exitUsage}
+	}
 	switch {
 	case *code != "":
 		auth.Flow = config.FlowCode
@@ -101,4 +111,28 @@ func saveToken(env *cmdEnv, cfg *config.Config, name string, tok connector.Token
 		return errors.New("the agent cannot take a token")
 	}
 	return ts.SaveToken(env.ctx, name, t)
+}
+
+// codeFlowHelp tells how to sign in an instance with flow = "code" when no
+// authorization code was given: the address that issues one for the
+// configured redirect_url, and the command to redeem it.
+func codeFlowHelp(name string, auth connector.AuthConfig) string {
+	q := url.Values{
+		"client_id":     {auth.ClientID},
+		"response_type": {"code"},
+		"redirect_uri":  {auth.RedirectURL},
+		"response_mode": {"query"},
+		"scope":         {strings.Join(auth.EffectiveScopes(), " ")},
+		"prompt":        {"select_account"},
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s signs in with flow = \"code\": an authorization code issued for redirect_url %s.\n", name, auth.RedirectURL)
+	b.WriteString("1. Open this address in a browser and sign in:\n")
+	fmt.Fprintf(&b, "     %s?%s\n", auth.AuthURL(), q.Encode())
+	fmt.Fprintf(&b, "2. The browser then goes to %s?code=…; copy the value of code from its address\n", auth.RedirectURL)
+	b.WriteString("   bar (that page need not load). A code works once, for a few minutes.\n")
+	fmt.Fprintf(&b, "3. Run:  onedrive-agent login %s --code 'THE-CODE'\n", name)
+	fmt.Fprintf(&b, "Without a browser on this host, `onedrive-agent login %s` with flow = \"device\" needs none\n", name)
+	b.WriteString("(the app registration must allow public client flows).\n")
+	return b.String()
 }

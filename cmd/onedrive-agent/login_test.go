@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +134,63 @@ func waitStatus(t *testing.T, ctx context.Context, cfg, want string) {
 		}
 	}
 	t.Fatalf("status never showed %s:\n%s", want, out)
+}
+
+// TestCheckOnline_DelegatedRefreshKeepsToken: check --online refreshes a
+// delegated sign-in whose access token expired; Microsoft rotates the
+// single-use refresh token, and the check saves the new one (or, while the
+// agent runs, lets the agent refresh), so polls go on working.
+func TestCheckOnline_DelegatedRefreshKeepsToken(t *testing.T) {
+	drive := graphtest.NewServer(graphtest.Options{AutoApproveDevice: true, DeviceCodeInterval: -1, SingleUseRefreshTokens: true})
+	defer drive.Close()
+	drive.AddClient("login-test", "", true)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer recv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := loginTOML(t, drive, addr)
+	b, _ := os.ReadFile(cfg)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), "http://127.0.0.1:1/unused", recv.URL, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, errOut, err := mainOut(ctx, "login", "-c", cfg, "docs"); err != nil {
+		t.Fatalf("login: %v\n%s", err, errOut)
+	}
+	check := func(when string) {
+		t.Helper()
+		drive.ExpireAccessTokens() // the check must refresh
+		out, errOut, err := mainOut(ctx, "check", "--online", "-c", cfg)
+		if err != nil || !strings.Contains(out, "stored sign-in accepted") {
+			t.Fatalf("check --online %s: %v\n%s%s", when, err, out, errOut)
+		}
+	}
+	check("with no agent running")
+	drive.ExpireAccessTokens()
+	if _, _, err := mainOut(ctx, "poll", "-c", cfg, "docs"); err != nil {
+		t.Fatalf("poll after the check: %v (the check lost the rotated refresh token)", err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		done <- Main(ctx, []string{"run", "-c", cfg}, strings.NewReader(""), io.Discard, io.Discard)
+	}()
+	waitStatus(t, ctx, cfg, `"state": "idle"`)
+	check("through the running agent")
+	drive.ExpireAccessTokens()
+	if _, _, err := mainOut(ctx, "poll", "-c", cfg, "docs"); err != nil {
+		t.Fatalf("poll through the agent after the check: %v", err)
+	}
+	if n := drive.Count(graphtest.ClassToken, 400); n != 0 {
+		t.Errorf("%d token requests were refused: a rotated refresh token was lost", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
 }

@@ -1,6 +1,6 @@
 // Command onedrive-agent watches OneDrive and SharePoint drives through
 // Microsoft Graph's delta API and delivers every change to a callback URL.
-// See README.md and CONTRACT.md for the commands.
+// See README.md and docs/operations.md for the commands.
 package main
 
 import (

@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"log/slog"
 
 	"github.com/onedrive-agent/onedrive-agent/agent"
 	"github.com/onedrive-agent/onedrive-agent/agent/service"
 )
 
 // cmdRun runs the agent in the foreground, or under the service manager
-// when it started us.
+// when it started us. On SIGHUP (Unix) it reloads the configuration.
 func cmdRun(env *cmdEnv, args []string) error {
+	// Take SIGHUP before anything else: its default action ends the process.
+	hup, stopHup := reloadSignal()
+	defer stopHup()
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfgPath := configFlag(fs)
 	if pos, err := parseFlags(fs, args); err != nil {
@@ -18,11 +23,14 @@ func cmdRun(env *cmdEnv, args []string) error {
 	} else if len(pos) > 0 {
 		return usagef("run: unexpected argument %q", pos[0])
 	}
-	cfg, err := readConfig(*cfgPath)
+	cfg, err := loadConfigStrict(*cfgPath)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, env)
+	level := new(slog.LevelVar)
+	level.Set(cfg.Log.Level)
+	log := slog.New(service.NewSlogHandler("onedrive-agent", env.stderr,
+		service.LogOptions{Level: level, JSON: cfg.Log.Format == "json"}))
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
@@ -35,5 +43,41 @@ func cmdRun(env *cmdEnv, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return service.Run(env.ctx, func(ctx context.Context) error { return a.Run(ctx) }, log)
+	return service.Run(env.ctx, func(ctx context.Context) error {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					reload(a, cfg.File, level, log)
+				}
+			}
+		}()
+		return a.Run(ctx)
+	}, log)
+}
+
+// reload reads the configuration file again and applies it to the running
+// agent; a configuration that does not validate is logged and the running
+// one stays.
+func reload(a *agent.Agent, file string, level *slog.LevelVar, log *slog.Logger) {
+	log.Info("reloading the configuration (SIGHUP)", "file", file)
+	cfg, err := loadConfigStrict(file)
+	if err != nil {
+		log.Error("reload: the configuration does not validate; the running one stays", "err", err)
+		return
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	err = a.Reload(cfg)
+	switch {
+	case errors.Is(err, agent.ErrRestartNeeded):
+		log.Warn("reload: some settings need a restart", "err", err)
+	case err != nil:
+		log.Error("reload failed; the running configuration stays", "err", err)
+		return
+	}
+	level.Set(cfg.Log.Level)
 }

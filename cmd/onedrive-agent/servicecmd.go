@@ -15,12 +15,29 @@ import (
 func cmdInstall(env *cmdEnv, args []string) error {
 	fs := flag.NewFlagSet("install", flag.ContinueOnError)
 	cfgPath := configFlag(fs)
+	dryRun := fs.Bool("dry-run", false, "print what install would write (the systemd unit, the SysV script or the Windows service settings) and change nothing")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("install: unexpected argument %q", pos[0])
 	}
 	path := config.Resolve(*cfgPath, os.Getenv, config.FileExists)
+	if *dryRun {
+		// What install would write: the data_dir comes from the file (its
+		// secrets are not needed for that).
+		dataDir := ""
+		if cfg, err := config.LoadDeferSecrets(path); err != nil {
+			fmt.Fprintf(env.stderr, "warning: the configuration does not load (%v); data_dir is left out\n", err)
+		} else {
+			dataDir = cfg.DataDir
+		}
+		text, err := service.Describe(service.Config{ConfigPath: path, DataDir: dataDir})
+		if err != nil {
+			return usageError{err}
+		}
+		fmt.Fprint(env.stdout, text)
+		return nil
+	}
 	// The service may see other environment variables (/etc/default) than
 	// this shell, so a config that does not load here is a warning only.
 	dataDir := ""

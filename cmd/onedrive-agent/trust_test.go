@@ -29,3 +29,23 @@ func TestCommands_WarnAboutWritableConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestCommands_RefuseForeignDataDir: run by root against the service
+// user's data_dir, commands stop (exit 1) and say to run as that user,
+// instead of leaving root-owned files the service could not open.
+func TestCommands_RefuseForeignDataDir(t *testing.T) {
+	if runtime.GOOS == "windows" || os.Geteuid() != 0 {
+		t.Skip("chown needs root on Unix")
+	}
+	cfgPath, dataDir, _, db := lockedSetup(t, false)
+	db.Close()
+	if err := os.Chown(dataDir, 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"status"}, {"dead", "list"}, {"admin", "rotate-token"}} {
+		code, _, errOut := runMain(t, append(args, "-c", cfgPath)...)
+		if code != exitFailure || !strings.Contains(errOut, "data_dir "+dataDir+" is owned by uid 12345") || !strings.Contains(errOut, "sudo -u '#12345'") {
+			t.Errorf("%v: exit %d, stderr:\n%s", args, code, errOut)
+		}
+	}
+}

@@ -71,6 +71,10 @@ type Options struct {
 	// CTagInDelta adds file cTags to delta items of a business drive (OneDrive
 	// for Business omits cTag in delta; personal drives always send it).
 	CTagInDelta bool
+	// OmitInDelta lists properties left out of live delta items although
+	// selected, as Graph drops some at times: "root" (the root facet),
+	// "size", "cTag", "lastModifiedDateTime" and "hashes" (file.hashes).
+	OmitInDelta []string
 	// LinkStyle is the shape of nextLink and deltaLink URLs.
 	LinkStyle LinkStyle
 	// TokenMaxVersions, when > 0, answers 410 to a deltaLink more than that many

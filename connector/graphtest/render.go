@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,25 @@ func parseSelect(v string) selection {
 
 // has reports whether property name is selected. id and deleted always are,
 // so that clients can always tell what an item is and whether it is gone.
+// without returns the selection less the named properties.
+func (sel selection) without(names []string) selection {
+	out := selection{}
+	if sel == nil {
+		for _, p := range strings.Split("name,eTag,cTag,size,createdDateTime,lastModifiedDateTime,webUrl,createdBy,lastModifiedBy,"+
+			"parentReference,fileSystemInfo,folder,file,root,package", ",") {
+			out[strings.ToLower(p)] = true
+		}
+	} else {
+		for k := range sel {
+			out[k] = true
+		}
+	}
+	for _, n := range names {
+		delete(out, strings.ToLower(n))
+	}
+	return out
+}
+
 func (sel selection) has(name string) bool {
 	if sel == nil || name == "id" || name == "deleted" {
 		return true
@@ -115,6 +135,11 @@ func mimeType(name string) string {
 // it) as a driveItem. inDelta applies delta's omissions (no cTag on business
 // drives).
 func (s *Server) appendItem(b []byte, i int32, n *node, sel selection, inDelta bool) []byte {
+	hashes := true
+	if inDelta && len(s.opts.OmitInDelta) > 0 {
+		sel = sel.without(s.opts.OmitInDelta)
+		hashes = !slices.Contains(s.opts.OmitInDelta, "hashes")
+	}
 	t := &s.tree
 	o := jsonObject{b: b}
 	o.open()
@@ -172,9 +197,11 @@ func (s *Server) appendItem(b []byte, i int32, n *node, sel selection, inDelta b
 	if !n.folder && sel.has("file") {
 		o.obj("file")
 		o.str("mimeType", mimeType(n.name))
-		o.obj("hashes")
-		o.str("quickXorHash", base64.StdEncoding.EncodeToString(n.hash[:]))
-		o.end()
+		if hashes {
+			o.obj("hashes")
+			o.str("quickXorHash", base64.StdEncoding.EncodeToString(n.hash[:]))
+			o.end()
+		}
 		o.end()
 	}
 	if i == 0 && sel.has("root") {

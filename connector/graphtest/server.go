@@ -80,8 +80,12 @@ func newServer(opts Options) *Server {
 	return s
 }
 
-// Close shuts the server down and waits for outstanding requests.
-func (s *Server) Close() { s.ts.Close() }
+// Close shuts the server down and waits for outstanding requests. Open notification links
+// are cut first (httptest does not track hijacked connections).
+func (s *Server) Close() {
+	s.DropPushLinks()
+	s.ts.Close()
+}
 
 // Client returns an HTTP client configured for the server (it trusts the
 // certificate of a TLS server).

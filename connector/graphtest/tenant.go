@@ -83,6 +83,10 @@ type TenantOptions struct {
 	// AllowAnonymous are set by the tenant); its identity options (token
 	// lifetimes, ClientSecret, StrictClients) configure the tenant's sign-in.
 	Drive Options
+	// InFlight is how long after a throttled answer a request of the same client is
+	// taken as already on its way (sent before the client could read the answer), so that
+	// RetryAfterViolations does not count it. Default 0: every request counts.
+	InFlight time.Duration
 	// Seed, when not 0, makes the ids of users, sites and drives the same on
 	// every run (they are random otherwise).
 	Seed int64
@@ -490,10 +494,11 @@ func (t *Tenant) ResetRequests() {
 // RetryAfterViolations returns every Graph request, to any drive or listing,
 // that arrived while a Retry-After window was open for its client id: after a
 // 429 or 503 with Retry-After had been answered for any request of the tenant
-// and before that many seconds had passed since that request arrived (requests
-// answered before the throttled one never count). A client
+// (plus TenantOptions.InFlight) and before that many seconds had passed since that
+// request arrived (requests answered before the throttled one never count). A client
 // that pauses all its requests on any Retry-After gets an empty result.
 func (t *Tenant) RetryAfterViolations() []TenantRequest {
+	grace := t.Options().InFlight
 	t.logMu.Lock()
 	defer t.logMu.Unlock()
 	var throttles []int
@@ -506,7 +511,7 @@ func (t *Tenant) RetryAfterViolations() []TenantRequest {
 	for k, e := range t.log {
 		for _, j := range throttles {
 			r := t.log[j]
-			if j < k && r.Client == e.Client && !e.Time.Before(r.Done) && e.Time.Before(r.Time.Add(r.RetryAfter)) {
+			if j < k && r.Client == e.Client && !e.Time.Before(r.Done.Add(grace)) && e.Time.Before(r.Time.Add(r.RetryAfter)) {
 				out = append(out, e)
 				break
 			}

@@ -274,3 +274,23 @@ func TestTenantSeed(t *testing.T) {
 		t.Error("different seeds gave the same ids")
 	}
 }
+
+func TestTenantInFlight(t *testing.T) {
+	clk := newClock()
+	tn := NewTenant(TenantOptions{Now: clk.Now, InFlight: 100 * time.Millisecond})
+	defer tn.Close()
+	tok := tn.IssueAppToken()
+	a := tn.UserDrive(tn.AddUser(TenantUser{}))
+	a.FailNextWith(http.StatusTooManyRequests, 2*time.Second, "")
+	get(t, tn.GraphURL()+"/drives/"+a.DriveID()+"/root/delta", tok)
+	clk.Advance(50 * time.Millisecond)
+	get(t, tn.GraphURL()+"/users", tok) // on its way when the 429 was answered
+	if v := tn.RetryAfterViolations(); len(v) != 0 {
+		t.Errorf("a request within InFlight counted: %v", v)
+	}
+	clk.Advance(100 * time.Millisecond)
+	get(t, tn.GraphURL()+"/users", tok)
+	if v := tn.RetryAfterViolations(); len(v) != 1 {
+		t.Errorf("%d violations, want the request after InFlight", len(v))
+	}
+}

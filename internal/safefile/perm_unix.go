@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -31,10 +32,18 @@ func checkOwnerMode(path, what string, fi fs.FileInfo) error {
 // must be euid, and nobody but the owner may write.
 func judgeUnix(path, what string, mode fs.FileMode, owner, euid int, name func(int) string) error {
 	if owner != euid {
+		who, sudoArg := name(owner), name(owner)
+		if strings.HasPrefix(who, "uid ") {
+			sudoArg = "'#" + strconv.Itoa(owner) + "'"
+		}
+		me := name(euid)
+		if strings.HasPrefix(me, "uid ") {
+			me = strconv.Itoa(euid)
+		}
 		return &UnsafeError{Path: path, What: what,
-			Why: fmt.Sprintf("is owned by %s, not by the user this command runs as (%s)", name(owner), name(euid)),
+			Why: fmt.Sprintf("is owned by %s, not by the user this command runs as (%s)", who, name(euid)),
 			Fix: fmt.Sprintf("run onedrive-agent as %s (e.g. sudo -u %s onedrive-agent ...), or chown -R %s %s if this user should own it",
-				name(owner), name(owner), name(euid), path)}
+				who, sudoArg, me, path)}
 	}
 	if mode.Perm()&0o022 != 0 {
 		return &UnsafeError{Path: path, What: what,

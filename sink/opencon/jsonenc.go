@@ -1,4 +1,4 @@
-package callback
+package opencon
 
 import (
 	"strconv"
@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds the small append-based JSON writer used to form message
+// This file holds the small append-based JSON writer that forms message
 // bodies. It writes the same bytes encoding/json would for strings, except
 // that it does not escape <, > and & (encoding/json's HTML escaping), which
 // receivers do not need: the output equals an encoding/json Encoder's with
@@ -14,8 +14,8 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a quoted JSON string.
-func appendString(b []byte, s string) []byte {
+// AppendString appends s as a quoted JSON string.
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -68,31 +68,31 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendStrings appends ss as a JSON array of strings; nil gives [].
-func appendStrings(b []byte, ss []string) []byte {
+// AppendStrings appends ss as a JSON array of strings; nil gives [].
+func AppendStrings(b []byte, ss []string) []byte {
 	b = append(b, '[')
 	for i, s := range ss {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = AppendString(b, s)
 	}
 	return append(b, ']')
 }
 
-// timeLayout is RFC 3339 in UTC with seconds precision, the format of every
+// TimeLayout is RFC 3339 in UTC with seconds precision, the format of every
 // time in a message body.
-const timeLayout = "2006-01-02T15:04:05Z"
+const TimeLayout = "2006-01-02T15:04:05Z"
 
-// appendTime appends t as a quoted RFC 3339 UTC time with seconds precision.
-func appendTime(b []byte, t time.Time) []byte {
+// AppendTime appends t as a quoted RFC 3339 UTC time with seconds precision.
+func AppendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, timeLayout)
+	b = t.UTC().AppendFormat(b, TimeLayout)
 	return append(b, '"')
 }
 
-// appendID appends "<prefix><seq zero-padded to 12 digits>" without quotes.
-func appendID(b []byte, prefix string, seq uint64) []byte {
+// AppendID appends "<prefix><seq zero-padded to 12 digits>" without quotes.
+func AppendID(b []byte, prefix string, seq uint64) []byte {
 	b = append(b, prefix...)
 	var digits [20]byte
 	d := strconv.AppendUint(digits[:0], seq, 10)

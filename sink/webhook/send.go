@@ -1,4 +1,4 @@
-package callback
+package webhook
 
 import (
 	"bytes"
@@ -10,8 +10,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 )
 
 // maxDrain is how much of a response body is read (and discarded) so the
@@ -32,63 +33,58 @@ type StatusError struct {
 // Error returns e.g. "HTTP 503 Service Unavailable: try later".
 func (e *StatusError) Error() string { return e.Text }
 
-// attempt is the result of sending a message once.
-type attempt struct {
-	outcome    Outcome
-	status     int           // 0 for a transport error
-	err        error         // *StatusError or a sanitized transport error; nil when delivered
-	retryAfter time.Duration // from Retry-After when hasRA
-	hasRA      bool
-	took       time.Duration
-	aborted    bool // cut short by shutdown: nothing to record
+// request is one HTTP request of an attempt: a message's body (opencon), or
+// one event (CloudEvents).
+type request struct {
+	id     string // Elements-Webhook-Id and webhook-id
+	body   []byte
+	events int         // events in body, for Classify
+	header http.Header // format headers (Content-Type, ce-*)
 }
 
-// send POSTs m once. The request runs under its own context so that a
-// shutdown lets it finish for up to the grace period.
-func (d *Dispatcher) send(ctx context.Context, m *Message) attempt {
-	reqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
+// post sends one request under ctx, bounded by the sender's timeout.
+func (s *Sender) post(ctx context.Context, rq request) deliver.Result {
+	reqCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(d.grace, cancel) })
-	defer stop()
-
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, d.url, bytes.NewReader(m.Body))
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, s.url, bytes.NewReader(rq.body))
 	if err != nil {
-		return attempt{outcome: Retry, err: fmt.Errorf("build request: %w", err)}
+		return deliver.Result{Outcome: deliver.Retry, Err: fmt.Errorf("build request: %w", err)}
 	}
-	if d.host != "" {
-		req.Host = d.host
+	if s.host != "" {
+		req.Host = s.host
 	}
-	h := make(http.Header, len(d.header)+5)
-	for k, v := range d.header {
+	h := make(http.Header, len(s.header)+len(rq.header)+5)
+	for k, v := range s.header {
 		h[k] = v
 	}
-	h[HeaderWebhookID] = []string{m.ID}
-	if sig, ok := d.signer.ElementsSignature(m.Body); ok {
+	for k, v := range rq.header {
+		h[k] = v
+	}
+	h[HeaderWebhookID] = []string{rq.id}
+	if sig, ok := s.signer.ElementsSignature(rq.body); ok {
 		h[HeaderElementsSignature] = []string{sig}
 	}
-	start := d.now()
-	if sig, ok := d.signer.StandardSignature(m.ID, start.Unix(), m.Body); ok {
-		h[HeaderStandardID] = []string{m.ID}
+	start := s.now()
+	if sig, ok := s.signer.StandardSignature(rq.id, start.Unix(), rq.body); ok {
+		h[HeaderStandardID] = []string{rq.id}
 		h[HeaderStandardTimestamp] = []string{strconv.FormatInt(start.Unix(), 10)}
 		h[HeaderStandardSignature] = []string{sig}
 	}
 	req.Header = h
 
-	resp, err := d.client.Do(req)
-	took := d.now().Sub(start)
+	resp, err := s.client.Do(req)
 	if err != nil {
-		return attempt{outcome: Retry, err: d.transportError(err, reqCtx), took: took, aborted: ctx.Err() != nil}
+		return deliver.Result{Outcome: deliver.Retry, Err: s.transportError(err, reqCtx)}
 	}
-	a := attempt{status: resp.StatusCode, took: took, outcome: Classify(resp.StatusCode, m.Events)}
-	var excerpt []byte
-	if a.outcome != Delivered {
-		excerpt, _ = io.ReadAll(io.LimitReader(resp.Body, maxReason))
-		a.retryAfter, a.hasRA = ParseRetryAfter(resp.Header.Get("Retry-After"), d.now())
-		a.err = &StatusError{Status: resp.StatusCode, Text: statusText(resp, excerpt)}
+	r := deliver.Result{Code: resp.StatusCode, Outcome: Classify(resp.StatusCode, rq.events)}
+	if r.Outcome != deliver.Delivered {
+		excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, maxReason))
+		r.After, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())
+		r.Err = &StatusError{Status: resp.StatusCode, Text: statusText(resp, excerpt)}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	_ = resp.Body.Close()
-	return a
+	return r
 }
 
 // statusText describes a refusing response: status line plus a one-line
@@ -117,14 +113,14 @@ func statusText(resp *http.Response, excerpt []byte) string {
 
 // transportError rewrites a client error without the callback URL (which may
 // carry a token in its query) as "POST <scheme://host/path>: <cause>".
-func (d *Dispatcher) transportError(err error, reqCtx context.Context) error {
+func (s *Sender) transportError(err error, reqCtx context.Context) error {
 	cause := err
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		cause = ue.Err
 	}
 	if errors.Is(err, context.DeadlineExceeded) && reqCtx.Err() != nil {
-		cause = fmt.Errorf("no response within %s: %w", d.timeout, context.DeadlineExceeded)
+		cause = fmt.Errorf("no response within %s: %w", s.timeout, context.DeadlineExceeded)
 	}
-	return fmt.Errorf("POST %s: %w", d.safeURL, cause)
+	return fmt.Errorf("POST %s: %w", s.safeURL, cause)
 }

@@ -1,23 +1,25 @@
-package callback
+package webhook
 
 import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 )
 
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
 		status, events int
-		want           Outcome
+		want           deliver.Outcome
 	}{
-		{200, 1, Delivered}, {201, 10, Delivered}, {202, 1, Delivered}, {204, 1, Delivered}, {299, 3, Delivered},
-		{400, 1, Reject}, {400, 10, Reject}, {413, 1, Reject}, {413, 0, Reject}, {415, 5, Reject}, {422, 1, Reject},
-		{413, 2, Split}, {413, 10, Split},
-		{0, 1, Retry}, {100, 1, Retry}, {199, 1, Retry}, {300, 1, Retry}, {301, 1, Retry}, {302, 1, Retry},
-		{304, 1, Retry}, {307, 1, Retry}, {308, 1, Retry}, {401, 1, Retry}, {403, 1, Retry}, {404, 1, Retry},
-		{405, 1, Retry}, {408, 1, Retry}, {409, 1, Retry}, {410, 1, Retry}, {429, 1, Retry},
-		{500, 1, Retry}, {502, 10, Retry}, {503, 1, Retry}, {504, 1, Retry}, {599, 1, Retry},
+		{200, 1, deliver.Delivered}, {201, 10, deliver.Delivered}, {202, 1, deliver.Delivered}, {204, 1, deliver.Delivered}, {299, 3, deliver.Delivered},
+		{400, 1, deliver.Reject}, {400, 10, deliver.Reject}, {413, 1, deliver.Reject}, {413, 0, deliver.Reject}, {415, 5, deliver.Reject}, {422, 1, deliver.Reject},
+		{413, 2, deliver.Split}, {413, 10, deliver.Split},
+		{0, 1, deliver.Retry}, {100, 1, deliver.Retry}, {199, 1, deliver.Retry}, {300, 1, deliver.Retry}, {301, 1, deliver.Retry}, {302, 1, deliver.Retry},
+		{304, 1, deliver.Retry}, {307, 1, deliver.Retry}, {308, 1, deliver.Retry}, {401, 1, deliver.Retry}, {403, 1, deliver.Retry}, {404, 1, deliver.Retry},
+		{405, 1, deliver.Retry}, {408, 1, deliver.Retry}, {409, 1, deliver.Retry}, {410, 1, deliver.Retry}, {429, 1, deliver.Retry},
+		{500, 1, deliver.Retry}, {502, 10, deliver.Retry}, {503, 1, deliver.Retry}, {504, 1, deliver.Retry}, {599, 1, deliver.Retry},
 	} {
 		if got := Classify(tc.status, tc.events); got != tc.want {
 			t.Errorf("Classify(%d, %d) = %v, want %v", tc.status, tc.events, got, tc.want)
@@ -32,16 +34,16 @@ func FuzzClassify(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, status, events int) {
 		got := Classify(status, events)
-		var want Outcome
+		var want deliver.Outcome
 		switch {
 		case status/100 == 2 && status >= 200:
-			want = Delivered
+			want = deliver.Delivered
 		case status == 413 && events >= 2:
-			want = Split
+			want = deliver.Split
 		case status == 400 || status == 413 || status == 415 || status == 422:
-			want = Reject
+			want = deliver.Reject
 		default:
-			want = Retry
+			want = deliver.Retry
 		}
 		if got != want {
 			t.Fatalf("Classify(%d, %d) = %v, want %v", status, events, got, want)
@@ -93,27 +95,4 @@ func FuzzParseRetryAfter(f *testing.F) {
 			t.Fatalf("ParseRetryAfter(%q) = %v with ok=false", v, d)
 		}
 	})
-}
-
-func TestRetryDelay(t *testing.T) {
-	const initial, maxD = time.Second, 5 * time.Minute
-	for attempt := 1; attempt <= 40; attempt++ {
-		base := min(initial<<min(attempt-1, 30), maxD)
-		lo, hi := max(base/2, initial), min(base*3/2, maxD)
-		for range 50 {
-			d := RetryDelay(attempt, initial, maxD)
-			if d < lo || d > hi {
-				t.Fatalf("RetryDelay(%d) = %v, want within [%v, %v]", attempt, d, lo, hi)
-			}
-		}
-	}
-	if d := RetryDelay(1<<40, initial, maxD); d < maxD/2 || d > maxD {
-		t.Errorf("RetryDelay(huge) = %v", d)
-	}
-	if d := RetryDelay(3, 0, 0); d < 2*time.Second || d > 6*time.Second {
-		t.Errorf("RetryDelay with defaults = %v", d)
-	}
-	if d := RetryDelay(2, time.Minute, time.Second); d != time.Minute {
-		t.Errorf("RetryDelay with max < initial = %v, want 1m", d)
-	}
 }

@@ -1,4 +1,4 @@
-package callback
+package deliver
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 )
 
 // acker commits delivered messages' acks in the background, so sending goes
-// on while a commit (an fsync) runs. The dispatcher hands keys over with
+// on while a commit (an fsync) runs. The loop hands keys over with
 // commit and learns which are durable through drain; wait blocks until
 // every handed-over key is committed. An ack lost in a crash only means a
 // redelivery with the same id and bytes.
@@ -16,7 +16,7 @@ type acker struct {
 
 	mu        sync.Mutex
 	pending   []uint64 // handed over, not yet being committed
-	confirmed []uint64 // committed, not yet drained by the dispatcher
+	confirmed []uint64 // committed, not yet drained by the loop
 	err       error    // first failed commit; sticky
 
 	wake      chan struct{} // pending has keys

@@ -1,0 +1,410 @@
+package instore_test
+
+// The broker crash test: a child process (this test binary re-executed)
+// records events in a real store, as rounds do, and delivers them through
+// the delivery loop to a Kafka cluster (kfake) or a NATS JetStream server
+// running in this process; the parent kills the child with SIGKILL at
+// random moments, restarts it, lets it drain, and then reads the topic or
+// stream: every event is there, JetStream holds each eventId once, Kafka
+// duplicates carry the same id and bytes, and the events of each item are
+// in recording order.
+//
+// Default: 8 kills during 5,000 events. Long run, 40 kills, 40,000 events:
+//
+//	ONEDRIVE_AGENT_LONG=1 go test ./agent/instore -run TestCrash -v -timeout 30m
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	natsio "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/callback"
+	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
+	"github.com/onedrive-agent/onedrive-agent/agent/delta"
+	"github.com/onedrive-agent/onedrive-agent/agent/instore"
+	"github.com/onedrive-agent/onedrive-agent/sink/kafka"
+	"github.com/onedrive-agent/onedrive-agent/sink/nats"
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+const (
+	envHelper   = "INSTORE_CRASH_HELPER"
+	envDB       = "INSTORE_CRASH_DB"
+	envSink     = "INSTORE_CRASH_SINK"
+	envAddr     = "INSTORE_CRASH_ADDR"
+	envTotal    = "INSTORE_CRASH_TOTAL"
+	crashPage   = 50 // events per transaction
+	crashItems  = 37 // events cycle over this many items
+	crashName   = "crash"
+	crashTopic  = "onedrive"
+	crashStream = "ONEDRIVE"
+)
+
+// TestCrashHelper is the child process; it does nothing in a normal run.
+func TestCrashHelper(t *testing.T) {
+	if os.Getenv(envHelper) != "1" {
+		t.Skip("helper process for TestCrash_*")
+	}
+	total, _ := strconv.Atoi(os.Getenv(envTotal))
+	if err := crashChild(os.Getenv(envDB), os.Getenv(envSink), os.Getenv(envAddr), total); err != nil {
+		fmt.Fprintln(os.Stderr, "crash helper:", err)
+		os.Exit(3)
+	}
+}
+
+func newSender(sink, addr string) (deliver.Sender, func(), error) {
+	if sink == "kafka" {
+		s, err := kafka.New(kafka.Config{Instance: crashName, Brokers: strings.Split(addr, ","), Topic: crashTopic, Timeout: 2 * time.Second})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+	s, err := nats.New(nats.Config{Instance: crashName, Servers: []string{addr}, Subject: "onedrive.crash", Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s.Close, nil
+}
+
+// crashChild records events until total are committed (the delta cursor
+// holds "written up to" in the same transaction as the messages) and
+// delivers until the queue is empty.
+func crashChild(path, sink, addr string, total int) error {
+	db, err := store.Open(path, store.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	info, err := db.EnsureInstance(crashName)
+	if err != nil {
+		return err
+	}
+	h := instore.New(db, crashName, nil)
+	s, closeSender, err := newSender(sink, addr)
+	if err != nil {
+		return err
+	}
+	defer closeSender()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	loop := deliver.New(deliver.Config{Instance: crashName, Sink: sink, RetryInitial: 5 * time.Millisecond,
+		RetryMax: 50 * time.Millisecond}, h, s, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- loop.Run(ctx) }()
+
+	meta := callback.Meta{DBID: db.ID(), InstanceID: info.ID, Name: crashName, MaxEvents: 10}
+	for {
+		written := 0
+		err := h.Update(func(dtx delta.Tx) error {
+			tx := dtx.(*instore.Tx)
+			c, err := tx.Cursor()
+			if err != nil {
+				return err
+			}
+			if c != "" {
+				if written, err = strconv.Atoi(c); err != nil {
+					return fmt.Errorf("cursor %q: %w", c, err)
+				}
+			}
+			if written >= total {
+				return nil
+			}
+			n := min(crashPage, total-written)
+			evs := make([]delta.Event, n)
+			for i := range evs {
+				seq := written + i + 1
+				item := "item" + strconv.Itoa(seq%crashItems)
+				evs[i] = delta.Event{Type: delta.Updated, ItemID: item, ParentID: "root", Path: "/" + item,
+					Changes: []string{"content"}, Date: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
+					Raw: json.RawMessage(`{"id":"` + item + `","seq":` + strconv.Itoa(seq) + `}`)}
+			}
+			msgs, err := callback.Build(tx, meta, evs, time.Now())
+			if err != nil {
+				return err
+			}
+			if err := tx.Enqueue(msgs...); err != nil {
+				return err
+			}
+			written += n
+			return tx.SetCursor(strconv.Itoa(written))
+		})
+		if err != nil {
+			return err
+		}
+		loop.Notify()
+		if written >= total {
+			st, err := db.Stats(crashName)
+			if err != nil {
+				return err
+			}
+			if st.QueuedMessages == 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		} else {
+			time.Sleep(10 * time.Millisecond) // rounds come at a pace: kills land while events are both written and sent
+		}
+		select {
+		case err := <-runErr:
+			return fmt.Errorf("delivery stopped: %w", err)
+		default:
+		}
+	}
+	cancel()
+	return <-runErr
+}
+
+// received is one event as the topic or stream holds it.
+type received struct {
+	id, item string
+	seq      int
+	value    []byte
+}
+
+func decodeReceived(t *testing.T, value []byte) received {
+	t.Helper()
+	var v struct {
+		EventID  string `json:"eventId"`
+		ObjectID string `json:"objectId"`
+		Raw      struct {
+			Seq int `json:"seq"`
+		} `json:"raw"`
+	}
+	if err := json.Unmarshal(value, &v); err != nil || v.EventID == "" || v.Raw.Seq == 0 {
+		t.Fatalf("undecodable event (%v): %s", err, value)
+	}
+	return received{id: v.EventID, item: v.ObjectID, seq: v.Raw.Seq, value: value}
+}
+
+// runCrash kills the child kills times, lets it drain and returns the
+// number of events the store committed.
+func runCrash(t *testing.T, sink, addr string, kills, total int) int {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses SIGKILL")
+	}
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d, %d kills, %d events", seed, kills, total)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	path := filepath.Join(t.TempDir(), "agent.db")
+	start := func() (*exec.Cmd, *bytes.Buffer) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
+		cmd.Env = append(os.Environ(), envHelper+"=1", envDB+"="+path, envSink+"="+sink, envAddr+"="+addr,
+			envTotal+"="+strconv.Itoa(total))
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, &out
+	}
+	killed, finished := 0, 0
+	for k := 0; killed < kills && k < 4*kills; k++ {
+		cmd, out := start()
+		time.Sleep(time.Duration(30+rng.IntN(170)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("kill %d: %v", k, err)
+		}
+		if ee != nil && ee.ExitCode() == 3 {
+			t.Fatalf("kill %d: child failed: %s", k, out)
+		}
+		if err == nil {
+			finished++
+		} else {
+			killed++
+		}
+	}
+	t.Logf("%d children killed, %d had finished before their kill", killed, finished)
+	if killed < kills {
+		t.Errorf("only %d kills landed, want %d", killed, kills)
+	}
+	cmd, out := start()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("final run: %v\n%s", err, out)
+		}
+	case <-time.After(5 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("final run did not drain within 5 minutes\n%s", out)
+	}
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var written int
+	err = db.View(crashName, func(tx *store.Tx) error {
+		c, err := tx.Cursor()
+		written, _ = strconv.Atoi(c)
+		return err
+	})
+	st, serr := db.Stats(crashName)
+	if err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	if written != total || st.QueuedMessages != 0 || st.DeadMessages != 0 {
+		t.Fatalf("store: written %d of %d, %+v", written, total, st)
+	}
+	return written
+}
+
+// checkReceived checks completeness and per-item order of the first copies,
+// and returns how many copies were duplicates.
+func checkReceived(t *testing.T, got []received, total int) (dups int) {
+	t.Helper()
+	first := map[string]received{}
+	lastSeq := map[string]int{}
+	seqs := map[int]bool{}
+	for _, r := range got {
+		if f, ok := first[r.id]; ok {
+			dups++
+			if !bytes.Equal(f.value, r.value) {
+				t.Errorf("event %s sent again with other bytes", r.id)
+			}
+			continue
+		}
+		first[r.id] = r
+		if seqs[r.seq] {
+			t.Errorf("seq %d under two event ids", r.seq)
+		}
+		seqs[r.seq] = true
+		if r.seq < lastSeq[r.item] {
+			t.Errorf("item %s: seq %d after %d", r.item, r.seq, lastSeq[r.item])
+		}
+		lastSeq[r.item] = r.seq
+	}
+	if len(first) != total {
+		t.Errorf("%d distinct events, want %d", len(first), total)
+	}
+	return dups
+}
+
+func crashSize() (kills, total int) {
+	if os.Getenv("ONEDRIVE_AGENT_LONG") == "1" {
+		return 40, 40000
+	}
+	return 8, 5000
+}
+
+func TestCrash_Kafka(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(8, crashTopic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	kills, total := crashSize()
+	written := runCrash(t, "kafka", strings.Join(c.ListenAddrs(), ","), kills, total)
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(crashTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []received
+	ids := map[string]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for len(ids) < written && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			rc := decodeReceived(t, r.Value)
+			if string(r.Key) != rc.item {
+				t.Errorf("record %s: key %q", rc.id, r.Key)
+			}
+			for _, h := range r.Headers {
+				if h.Key == "eventId" && string(h.Value) != rc.id {
+					t.Errorf("record %s: eventId header %q", rc.id, h.Value)
+				}
+			}
+			ids[rc.id] = true
+			got = append(got, rc)
+		})
+	}
+	// Read what else arrived (duplicates) for a moment.
+	tctx, tcancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	cl.PollFetches(tctx).EachRecord(func(r *kgo.Record) { got = append(got, decodeReceived(t, r.Value)) })
+	tcancel()
+	dups := checkReceived(t, got, written)
+	t.Logf("kafka: %d records for %d events (%d duplicates, same ids and bytes)", len(got), written, dups)
+}
+
+func TestCrash_NATS(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	nc, err := natsio.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: crashStream, Subjects: []string{"onedrive.>"},
+		Duplicates: time.Hour, Storage: jetstream.FileStorage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kills, total := crashSize()
+	written := runCrash(t, "nats", strings.TrimPrefix(ns.ClientURL(), "nats://"), kills, total)
+
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []received
+	count := map[string]int{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+		rc := decodeReceived(t, m.Data)
+		if m.Header.Get("Nats-Msg-Id") != rc.id {
+			t.Errorf("message %s: Nats-Msg-Id %q", rc.id, m.Header.Get("Nats-Msg-Id"))
+		}
+		count[rc.id]++
+		got = append(got, rc)
+	}
+	for id, n := range count {
+		if n != 1 {
+			t.Errorf("event %s %d times in the stream", id, n)
+		}
+	}
+	checkReceived(t, got, written)
+	t.Logf("nats: %d messages in the stream for %d events", len(got), written)
+}

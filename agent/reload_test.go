@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
+)
+
+// TestReload: while the agent runs and a poll is requested, Reload adds,
+// changes and removes instances, keeps the state of those it restarts, and
+// reports data_dir as needing a restart.
+func TestReload(t *testing.T) {
+	e := newTestEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.agent.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitFor(t, 10*time.Second, "the first poll", func() bool {
+		s, err := e.agent.Status(ctx)
+		return err == nil && s.Instances[0].LastSuccess != nil
+	})
+	before, _ := e.agent.Status(ctx)
+
+	// finance gets a new interval, "legal" appears, "off" goes away.
+	text := e.toml
+	text = strings.Replace(text, `interval = "1h"`, `interval = "2h"`, 1)
+	i := strings.Index(text, "[[instance]]\nname = \"off\"")
+	legal := strings.Replace(text[strings.Index(text, "[[instance]]"):i], `name = "finance"`, `name = "legal"`, 1)
+	text = text[:i] + legal
+	cfg, err := config.Parse(filepath.Join(e.cfg.DataDir, "agent.toml"), []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.agent.Poll(context.Background(), "finance") // a requested round during the reload
+	if err := e.agent.Reload(cfg); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	s, _ := e.agent.Status(ctx)
+	var names []string
+	for _, in := range s.Instances {
+		names = append(names, in.Name)
+	}
+	if strings.Join(names, ",") != "finance,legal" {
+		t.Errorf("instances after reload: %v", names)
+	}
+	if s.Instances[0].ID != before.Instances[0].ID || s.Instances[0].DriveID != before.Instances[0].DriveID {
+		t.Errorf("finance lost its state: before %+v, after %+v", before.Instances[0], s.Instances[0])
+	}
+	waitFor(t, 10*time.Second, "legal's first poll", func() bool {
+		s, err := e.agent.Status(ctx)
+		return err == nil && len(s.Instances) == 2 && s.Instances[1].LastSuccess != nil
+	})
+	if _, err := e.agent.Poll(ctx, "off"); !errors.Is(err, ErrUnknownInstance) {
+		t.Errorf("poll of a removed instance: %v", err)
+	}
+
+	moved := *cfg
+	moved.DataDir = t.TempDir()
+	if err := e.agent.Reload(&moved); !errors.Is(err, ErrRestartNeeded) || !strings.Contains(err.Error(), "data_dir") {
+		t.Errorf("Reload with another data_dir: %v", err)
+	}
+}
