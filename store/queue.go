@@ -100,6 +100,13 @@ func (tx *Tx) queueMessage(key uint64) (Message, bool, error) {
 // Peek returns up to n messages from the head of the instance's queue, in
 // order, without removing them. An unknown instance has an empty queue.
 func (db *DB) Peek(name string, n int) ([]Message, error) {
+	return db.PeekSkip(name, n, nil)
+}
+
+// PeekSkip is Peek leaving out the messages whose key skip reports (e.g.
+// delivered ones whose ack is not committed yet): they are neither decoded
+// nor counted in n. A nil skip leaves none out.
+func (db *DB) PeekSkip(name string, n int, skip func(key uint64) bool) ([]Message, error) {
 	var out []Message
 	_, err := db.readRecord(name, func(tx *Tx) error {
 		b := tx.inst.Bucket(bktQueue)
@@ -111,6 +118,9 @@ func (db *DB) Peek(name string, n int) ([]Message, error) {
 			key, ok := keyU64(k)
 			if !ok {
 				return recordError(name+"/queue", fmt.Sprintf("%x", k), errors.New("bad key"))
+			}
+			if skip != nil && skip(key) {
+				continue
 			}
 			m, err := decodeMessage(key, v)
 			if err != nil {

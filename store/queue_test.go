@@ -297,3 +297,28 @@ func TestDB_QueueModel(t *testing.T) {
 	}
 	checkCounts(t, db)
 }
+
+func TestDB_PeekSkip(t *testing.T) {
+	db := mustInstance(t, Options{})
+	enqueue(t, db, "m1", "m2", "m3", "m4")
+	all, err := db.Peek("a", 10)
+	if err != nil || len(all) != 4 {
+		t.Fatalf("Peek = %d messages, %v", len(all), err)
+	}
+	skipped := map[uint64]bool{all[0].Key: true, all[2].Key: true}
+	got, err := db.PeekSkip("a", 10, func(k uint64) bool { return skipped[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range got {
+		ids = append(ids, m.ID)
+	}
+	if !equal(ids, []string{"m2", "m4"}) {
+		t.Errorf("PeekSkip = %v, want [m2 m4]", ids)
+	}
+	// Skipped messages do not count towards n.
+	if got, _ := db.PeekSkip("a", 1, func(k uint64) bool { return k == all[0].Key }); len(got) != 1 || got[0].ID != "m2" {
+		t.Errorf("PeekSkip(1) = %+v, want m2", got)
+	}
+}

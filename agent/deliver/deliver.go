@@ -52,6 +52,15 @@ type Queue interface {
 	SetDeliveryError(msg string) error                                    // the instance's last delivery error
 }
 
+// Skipper is a Queue that can leave messages out of a Peek without reading
+// them: the loop passes the delivered messages whose ack is not committed
+// yet, so that a Peek does not read their bodies again.
+type Skipper interface {
+	// PeekSkip returns up to n messages from the head, in order, leaving
+	// out (and not counting) those whose key skip reports.
+	PeekSkip(n int, skip func(key uint64) bool) ([]Message, error)
+}
+
 // Outcome is what the loop does with a message after one attempt.
 type Outcome int
 

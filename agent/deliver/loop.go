@@ -207,7 +207,13 @@ func (l *Loop) peek() ([]Message, error) {
 		return nil, err
 	}
 	l.handoff()
-	batch, err := l.q.Peek(l.peekN + len(l.inflight))
+	var batch []Message
+	var err error
+	if sk, ok := l.q.(Skipper); ok {
+		batch, err = sk.PeekSkip(l.peekN, l.isInflight)
+	} else {
+		batch, err = l.q.Peek(l.peekN + len(l.inflight))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("instance %s: read delivery queue: %w", l.cfg.Instance, err)
 	}
@@ -356,6 +362,13 @@ func (l *Loop) handoff() {
 		l.inflight[k] = struct{}{}
 	}
 	l.acks = l.acks[:0]
+}
+
+// isInflight reports whether key was delivered and its ack is not
+// committed yet.
+func (l *Loop) isInflight(key uint64) bool {
+	_, ok := l.inflight[key]
+	return ok
 }
 
 // confirm forgets a key whose ack is committed.

@@ -277,3 +277,70 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// skipQueue is a memQueue with PeekSkip whose acks take a while to commit;
+// it counts how often each message is read.
+type skipQueue struct {
+	memQueue
+	ackDelay time.Duration
+	reads    map[uint64]int
+}
+
+func (q *skipQueue) PeekSkip(n int, skip func(uint64) bool) ([]Message, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []Message
+	for _, m := range q.msgs {
+		if len(out) == n {
+			break
+		}
+		if skip(m.Key) {
+			continue
+		}
+		q.reads[m.Key]++
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func (q *skipQueue) Peek(n int) ([]Message, error) {
+	ms, err := q.memQueue.Peek(n)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, m := range ms {
+		q.reads[m.Key]++
+	}
+	return ms, err
+}
+
+func (q *skipQueue) Ack(keys ...uint64) error {
+	time.Sleep(q.ackDelay)
+	return q.memQueue.Ack(keys...)
+}
+
+// TestLoop_PeekSkipsUnackedDelivered: while acks are being committed, a
+// Skipper queue is asked to leave the delivered messages out, so each
+// message is read once; all are delivered once, in order.
+func TestLoop_PeekSkipsUnackedDelivered(t *testing.T) {
+	q := &skipQueue{ackDelay: 20 * time.Millisecond, reads: map[uint64]int{}}
+	q.add(200)
+	s := &pipeSender{window: 1, answer: func(string, int) Result { return Result{Outcome: Delivered} }}
+	l := New(Config{Instance: "t", Sink: "test", BatchSize: 8}, q, s, nil)
+	stop := runLoop(t, l)
+	waitFor(t, "the queue to drain", func() bool { return q.len() == 0 })
+	stop()
+	var want []string
+	for i := 1; i <= 200; i++ {
+		want = append(want, "m"+strconv.Itoa(i))
+	}
+	if got := s.ids(); !slices.Equal(got, want) {
+		t.Errorf("sent %v, want %v", got, want)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for k, n := range q.reads {
+		if n != 1 {
+			t.Errorf("message %d read %d times, want 1", k, n)
+		}
+	}
+}

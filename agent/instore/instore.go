@@ -29,6 +29,7 @@ type Handle struct {
 var (
 	_ delta.DB             = (*Handle)(nil)
 	_ deliver.Queue        = (*Handle)(nil)
+	_ deliver.Skipper      = (*Handle)(nil)
 	_ connector.TokenStore = (*Handle)(nil)
 	_ delta.Tx             = (*Tx)(nil)
 )
@@ -105,8 +106,12 @@ func (h *Handle) SaveToken(tok connector.Token) error {
 }
 
 // Peek implements deliver.Queue.
-func (h *Handle) Peek(n int) ([]deliver.Message, error) {
-	ms, err := h.db.Peek(h.name, n)
+func (h *Handle) Peek(n int) ([]deliver.Message, error) { return h.PeekSkip(n, nil) }
+
+// PeekSkip implements deliver.Skipper: the messages skip reports are not
+// read.
+func (h *Handle) PeekSkip(n int, skip func(key uint64) bool) ([]deliver.Message, error) {
+	ms, err := h.db.PeekSkip(h.name, n, skip)
 	if err != nil {
 		return nil, err
 	}
