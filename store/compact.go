@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -56,9 +57,15 @@ func (db *DB) sizes() (size, live int64, err error) {
 	if err := bdb.View(func(tx *bolt.Tx) error { hwm = tx.Size(); return nil }); err != nil {
 		return 0, 0, fmt.Errorf("stat store %s: %w", db.path, err)
 	}
+	return fi.Size(), liveBytes(bdb, hwm), nil
+}
+
+// liveBytes estimates the bytes in use in bdb: the pages below the
+// high-water mark hwm that are not free.
+func liveBytes(bdb *bolt.DB, hwm int64) int64 {
 	st := bdb.Stats()
 	free := int64(st.FreePageN+st.PendingPageN) * int64(bdb.Info().PageSize)
-	return fi.Size(), max(hwm-free, 0), nil
+	return max(hwm-free, 0)
 }
 
 // autoCompact runs MaybeCompact unless turned off; failures are logged,
@@ -97,7 +104,12 @@ func (db *DB) Compact() error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("compact store %s: %w", db.path, err)
 	}
-	if err := db.compactInto(tmp); err != nil {
+	var live int64
+	if err := db.bdb.View(func(tx *bolt.Tx) error { live = liveBytes(db.bdb, tx.Size()); return nil }); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("compact store %s: %w", db.path, err)
+	}
+	if err := db.compactInto(tmp, live); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("compact store %s: %w", db.path, err)
 	}
@@ -143,11 +155,13 @@ func removeCompactLeftovers(path string) {
 	}
 }
 
-// compactInto copies the live data into the new empty file tmp and syncs it.
-func (db *DB) compactInto(tmp string) error {
+// compactInto copies the live data (about live bytes) into the new empty
+// file tmp and syncs it.
+func (db *DB) compactInto(tmp string, live int64) error {
 	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{
 		Timeout: time.Second, NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
-		PageSize: pageSize,
+		PageSize:        pageSize,
+		InitialMmapSize: compactMmapSize(live),
 		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
 			return safefile.OpenFile(name, "database copy", flag&^os.O_CREATE, mode)
 		},
@@ -163,4 +177,19 @@ func (db *DB) compactInto(tmp string) error {
 		err = cerr
 	}
 	return err
+}
+
+// maxCompactMmap bounds the copy's first mapping (address space only).
+const maxCompactMmap = 1 << 30
+
+// compactMmapSize is the copy's first mapping: large enough for the live
+// data, so that bbolt does not map the growing file again at each of the
+// copy's commits (each new mapping copies every node the transaction has
+// touched onto the heap). On Windows a mapping sets the file's size, so
+// the copy keeps bbolt's default there: its size stays that of its data.
+func compactMmapSize(live int64) int {
+	if runtime.GOOS == "windows" {
+		return 0
+	}
+	return int(min(live, maxCompactMmap))
 }

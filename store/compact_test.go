@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -229,5 +231,41 @@ func testAckDuringRound(t *testing.T, drive string) {
 	}
 	if got := fileSize(t, path); got > full/4 {
 		t.Errorf("file is %d bytes after the round's drain (%d before): not compacted", got, full)
+	}
+}
+
+// TestDB_CompactMapsOnce: the copy is mapped large enough for the live
+// data at once, so a compaction does not copy the nodes of its copy's
+// transactions onto the heap at each growth of the file (bbolt does so on
+// every new mapping): it allocates less than the data it copies.
+func TestDB_CompactMapsOnce(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the copy keeps bbolt's default mapping on Windows")
+	}
+	db := mustInstance(t, Options{NoSync: true, NoAutoCompact: true})
+	body := bytes.Repeat([]byte("x"), 2000)
+	const n = 16000 // about 32 MB: two of the copy's transactions
+	err := db.Update("a", func(tx *Tx) error {
+		for i := range n {
+			if err := tx.Enqueue(Message{ID: fmt.Sprint("m", i), Events: 1, Body: body}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got, data := after.TotalAlloc-before.TotalAlloc, uint64(n*len(body)); got > data {
+		t.Errorf("Compact allocated %d MB for %d MB of data, want less", got>>20, data>>20)
+	}
+	if msgs, err := db.Peek("a", n+1); err != nil || len(msgs) != n {
+		t.Fatalf("after Compact: %d messages, %v", len(msgs), err)
 	}
 }
