@@ -156,12 +156,15 @@ func removeCompactLeftovers(path string) {
 }
 
 // compactInto copies the live data (about live bytes) into the new empty
-// file tmp and syncs it.
+// file tmp and syncs it; the copy is mapped for live bytes at once.
 func (db *DB) compactInto(tmp string, live int64) error {
 	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{
 		Timeout: time.Second, NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
 		PageSize:        pageSize,
-		InitialMmapSize: compactMmapSize(live),
+		InitialMmapSize: compactMmap(live),
+		// The copy is synced before its rename: a sync per growth of the
+		// file protects nothing.
+		NoGrowSync: true,
 		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
 			return safefile.OpenFile(name, "database copy", flag&^os.O_CREATE, mode)
 		},
@@ -169,6 +172,9 @@ func (db *DB) compactInto(tmp string, live int64) error {
 	if err != nil {
 		return err
 	}
+	// With a first mapping past bbolt's 16 MB allocation unit, each
+	// growth of the file would add 16 MB: grow by 1 MB instead.
+	dst.AllocSize = compactAllocSize
 	err = bolt.Compact(dst, db.bdb, compactTxSize)
 	if err == nil && !db.opts.NoSync {
 		err = dst.Sync()
@@ -179,15 +185,18 @@ func (db *DB) compactInto(tmp string, live int64) error {
 	return err
 }
 
+// compactAllocSize is how much a compaction's copy grows at a time.
+const compactAllocSize = 1 << 20
+
 // maxCompactMmap bounds the copy's first mapping (address space only).
 const maxCompactMmap = 1 << 30
 
-// compactMmapSize is the copy's first mapping: large enough for the live
-// data, so that bbolt does not map the growing file again at each of the
-// copy's commits (each new mapping copies every node the transaction has
-// touched onto the heap). On Windows a mapping sets the file's size, so
-// the copy keeps bbolt's default there: its size stays that of its data.
-func compactMmapSize(live int64) int {
+// compactMmap is the copy's first mapping: large enough for the live data,
+// so that bbolt does not map the growing copy again at each of its commits
+// (each new mapping copies every node the transaction has touched onto the
+// heap). On Windows a mapping sets the file's size, so the copy keeps
+// bbolt's default there: its size stays that of its data.
+func compactMmap(live int64) int {
 	if runtime.GOOS == "windows" {
 		return 0
 	}

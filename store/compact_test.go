@@ -265,6 +265,10 @@ func TestDB_CompactMapsOnce(t *testing.T) {
 	if got, data := after.TotalAlloc-before.TotalAlloc, uint64(n*len(body)); got > data {
 		t.Errorf("Compact allocated %d MB for %d MB of data, want less", got>>20, data>>20)
 	}
+	// The copy grows by 1 MB at a time: its file is about its data.
+	if size := fileSize(t, db.path); size > int64(n*len(body))+8<<20 {
+		t.Errorf("compacted file: %d MB; want at most 8 MB more than its %d MB of data", size>>20, n*len(body)>>20)
+	}
 	if msgs, err := db.Peek("a", n+1); err != nil || len(msgs) != n {
 		t.Fatalf("after Compact: %d messages, %v", len(msgs), err)
 	}
