@@ -67,7 +67,7 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 	case st.NeedsLogin:
 		is.Hint = "sign-in needed: run `onedrive-agent login " + name + "`"
 	case q.DeadMessages > 0:
-		is.Hint = fmt.Sprintf("%d dead letters: inspect with `onedrive-agent dead list %s`, then replay or purge", q.DeadMessages, name)
+		is.Hint = fmt.Sprintf("%s: inspect with `onedrive-agent dead list %s`, then replay or purge", deadLetters(q.DeadMessages), name)
 	}
 	return is, nil
 }
@@ -93,4 +93,12 @@ func (in *instance) deliveryStatus(running bool, queued int64) *Delivery {
 		}
 	}
 	return d
+}
+
+// deadLetters says how many dead letters there are, in words.
+func deadLetters(n int64) string {
+	if n == 1 {
+		return "1 dead letter"
+	}
+	return fmt.Sprintf("%d dead letters", n)
 }

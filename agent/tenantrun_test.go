@@ -60,6 +60,13 @@ func newTenantEnv(t *testing.T, tn *graphtest.Tenant, tenantCfg config.Tenant, f
 // app's client id (so the fake tenant's log tells agents apart) given.
 func newTenantEnvAt(t *testing.T, tn *graphtest.Tenant, dir, clientID string, tenantCfg config.Tenant, fl config.Fleet) *tenantEnv {
 	t.Helper()
+	return newTenantEnvWith(t, tn, dir, clientID, tenantCfg, fl, nil)
+}
+
+// newTenantEnvWith is newTenantEnvAt with a last change to the instance's
+// configuration (nil: none) before the agent is made.
+func newTenantEnvWith(t *testing.T, tn *graphtest.Tenant, dir, clientID string, tenantCfg config.Tenant, fl config.Fleet, change func(*config.Instance)) *tenantEnv {
+	t.Helper()
 	drive := map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites,
 		{true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}]
 	toml := tenantTOML(dir, clientID, tn.URL, drive, 3)
@@ -74,6 +81,9 @@ func newTenantEnvAt(t *testing.T, tn *graphtest.Tenant, dir, clientID string, te
 	ic.Drive.Tenant.Rediscover = tenantCfg.Rediscover // below the configurable minimum in tests
 	ic.Drive.Tenant.UserGlobs, ic.Drive.Tenant.SiteGlobs = tenantCfg.UserGlobs, tenantCfg.SiteGlobs
 	cfg.Fleet = fl
+	if change != nil {
+		change(ic)
+	}
 	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
