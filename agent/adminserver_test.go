@@ -18,18 +18,13 @@ import (
 // it stops.
 func TestAgent_AdminTrust(t *testing.T) {
 	e := newTestEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	addr := ln.Addr().String()
 	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	ctx, stop := runAgent(t, a)
 	lockFile := e.db.Path() + ".lock"
 	waitFor(t, 5*time.Second, "the admin address in the lock file", func() bool {
 		b, _ := os.ReadFile(lockFile)
@@ -57,12 +52,7 @@ func TestAgent_AdminTrust(t *testing.T) {
 		t.Errorf("the new token after rotation: %v", err)
 	}
 
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return")
-	}
+	stop()
 	if b, _ := os.ReadFile(lockFile); strings.Contains(string(b), "admin=") {
 		t.Errorf("lock file after the admin API stopped: %q", b)
 	}

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -79,28 +77,8 @@ func newTestEnv(t *testing.T) *testEnv {
 	g.AddClient(testClientID, testSecret, false)
 	recv := newReceiver(t)
 	dir := t.TempDir()
-	toml := fmt.Sprintf(`data_dir = %q
-[admin]
-listen = ""
-[[instance]]
-name = "finance"
-tags = ["fin"]
-[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret = %q
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.poll]
-interval = "1h"
-[instance.callback]
-url = %q
-retry_initial = "50ms"
-retry_max = "200ms"
-
+	toml := fmt.Sprintf("data_dir = %q\n[admin]\nlisten = \"\"\n", dir) +
+		graphInstanceTOML(g, "finance", "tags = [\"fin\"]\n", recv.srv.URL) + `
 [[instance]]
 name = "off"
 enabled = false
@@ -108,16 +86,8 @@ enabled = false
 client_id = "x"
 [instance.callback]
 url = "http://127.0.0.1:1/"
-`, dir, testClientID, testSecret, g.LoginURL(), g.GraphURL(), g.DriveID(), recv.srv.URL)
-	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+`
+	cfg, db := parseAndOpen(t, dir, toml)
 	a, err := New(Options{Config: cfg, DB: db, Version: "1.2.3"})
 	if err != nil {
 		t.Fatal(err)
@@ -281,28 +251,13 @@ func TestAgent_Run(t *testing.T) {
 	e := newTestEnv(t)
 	root := e.graph.Root()
 	e.graph.CreateFile(root, "before.txt", []byte("x"))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run = %v, want nil after cancel", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return within 5s of cancel")
-		}
-	}()
+	ctx, stop := runAgent(t, a)
+	defer stop()
 	c := &AdminClient{BaseURL: "http://" + ln.Addr().String(), Token: e.token}
 	waitFor(t, 5*time.Second, "the baseline poll at start", func() bool {
 		st, err := e.db.State("finance")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -20,7 +19,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/activity"
-	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -89,52 +87,16 @@ func startConsoleAgent(t *testing.T) *consoleAgent {
 	g.AddClient(testClientID, testSecret, false)
 	finance, hr := newAnsweringReceiver(t), newAnsweringReceiver(t)
 	dir := t.TempDir()
-	inst := func(name, url string) string {
-		return fmt.Sprintf(`[[instance]]
-name = %q
-[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret = %q
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.poll]
-interval = "1h"
-[instance.callback]
-url = %q
-retry_initial = "50ms"
-retry_max = "200ms"
-`, name, testClientID, testSecret, g.LoginURL(), g.GraphURL(), g.DriveID(), url)
-	}
 	toml := fmt.Sprintf("data_dir = %q\n[admin]\nlisten = \"\"\n", dir) +
-		inst("finance", finance.srv.URL+"/hooks/finance?code=query-secret") + inst("hr", hr.srv.URL+"/hooks/hr")
-	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+		graphInstanceTOML(g, "finance", "", finance.srv.URL+"/hooks/finance?code=query-secret") +
+		graphInstanceTOML(g, "hr", "", hr.srv.URL+"/hooks/hr")
+	cfg, db := parseAndOpen(t, dir, toml)
+	ln := listenLocal(t)
 	a, err := New(Options{Config: cfg, DB: db, Version: "1.2.3", AdminListener: ln})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	runAgent(t, a)
 	for _, name := range []string{"finance", "hr"} {
 		waitFor(t, 10*time.Second, name+"'s baseline", func() bool {
 			st, err := db.State(name)

@@ -2,8 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"context"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,10 +19,7 @@ import (
 func TestAgent_DeliveryStatusAndHealth(t *testing.T) {
 	e := newTestEnv(t)
 	e.recv.setStatus(http.StatusServiceUnavailable)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	var mu sync.Mutex
 	var seen []deliver.Attempt
 	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln,
@@ -32,10 +27,8 @@ func TestAgent_DeliveryStatusAndHealth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx, stop := runAgent(t, a)
+	defer stop()
 	c := &AdminClient{BaseURL: "http://" + ln.Addr().String(), Token: e.token}
 	waitFor(t, 5*time.Second, "the baseline poll", func() bool {
 		st, err := e.db.State("finance")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -59,15 +58,7 @@ url = %q
 retry_initial = "50ms"
 retry_max = "200ms"
 `, dir, flow, testClientID, secret, g.LoginURL(), g.GraphURL(), g.DriveID(), poll, recv.srv.URL)
-	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	cfg, db := parseAndOpen(t, dir, toml)
 	if _, err := db.EnsureInstance("docs"); err != nil {
 		t.Fatal(err)
 	}
@@ -81,20 +72,7 @@ retry_max = "200ms"
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run = %v after cancel", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return within 5s of cancel")
-		}
-	})
+	runAgent(t, a)
 	return &pushEnv{graph: g, recv: recv, agent: a}
 }
 

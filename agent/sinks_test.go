@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -72,18 +71,13 @@ func TestAgent_KafkaSink(t *testing.T) {
 	e := newTestEnv(t)
 	cb := &e.cfg.Instances[0].Callback
 	cb.URL, cb.Sink, cb.Servers, cb.Topic = "kafka://"+kc.ListenAddrs()[0]+"/onedrive", config.SinkKafka, kc.ListenAddrs(), "onedrive"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx, stop := runAgent(t, a)
+	defer stop()
 	c := &AdminClient{BaseURL: "http://" + ln.Addr().String(), Token: e.token}
 	waitFor(t, 5*time.Second, "the baseline poll", func() bool {
 		st, err := e.db.State("finance")

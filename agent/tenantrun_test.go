@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -70,10 +69,7 @@ func newTenantEnvWith(t *testing.T, tn *graphtest.Tenant, dir, clientID string, 
 	drive := map[[2]bool]string{{true, false}: config.DriveAllUsers, {false, true}: config.DriveAllSites,
 		{true, true}: config.DriveAll}[[2]bool{tenantCfg.Users, tenantCfg.Sites}]
 	toml := tenantTOML(dir, clientID, tn.URL, drive, 3)
-	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, db := parseAndOpen(t, dir, toml)
 	ic := &cfg.Instances[0]
 	if tc := ic.Drive.Tenant; tc == nil || tc.Users != tenantCfg.Users || tc.Sites != tenantCfg.Sites || ic.Poll.Concurrency != 3 {
 		t.Fatalf("the configuration did not make a tenant-wide instance: %+v", ic.Drive)
@@ -84,11 +80,6 @@ func newTenantEnvWith(t *testing.T, tn *graphtest.Tenant, dir, clientID string, 
 	if change != nil {
 		change(ic)
 	}
-	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	a, err := New(Options{Config: cfg, DB: db, Version: "test"})
 	if err != nil {
 		t.Fatal(err)

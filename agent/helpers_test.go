@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// graphInstanceTOML is an [[instance]] block named name on the fake Graph
+// server g, signed in as the test app with client credentials, polling
+// hourly and delivering to callback with short retries. extra holds more
+// of the instance's own keys, one a line ("": none).
+func graphInstanceTOML(g *graphtest.Server, name, extra, callback string) string {
+	return fmt.Sprintf(`[[instance]]
+name = %q
+%s[instance.auth]
+flow = "client_credentials"
+tenant = "contoso.example"
+client_id = %q
+client_secret = %q
+login_url = %q
+graph_url = %q
+[instance.drive]
+drive = %q
+[instance.poll]
+interval = "1h"
+[instance.callback]
+url = %q
+retry_initial = "50ms"
+retry_max = "200ms"
+`, name, extra, testClientID, testSecret, g.LoginURL(), g.GraphURL(), g.DriveID(), callback)
+}
+
+// parseAndOpen parses toml as dir/agent.toml and opens dir/agent.db
+// without fsync; the store is closed when the test ends.
+func parseAndOpen(t *testing.T, dir, toml string) (*config.Config, *store.DB) {
+	t.Helper()
+	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return cfg, db
+}
+
+// listenLocal is a listener on a free loopback port, for the admin API.
+func listenLocal(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// runAgent runs a in the background. It returns the run's context and a
+// stop that cancels it and checks that Run returns nil within 5s; stop
+// may be called more than once and is called when the test ends.
+func runAgent(t *testing.T, a *Agent) (context.Context, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run = %v, want nil after cancel", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("Run did not return within 5s of cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return ctx, stop
+}
