@@ -251,18 +251,8 @@ func TestAgent_Run(t *testing.T) {
 	e := newTestEnv(t)
 	root := e.graph.Root()
 	e.graph.CreateFile(root, "before.txt", []byte("x"))
-	ln := listenLocal(t)
-	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := runAgent(t, a)
+	_, c, ctx, stop := e.runWithAdmin(t, Options{})
 	defer stop()
-	c := &AdminClient{BaseURL: "http://" + ln.Addr().String(), Token: e.token}
-	waitFor(t, 5*time.Second, "the baseline poll at start", func() bool {
-		st, err := e.db.State("finance")
-		return err == nil && st.Baselined
-	})
 	s, err := c.Status(ctx)
 	if err != nil || !s.Running || s.PID != os.Getpid() || s.Started == nil {
 		t.Fatalf("Status = %+v, %v; want running with our pid", s, err)

@@ -19,21 +19,11 @@ import (
 func TestAgent_DeliveryStatusAndHealth(t *testing.T) {
 	e := newTestEnv(t)
 	e.recv.setStatus(http.StatusServiceUnavailable)
-	ln := listenLocal(t)
 	var mu sync.Mutex
 	var seen []deliver.Attempt
-	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln,
+	_, c, ctx, stop := e.runWithAdmin(t, Options{
 		ObserveDelivery: func(at deliver.Attempt) { mu.Lock(); seen = append(seen, at); mu.Unlock() }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := runAgent(t, a)
 	defer stop()
-	c := &AdminClient{BaseURL: "http://" + ln.Addr().String(), Token: e.token}
-	waitFor(t, 5*time.Second, "the baseline poll", func() bool {
-		st, err := e.db.State("finance")
-		return err == nil && st.Baselined
-	})
 	e.graph.CreateFile(e.graph.Root(), "x.txt", []byte("x"))
 	if _, err := c.Poll(ctx, "finance"); err != nil {
 		t.Fatal(err)

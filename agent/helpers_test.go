@@ -90,3 +90,23 @@ func runAgent(t *testing.T, a *Agent) (context.Context, func()) {
 	t.Cleanup(stop)
 	return ctx, stop
 }
+
+// runWithAdmin runs an agent on e's configuration and store with an admin
+// listener of its own (opts adds to those options) and waits for finance's
+// baseline poll. It returns the agent, a client of its admin API, the
+// run's context and the stop of runAgent.
+func (e *testEnv) runWithAdmin(t *testing.T, opts Options) (*Agent, *AdminClient, context.Context, func()) {
+	t.Helper()
+	ln := listenLocal(t)
+	opts.Config, opts.DB, opts.Version, opts.AdminListener = e.cfg, e.db, "1.2.3", ln
+	a, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := runAgent(t, a)
+	waitFor(t, 5*time.Second, "the baseline poll", func() bool {
+		st, err := e.db.State("finance")
+		return err == nil && st.Baselined
+	})
+	return a, &AdminClient{BaseURL: "http://" + ln.Addr().String(), Token: e.token}, ctx, stop
+}

@@ -71,18 +71,8 @@ func TestAgent_KafkaSink(t *testing.T) {
 	e := newTestEnv(t)
 	cb := &e.cfg.Instances[0].Callback
 	cb.URL, cb.Sink, cb.Servers, cb.Topic = "kafka://"+kc.ListenAddrs()[0]+"/onedrive", config.SinkKafka, kc.ListenAddrs(), "onedrive"
-	ln := listenLocal(t)
-	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "1.2.3", AdminListener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := runAgent(t, a)
+	a, c, ctx, stop := e.runWithAdmin(t, Options{})
 	defer stop()
-	c := &AdminClient{BaseURL: "http://" + ln.Addr().String(), Token: e.token}
-	waitFor(t, 5*time.Second, "the baseline poll", func() bool {
-		st, err := e.db.State("finance")
-		return err == nil && st.Baselined
-	})
 	e.graph.CreateFile(e.graph.Root(), "k.txt", []byte("k"))
 	if _, err := c.Poll(ctx, "finance"); err != nil {
 		t.Fatal(err)
