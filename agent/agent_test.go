@@ -33,10 +33,12 @@ type testEnv struct {
 }
 
 // receiver is a callback endpoint that answers status (200 by default)
-// and keeps the message ids of what it accepted.
+// with body (a JSON answer; none by default) and keeps the message ids of
+// what it accepted.
 type receiver struct {
 	mu       sync.Mutex
 	status   int
+	body     string
 	accepted []string
 	srv      *httptest.Server
 }
@@ -50,10 +52,33 @@ func newReceiver(t *testing.T) *receiver {
 		if r.status/100 == 2 {
 			r.accepted = append(r.accepted, req.Header.Get("Elements-Webhook-Id"))
 		}
+		if r.body != "" {
+			w.Header().Set("Content-Type", "application/json")
+		}
 		w.WriteHeader(r.status)
+		_, _ = io.WriteString(w, r.body)
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+// answer makes the receiver answer status with body from now on.
+func (r *receiver) answer(status int, body string) {
+	r.mu.Lock()
+	r.status, r.body = status, body
+	r.mu.Unlock()
+}
+
+// has reports whether the receiver accepted the message id.
+func (r *receiver) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range r.accepted {
+		if a == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *receiver) setStatus(s int) {

@@ -6,12 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,57 +24,13 @@ import (
 // chromiumPath is where Debian's chromium package puts the browser.
 const chromiumPath = "/usr/bin/chromium"
 
-// answeringReceiver is a callback endpoint whose status and answer body
-// the test sets; it keeps the ids of the messages it accepted.
-type answeringReceiver struct {
-	mu       sync.Mutex
-	status   int
-	body     string
-	accepted []string
-	srv      *httptest.Server
-}
-
-func newAnsweringReceiver(t *testing.T) *answeringReceiver {
-	r := &answeringReceiver{status: http.StatusNoContent}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		_, _ = io.Copy(io.Discard, req.Body)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.status/100 == 2 {
-			r.accepted = append(r.accepted, req.Header.Get("Elements-Webhook-Id"))
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(r.status)
-		_, _ = io.WriteString(w, r.body)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *answeringReceiver) answer(status int, body string) {
-	r.mu.Lock()
-	r.status, r.body = status, body
-	r.mu.Unlock()
-}
-
-func (r *answeringReceiver) has(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, a := range r.accepted {
-		if a == id {
-			return true
-		}
-	}
-	return false
-}
-
 // consoleAgent is a running agent with two instances, finance and hr, each
 // delivering to its own receiver, on a fake Graph; base is its admin URL.
 type consoleAgent struct {
 	graph       *graphtest.Server
 	db          *store.DB
 	agent       *Agent
-	finance, hr *answeringReceiver
+	finance, hr *receiver
 	token, base string
 }
 
@@ -85,7 +39,9 @@ func startConsoleAgent(t *testing.T) *consoleAgent {
 	g := graphtest.NewServer(graphtest.Options{})
 	t.Cleanup(g.Close)
 	g.AddClient(testClientID, testSecret, false)
-	finance, hr := newAnsweringReceiver(t), newAnsweringReceiver(t)
+	finance, hr := newReceiver(t), newReceiver(t)
+	finance.answer(http.StatusNoContent, "")
+	hr.answer(http.StatusNoContent, "")
 	dir := t.TempDir()
 	toml := fmt.Sprintf("data_dir = %q\n[admin]\nlisten = \"\"\n", dir) +
 		graphInstanceTOML(g, "finance", "", finance.srv.URL+"/hooks/finance?code=query-secret") +
