@@ -38,7 +38,10 @@ type tenantRunner struct {
 	in     *instance
 	set    tenantSettings
 	budget *connector.Budget
-	tick   time.Duration // how often due drives are looked for
+	tick   time.Duration // the least time between two looks for due drives
+	// sooner is signalled when wake moves earlier, so that the run loop, asleep until the
+	// next due time, looks again.
+	sooner chan struct{}
 
 	mu         sync.Mutex
 	reg        *tenant.Registry
@@ -71,7 +74,19 @@ const (
 
 func newTenantRunner(in *instance, set tenantSettings) *tenantRunner {
 	return &tenantRunner{in: in, set: set, budget: connector.NewBudget(set.Budget), tick: time.Second,
-		polls: map[string]*drivePoll{}}
+		sooner: make(chan struct{}, 1), polls: map[string]*drivePoll{}}
+}
+
+// wakeSooner moves wake to at if that is earlier and tells the run loop. t.mu is held.
+func (t *tenantRunner) wakeSooner(at time.Time) {
+	if !at.Before(t.wake) {
+		return
+	}
+	t.wake = at
+	select {
+	case t.sooner <- struct{}{}:
+	default:
+	}
 }
 
 // load reads the drive list saved at the last discovery.
@@ -119,7 +134,7 @@ func (t *tenantRunner) discover(ctx context.Context) error {
 	}
 	changes := append(t.reg.Apply(found, now), t.reg.Expire(now)...)
 	t.discovered, t.discErr = now, ""
-	t.wake = time.Time{} // new and returning drives are due at once
+	t.wakeSooner(time.Time{}) // new and returning drives are due at once
 	b, err := json.Marshal(t.reg.Drives())
 	if err != nil {
 		return err
@@ -188,11 +203,44 @@ func (t *tenantRunner) run(ctx context.Context) error {
 			t.saveState()
 			stateSaved = now
 		}
-		if !sleepCtx(ctx, t.tick) {
+		if !t.sleep(ctx, earliest(t.nextWake(), nextDiscovery, stateSaved.Add(stateEvery))) {
 			t.saveState()
 			return nil
 		}
 	}
+}
+
+// nextWake returns wake: no drive is due before it.
+func (t *tenantRunner) nextWake() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.wake
+}
+
+// earliest returns the earliest of ts.
+func earliest(ts ...time.Time) time.Time {
+	e := ts[0]
+	for _, t := range ts[1:] {
+		if t.Before(e) {
+			e = t
+		}
+	}
+	return e
+}
+
+// sleep waits until at, or until wake moves earlier, but at least tick: a wake in the past
+// means due drives wait for a free slot, and they are looked for again after tick, not in a
+// busy loop. It returns false when ctx ended first.
+func (t *tenantRunner) sleep(ctx context.Context, at time.Time) bool {
+	timer := time.NewTimer(max(at.Sub(t.in.a.now()), t.tick))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+	case <-t.sooner:
+	}
+	return true
 }
 
 // stateEvery is how often the instance's state (last poll, last success, failing drives) is
@@ -383,9 +431,7 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 	case err == nil:
 		p.retry, p.ok = 0, now
 	}
-	if p.next.Before(t.wake) {
-		t.wake = p.next
-	}
+	t.wakeSooner(p.next)
 	t.mu.Unlock()
 	return res, err
 }

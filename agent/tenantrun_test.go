@@ -366,3 +366,46 @@ func TestTenantGlobs(t *testing.T) {
 		t.Errorf("drives:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestTenantRunner_Sleep: the run loop sleeps until the next due time, not
+// less than tick, and wakes at once when a round or a discovery moves the
+// next due time earlier.
+func TestTenantRunner_Sleep(t *testing.T) {
+	a := &Agent{now: time.Now}
+	tr := newTenantRunner(&instance{a: a}, tenantSettings{})
+	tr.tick = 20 * time.Millisecond
+	tr.wake = time.Now().Add(time.Hour)
+	ctx := context.Background()
+
+	start := time.Now()
+	if !tr.sleep(ctx, time.Now().Add(-time.Minute)) || time.Since(start) < tr.tick {
+		t.Errorf("a due time in the past slept %s, want tick (%s)", time.Since(start), tr.tick)
+	}
+	start = time.Now()
+	if !tr.sleep(ctx, time.Now().Add(100*time.Millisecond)) || time.Since(start) < 100*time.Millisecond {
+		t.Errorf("slept %s, want until the due time 100ms away", time.Since(start))
+	}
+
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		tr.mu.Lock()
+		tr.wakeSooner(time.Now())
+		tr.mu.Unlock()
+	}()
+	woke := make(chan bool, 1)
+	go func() { woke <- tr.sleep(ctx, tr.nextWake()) }()
+	select {
+	case ok := <-woke:
+		if !ok {
+			t.Error("sleep = false with a live context")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a due time moved earlier did not wake the loop")
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if tr.sleep(cctx, time.Now().Add(time.Hour)) {
+		t.Error("sleep with an ended context = true")
+	}
+}
