@@ -13,6 +13,7 @@ import (
 
 	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/console"
 	"github.com/onedrive-agent/onedrive-agent/connector"
 )
 
@@ -160,7 +161,7 @@ func (in *instance) checkCallback(ctx context.Context) CheckStep {
 		step.Detail = "the callback url does not parse"
 		return step
 	}
-	shown := RedactURL(u)
+	shown := console.RedactURL(in.cfg.Callback.URL)
 	if err := in.cfg.SecretErr("callback"); err != nil {
 		step.Detail = shown + ": " + err.Error()
 		return step
@@ -253,18 +254,4 @@ func testHTTPCallback(ctx context.Context, c CallbackCheck) (string, error) {
 		return "", fmt.Errorf("answered %s to a test message without events (want 2xx)", resp.Status)
 	}
 	return "answered " + resp.Status, nil
-}
-
-// RedactURL returns u without user info and with its query replaced by
-// "?…": either may hold a token.
-func RedactURL(u *url.URL) string {
-	c := *u
-	c.User = nil
-	q := c.RawQuery != ""
-	c.RawQuery, c.Fragment, c.RawFragment = "", "", ""
-	s := c.String()
-	if q {
-		s += "?…"
-	}
-	return strings.TrimSpace(s)
 }

@@ -28,3 +28,23 @@ func TestCheckTenantWide(t *testing.T) {
 		t.Errorf("callback step passed against a closed port: %+v", steps[2])
 	}
 }
+
+// TestCheckCallbackShowsRedactedURL: the callback step names the webhook
+// without its query string, which may carry a token.
+func TestCheckCallbackShowsRedactedURL(t *testing.T) {
+	e := newTestEnv(t)
+	e.cfg.Instances[0].Callback.URL = e.recv.srv.URL + "/hooks/finance?code=s3cret-query"
+	a, err := New(Options{Config: e.cfg, DB: e.db, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := a.Check(context.Background(), "finance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := steps[len(steps)-1]
+	if want := e.recv.srv.URL + "/hooks/finance?… "; last.Step != CheckCallback || !last.OK ||
+		!strings.HasPrefix(last.Detail, want) || strings.Contains(last.Detail, "s3cret") {
+		t.Errorf("callback step = %+v, want OK and detail starting %q without the query", last, want)
+	}
+}
