@@ -2,7 +2,6 @@ package delta_test
 
 import (
 	"context"
-	"path/filepath"
 	"sort"
 	"testing"
 
@@ -25,14 +24,7 @@ func TestStoreDriveDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "agent.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.EnsureInstance(instance); err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t)
 	a := tn.UserDrive(tn.AddUser(graphtest.TenantUser{}))
 	b := tn.SiteDrives(tn.AddSite("/sites/x", "", "Documents"))[0]
 	a.CreateFile(a.CreateFolder(a.Root(), "A"), "a.txt", []byte("a"))
