@@ -2,6 +2,7 @@ package delta_test
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"testing"
 
@@ -88,5 +89,22 @@ func TestStoreDriveDB(t *testing.T) {
 	}
 	if err := db.Verify(); err != nil {
 		t.Error(err)
+	}
+}
+
+// A View on a drive never polled creates the drive's state and reads it; an ErrNotFound that
+// the reading itself returns on a drive with state is the caller's answer, not a missing
+// drive: fn runs once and nothing is written.
+func TestStoreDriveDB_ViewRunsOnce(t *testing.T) {
+	db := openStore(t)
+	ddb := delta.StoreDriveDB(db, instance, "b!drive")
+	calls := 0
+	if err := ddb.View(func(delta.Tx) error { calls++; return nil }); err != nil || calls != 1 {
+		t.Fatalf("view of a new drive: err %v, %d calls, want 1", err, calls)
+	}
+	calls = 0
+	err := ddb.View(func(delta.Tx) error { calls++; return store.ErrNotFound })
+	if !errors.Is(err, store.ErrNotFound) || calls != 1 {
+		t.Fatalf("view whose reading answers ErrNotFound: err %v, %d calls, want 1", err, calls)
 	}
 }
