@@ -53,11 +53,14 @@ func (q *Queue) DeadLetters() ([]deliver.Message, []string) {
 	return slices.Clone(q.Dead), slices.Clone(q.Reasons)
 }
 
-// Replay moves the dead letters back to the head, in order.
+// Replay moves the dead letters back to the head, in order, under new
+// keys as the store does.
 func (q *Queue) Replay() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i := range q.Dead {
+		q.next++
+		q.Dead[i].Key = q.next
 		q.Dead[i].Attempts, q.Dead[i].NextAttempt = 0, time.Time{}
 	}
 	q.msgs = append(q.Dead, q.msgs...)
