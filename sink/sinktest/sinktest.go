@@ -219,6 +219,14 @@ func Decode(t testing.TB, value []byte) Decoded {
 	return d
 }
 
+// NewLoop returns a delivery loop of instance "finance" sending q through
+// s, retrying fast (10ms first, 50ms at most); sink names the sink in its
+// log lines.
+func NewLoop(sink string, q deliver.Queue, s deliver.Sender) *deliver.Loop {
+	return deliver.New(deliver.Config{Instance: "finance", Sink: sink, RetryInitial: 10 * time.Millisecond,
+		RetryMax: 50 * time.Millisecond}, q, s, nil)
+}
+
 // Run runs l until the test ends or the returned stop is called.
 func Run(t testing.TB, l *deliver.Loop) (stop func()) {
 	t.Helper()
