@@ -123,8 +123,7 @@ url = %q
 	}
 
 	// An agent runs: it checks with its own sign-in and network.
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 	code, stdout, stderr = f.cli("check", "--online", "-c", f.cfg)
 	verify(code, stdout, stderr)
 	if !strings.Contains(stdout, "through the running agent") {

@@ -345,6 +345,15 @@ func (f *fixture) httpGet(path string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
+// run starts `run` on the fixture's configuration and waits until it
+// answers GET /healthz.
+func (f *fixture) run() *proc {
+	f.t.Helper()
+	p := f.start("run", "-c", f.cfg)
+	f.waitHealthy(p)
+	return p
+}
+
 // waitHealthy waits until the agent's /healthz answers 200.
 func (f *fixture) waitHealthy(p *proc) {
 	f.t.Helper()
