@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/console"
 	"github.com/onedrive-agent/onedrive-agent/connector"
+	"github.com/onedrive-agent/onedrive-agent/sink/webhook"
 )
 
 // Steps of an online check, in order.
@@ -227,7 +227,7 @@ func testHTTPCallback(ctx context.Context, c CallbackCheck) (string, error) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Elements-Webhook-Id", id)
 	req.Header.Set("User-Agent", "onedrive-agent/"+c.Version)
-	signer, err := callback.NewSigner(c.Callback.SignatureKey, c.Callback.WebhookSecret)
+	signer, err := webhook.NewSigner(c.Callback.SignatureKey, c.Callback.WebhookSecret)
 	if err != nil {
 		return "", err
 	}

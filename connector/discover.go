@@ -184,12 +184,6 @@ type graphSite struct {
 	IsPersonalSite bool   `json:"isPersonalSite"`
 }
 
-type graphDrive struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	DriveType string `json:"driveType"`
-}
-
 func (c *Client) discoverUsers(ctx context.Context, globs []string, workers int) ([]TenantDrive, error) {
 	q := url.Values{
 		"$select": {"id,userPrincipalName,userType,accountEnabled"},
@@ -223,7 +217,7 @@ func (c *Client) discoverUsers(ctx context.Context, globs []string, workers int)
 		if err != nil {
 			return fmt.Errorf("drive of user %s: %w", u.UPN, err)
 		}
-		var d graphDrive
+		var d DriveInfo
 		if err := json.Unmarshal(body, &d); err != nil || d.ID == "" {
 			return fmt.Errorf("drive of user %s: Graph answered without a drive id", u.UPN)
 		}
@@ -254,23 +248,18 @@ func (c *Client) discoverSites(ctx context.Context, globs []string, workers int)
 	found := make([][]TenantDrive, len(sites))
 	err = parallel(ctx, len(sites), workers, func(i int) error {
 		s := sites[i]
-		err := c.list(ctx, c.graph+"/sites/"+escapeSegment(s.ID)+"/drives?$select=id,name,driveType", func(raw json.RawMessage) error {
-			var d graphDrive
-			if err := json.Unmarshal(raw, &d); err != nil {
-				return err
-			}
-			if d.ID != "" && (d.DriveType == "" || d.DriveType == "documentLibrary") {
-				found[i] = append(found[i], TenantDrive{DriveID: d.ID, DriveName: d.Name, Owner: s.WebURL, Kind: KindSite})
-			}
-			return nil
-		})
+		drives, err := c.siteDrives(ctx, s.ID)
 		if notFound(err) {
 			c.log.Debug("site vanished during discovery, skipped", "site", s.WebURL)
-			found[i] = nil
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("libraries of site %s: %w", s.WebURL, err)
+		}
+		for _, d := range drives {
+			if d.ID != "" && (d.DriveType == "" || d.DriveType == "documentLibrary") {
+				found[i] = append(found[i], TenantDrive{DriveID: d.ID, DriveName: d.Name, Owner: s.WebURL, Kind: KindSite})
+			}
 		}
 		return nil
 	})

@@ -202,13 +202,13 @@ func buildWithEncodingJSON(tx SeqTx, meta Meta, events []Event, pollDate time.Ti
 		var body jsonBody
 		m := &body.Message
 		m.EventID = string(appendID(nil, prefix, seq))
-		m.ElementKey, m.InstanceID, m.InstanceID2, m.InstanceName, m.InstanceTags = ElementKey, meta.InstanceID, meta.InstanceID, meta.Name, meta.Tags
-		m.Raw.ObjectType = ObjectType
+		m.ElementKey, m.InstanceID, m.InstanceID2, m.InstanceName, m.InstanceTags = opencon.ElementKey, meta.InstanceID, meta.InstanceID, meta.Name, meta.Tags
+		m.Raw.ObjectType = opencon.ObjectType
 		for _, e := range chunk {
 			m.Raw.Changes = append(m.Raw.Changes, e.Raw)
 			seq, _ := tx.NextSeq()
-			je := jsonEvent{EventID: string(appendID(nil, prefix, seq)), EventType: e.Type, ObjectType: ObjectType,
-				ItemType: "file", ObjectID: e.ItemID, ElementKey: ElementKey, HubKey: HubKey,
+			je := jsonEvent{EventID: string(appendID(nil, prefix, seq)), EventType: e.Type, ObjectType: opencon.ObjectType,
+				ItemType: "file", ObjectID: e.ItemID, ElementKey: opencon.ElementKey, HubKey: opencon.HubKey,
 				Date: e.Date.UTC().Format(opencon.TimeLayout), PollDate: pollDate.UTC().Format(opencon.TimeLayout),
 				Path: e.Path, OldPath: e.OldPath, ParentObjectID: e.ParentID, Changes: e.Changes}
 			if e.Type != TypeDeleted {

@@ -34,7 +34,7 @@ func TestDispatcher_HeadersAndBody(t *testing.T) {
 	fixed := time.Unix(1614265330, 0)
 	d.now = func() time.Time { return fixed }
 	running(t, d)
-	eventually(t, "two deliveries", func() bool { return len(rc.requests()) == 2 && q.len() == 0 })
+	eventually(t, "two deliveries", func() bool { return len(rc.requests()) == 2 && q.Len() == 0 })
 
 	secret, _ := base64.StdEncoding.DecodeString(secretB64)
 	for i, r := range rc.requests() {
@@ -150,38 +150,39 @@ func TestDispatcher_ResponseTable(t *testing.T) {
 			}
 			stop := running(t, d)
 			eventually(t, "an outcome", func() bool {
-				q.mu.Lock()
-				defer q.mu.Unlock()
 				switch row.want {
 				case acked:
-					return len(q.msgs) == 0
+					return q.Len() == 0
 				case dead:
-					return len(q.dead) == 1
+					dead, _ := q.DeadLetters()
+					return len(dead) == 1
 				case retried:
+					q.mu.Lock()
+					defer q.mu.Unlock()
 					return q.retries == 1
 				default:
-					return len(q.msgs) == 0
+					return q.Len() == 0
 				}
 			})
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
-			q.mu.Lock()
-			defer q.mu.Unlock()
+			msgs, _ := q.Peek(1)
+			_, reasons := q.DeadLetters()
 			switch row.want {
 			case acked:
-				if obs.delivered.Load() != 1 || q.stateErr != "" {
-					t.Errorf("delivered=%d stateErr=%q", obs.delivered.Load(), q.stateErr)
+				if obs.delivered.Load() != 1 || q.StateErr != "" {
+					t.Errorf("delivered=%d stateErr=%q", obs.delivered.Load(), q.StateErr)
 				}
 			case dead:
-				if len(q.msgs) != 0 || !strings.Contains(q.reasons[0], strconv.Itoa(row.status)) || obs.dead.Load() != 1 {
-					t.Errorf("queue %d, reasons %q, dead observed %d", len(q.msgs), q.reasons, obs.dead.Load())
+				if len(msgs) != 0 || !strings.Contains(reasons[0], strconv.Itoa(row.status)) || obs.dead.Load() != 1 {
+					t.Errorf("queue %d, reasons %q, dead observed %d", len(msgs), reasons, obs.dead.Load())
 				}
-				if q.stateErr != q.reasons[0] {
-					t.Errorf("state error %q, want %q", q.stateErr, q.reasons[0])
+				if q.StateErr != reasons[0] {
+					t.Errorf("state error %q, want %q", q.StateErr, reasons[0])
 				}
 			case retried:
-				got := q.msgs[0]
+				got := msgs[0]
 				if got.Attempts != 1 || time.Until(got.NextAttempt) < 50*time.Minute || got.LastError == "" {
 					t.Errorf("after one failure: attempts %d, next in %v, last error %q", got.Attempts, time.Until(got.NextAttempt), got.LastError)
 				}
@@ -191,8 +192,8 @@ func TestDispatcher_ResponseTable(t *testing.T) {
 				if len(rc.requests()) > 1 && row.status != -1 {
 					t.Errorf("%d requests, want 1 (no follow-up)", len(rc.requests()))
 				}
-				if obs.failed.Load() != 1 || q.stateErr != got.LastError {
-					t.Errorf("failed observed %d, state error %q", obs.failed.Load(), q.stateErr)
+				if obs.failed.Load() != 1 || q.StateErr != got.LastError {
+					t.Errorf("failed observed %d, state error %q", obs.failed.Load(), q.StateErr)
 				}
 			case split:
 				r := rc.requests()
@@ -229,7 +230,7 @@ func TestDispatcher_Split413(t *testing.T) {
 			after := testMessages(t, seq, 1, 1)[0]
 			q.add(first, after)
 			running(t, newTestDispatcher(t, q, rc.URL, nil))
-			eventually(t, "queue drained", func() bool { return q.len() == 0 && len(rc.requests()) > 0 })
+			eventually(t, "queue drained", func() bool { return q.Len() == 0 && len(rc.requests()) > 0 })
 			var gotEvents, gotIDs []string
 			for _, r := range rc.requests() {
 				if len(r.events) == 1 {
@@ -289,7 +290,7 @@ func TestDispatcher_RetryAfter(t *testing.T) {
 			d.timer = ft.timer
 			d.now = func() time.Time { return now }
 			running(t, d)
-			eventually(t, "delivery", func() bool { return q.len() == 0 })
+			eventually(t, "delivery", func() bool { return q.Len() == 0 })
 			w := ft.recorded()
 			if len(w) != 1 || w[0] < tc.min || w[0] > tc.max {
 				t.Errorf("waits %v, want one within [%v, %v]", w, tc.min, tc.max)
@@ -313,7 +314,7 @@ func TestDispatcher_OrderUnderFailures(t *testing.T) {
 	d := newTestDispatcher(t, q, rc.URL, func(c *Config) { c.BatchSize = 7 })
 	d.timer = (&fastTimer{}).timer
 	running(t, d)
-	eventually(t, "queue drained", func() bool { return q.len() == 0 })
+	eventually(t, "queue drained", func() bool { return q.Len() == 0 })
 	var got []string
 	for _, r := range rc.requests() {
 		if len(got) == 0 || got[len(got)-1] != r.id {
@@ -347,9 +348,9 @@ func TestDispatcher_InstancesIndependent(t *testing.T) {
 	}
 	running(t, mk(qa, down.URL))
 	running(t, mk(qb, up.URL))
-	eventually(t, "healthy instance drained", func() bool { return qb.len() == 0 })
-	if qa.len() != 5 {
-		t.Errorf("failing instance has %d queued, want 5", qa.len())
+	eventually(t, "healthy instance drained", func() bool { return qb.Len() == 0 })
+	if qa.Len() != 5 {
+		t.Errorf("failing instance has %d queued, want 5", qa.Len())
 	}
 	eventually(t, "retries of the failing instance", func() bool { return len(down.requests()) >= 2 })
 }
@@ -363,7 +364,7 @@ func TestDispatcher_ReplayOrder(t *testing.T) {
 	q.add(msgs[:3]...)
 	d := newTestDispatcher(t, q, rc.URL, func(c *Config) { c.RetryInitial, c.RetryMax = time.Hour, time.Hour })
 	running(t, d)
-	eventually(t, "three dead letters", func() bool { q.mu.Lock(); defer q.mu.Unlock(); return len(q.dead) == 3 })
+	eventually(t, "three dead letters", func() bool { dead, _ := q.DeadLetters(); return len(dead) == 3 })
 
 	rc.setRespond(func(received, int) (int, map[string]string) { return 503, nil })
 	q.add(msgs[3:]...)
@@ -372,9 +373,9 @@ func TestDispatcher_ReplayOrder(t *testing.T) {
 	mark := len(rc.requests())
 
 	rc.setRespond(nil)
-	q.replay()
+	q.Replay()
 	d.Notify()
-	eventually(t, "queue drained", func() bool { return q.len() == 0 })
+	eventually(t, "queue drained", func() bool { return q.Len() == 0 })
 	var got []string
 	for _, r := range rc.requests()[mark:] {
 		got = append(got, r.id)

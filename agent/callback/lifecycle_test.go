@@ -66,8 +66,8 @@ func TestDispatcher_ShutdownFinishesInFlight(t *testing.T) {
 	if n := len(rc.requests()); n != 1 {
 		t.Fatalf("%d requests, want 1", n)
 	}
-	if q.len() != 2 {
-		t.Errorf("queue has %d, want 2: the in-flight delivery must be acked", q.len())
+	if q.Len() != 2 {
+		t.Errorf("queue has %d, want 2: the in-flight delivery must be acked", q.Len())
 	}
 }
 
@@ -104,7 +104,7 @@ func TestDispatcher_AcksBatched(t *testing.T) {
 	q := &fakeQueue{}
 	q.add(testMessages(t, &seqCounter{}, 300, 1)...)
 	running(t, newTestDispatcher(t, q, rc.URL, nil))
-	eventually(t, "queue drained", func() bool { return q.len() == 0 })
+	eventually(t, "queue drained", func() bool { return q.Len() == 0 })
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.ackCalls >= 100 {

@@ -11,13 +11,6 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
-// Wire constants of the callback body.
-const (
-	ElementKey = opencon.ElementKey // message.elementKey and events[].elementKey
-	ObjectType = opencon.ObjectType // message.raw.objectType and events[].objectType
-	HubKey     = opencon.HubKey     // events[].hubKey
-)
-
 // The body writer is shared with the sinks, which read bodies back.
 var (
 	appendHeader  = opencon.AppendHeader
@@ -29,21 +22,6 @@ var (
 
 // Message is a formed callback message, queued in the round's transaction.
 type Message = store.Message
-
-// SplitMessage divides a message of several events into two halves, as the
-// HTTP sink does after a 413 (opencon.Split). Created is kept; Key,
-// Attempts and NextAttempt are left zero.
-func SplitMessage(m Message) ([]Message, error) {
-	parts, err := opencon.Split(m.ID, m.Body)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Message, len(parts))
-	for i, p := range parts {
-		out[i] = Message{ID: p.ID, Events: p.Events, Body: p.Body, Created: m.Created}
-	}
-	return out, nil
-}
 
 // DefaultMaxEvents is the number of events per message when Meta.MaxEvents
 // is not set; Open Connectors sends at most 10 per callback.
@@ -213,7 +191,7 @@ func appendEvent(b []byte, prefix string, seq uint64, e *Event, pollDate time.Ti
 	b = appendID(b, prefix, seq)
 	b = append(b, `","eventType":"`...)
 	b = append(b, e.Type...)
-	b = append(b, `","objectType":"`+ObjectType+`","itemType":"`...)
+	b = append(b, `","objectType":"`+opencon.ObjectType+`","itemType":"`...)
 	if e.Folder {
 		b = append(b, "folder"...)
 	} else {
@@ -221,7 +199,7 @@ func appendEvent(b []byte, prefix string, seq uint64, e *Event, pollDate time.Ti
 	}
 	b = append(b, `","objectId":`...)
 	b = appendString(b, e.ItemID)
-	b = append(b, `,"elementKey":"`+ElementKey+`","hubKey":"`+HubKey+`","date":`...)
+	b = append(b, `,"elementKey":"`+opencon.ElementKey+`","hubKey":"`+opencon.HubKey+`","date":`...)
 	date := e.Date
 	if date.IsZero() {
 		date = pollDate

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+
+	"github.com/onedrive-agent/onedrive-agent/sink/opencon"
 )
 
 func TestSplitMessage_Errors(t *testing.T) {
@@ -78,4 +80,19 @@ func abs(n int) int {
 		return -(n + 1)
 	}
 	return n
+}
+
+// SplitMessage divides a message of several events into two halves, as the
+// HTTP sink does after a 413 (opencon.Split). Created is kept; Key,
+// Attempts and NextAttempt are left zero.
+func SplitMessage(m Message) ([]Message, error) {
+	parts, err := opencon.Split(m.ID, m.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, len(parts))
+	for i, p := range parts {
+		out[i] = Message{ID: p.ID, Events: p.Events, Body: p.Body, Created: m.Created}
+	}
+	return out, nil
 }

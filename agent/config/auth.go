@@ -24,13 +24,8 @@ func (b *builder) auth(v values) Auth {
 	p := b.p
 	a := Auth{Flow: DefaultFlow, Tenant: DefaultTenant, RedirectURL: DefaultRedirectURL, Cloud: DefaultCloud}
 	if f, ok := v.get("flow"); ok {
-		if s, ok := p.str(f); ok {
-			switch s {
-			case FlowDevice, FlowBrowser, FlowCode, FlowClientCredentials:
-				a.Flow = s
-			default:
-				p.errf(f.line, f.key, "must be device, browser, code or client_credentials, got %q", s)
-			}
+		if s, ok := p.oneOf(f, FlowDevice, FlowBrowser, FlowCode, FlowClientCredentials); ok {
+			a.Flow = s
 		}
 	}
 	if f, ok := v.get("tenant"); ok {

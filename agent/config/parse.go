@@ -260,6 +260,21 @@ func (p *parser) str(f field) (string, bool) {
 	return s, true
 }
 
+// oneOf returns a string value that is one of allowed; any other value is
+// reported ("must be a, b or c, got ...") and ok is false.
+func (p *parser) oneOf(f field, allowed ...string) (string, bool) {
+	s, ok := p.str(f)
+	if !ok {
+		return "", false
+	}
+	if contains(allowed, s) {
+		return s, true
+	}
+	list := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
+	p.errf(f.line, f.key, "must be %s, got %q", list, s)
+	return "", false
+}
+
 // isPlaceholder reports a value left as the install scripts and examples write it
 // ("REPLACE-with-the-application-client-id").
 func isPlaceholder(s string) bool {

@@ -65,12 +65,8 @@ func (b *builder) poll(v values) Poll {
 		pl.ActiveHours = list
 	}
 	if f, ok := v.get("initial"); ok {
-		if s, ok := p.str(f); ok {
-			if s == InitialBaseline || s == InitialBackfill {
-				pl.Initial = s
-			} else {
-				p.errf(f.line, f.key, "must be baseline or backfill, got %q", s)
-			}
+		if s, ok := p.oneOf(f, InitialBaseline, InitialBackfill); ok {
+			pl.Initial = s
 		}
 	}
 	if f, ok := v.get("max_queue"); ok {
@@ -83,12 +79,8 @@ func (b *builder) poll(v values) Poll {
 		}
 	}
 	if f, ok := v.get("push"); ok {
-		if s, ok := p.str(f); ok {
-			if s == PushAuto || s == PushOff {
-				pl.Push = s
-			} else {
-				p.errf(f.line, f.key, "must be auto or off, got %q", s)
-			}
+		if s, ok := p.oneOf(f, PushAuto, PushOff); ok {
+			pl.Push = s
 		}
 	}
 	if f, ok := v.get("debounce"); ok {

@@ -74,13 +74,8 @@ func (b *builder) sinkKeys(v values, c *Callback) {
 	case SinkWebhook:
 		c.Format = FormatOpenCon
 		if f, ok := v.get("format"); ok {
-			if s, ok := p.str(f); ok {
-				switch s {
-				case FormatOpenCon, FormatCloudEvents, FormatCloudEventsBinary:
-					c.Format = s
-				default:
-					p.errf(f.line, f.key, "must be opencon, cloudevents or cloudevents-binary, got %q", s)
-				}
+			if s, ok := p.oneOf(f, FormatOpenCon, FormatCloudEvents, FormatCloudEventsBinary); ok {
+				c.Format = s
 			}
 		}
 		if c.Format != FormatOpenCon {

@@ -4,8 +4,8 @@ import (
 	"encoding/base64"
 	"testing"
 
-	"github.com/onedrive-agent/onedrive-agent/agent/callback"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/sink/webhook"
 )
 
 // TestWebhookSecret_CheckAndRunAgree: every webhook_secret the configuration
@@ -28,7 +28,7 @@ func TestWebhookSecret_CheckAndRunAgree(t *testing.T) {
 		doc := "[[instance]]\nname = \"a\"\n[instance.auth]\nclient_id = \"id\"\n" +
 			"[instance.callback]\nurl = \"https://hook.example/x\"\nwebhook_secret = \"" + secret + "\"\n"
 		cfg, cerr := config.Parse("agent.toml", []byte(doc), func(string) (string, bool) { return "", false })
-		_, serr := callback.NewSigner("", secret)
+		_, serr := webhook.NewSigner("", secret)
 		if cerr == nil && serr != nil {
 			t.Errorf("%q: check accepts it, run refuses it: %v", secret, serr)
 			continue
@@ -37,8 +37,8 @@ func TestWebhookSecret_CheckAndRunAgree(t *testing.T) {
 			continue // refused up front: run never sees it
 		}
 		key := cfg.Instances[0].Callback.WebhookKey
-		s, _ := callback.NewSigner("", secret)
-		want, _ := callback.NewSigner("", "whsec_"+base64.StdEncoding.EncodeToString(key))
+		s, _ := webhook.NewSigner("", secret)
+		want, _ := webhook.NewSigner("", "whsec_"+base64.StdEncoding.EncodeToString(key))
 		got, _ := s.StandardSignature("msg_1", 1, []byte("{}"))
 		exp, _ := want.StandardSignature("msg_1", 1, []byte("{}"))
 		if got != exp {

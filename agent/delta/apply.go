@@ -236,36 +236,26 @@ func (a *applier) nextWork(kind byte) ([]byte, work, bool, error) {
 
 // children reads up to n children of a folder, skipping the first skip.
 func (a *applier) children(folder string, skip uint64, n int) ([]store.Item, error) {
-	out := make([]store.Item, 0, min(n, 64))
-	var seen uint64
-	err := a.tx.Children(folder, func(it store.Item) error {
-		seen++
-		if seen <= skip {
-			return nil
-		}
-		out = append(out, it)
-		if len(out) >= n {
-			return store.Stop
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, store.Stop) {
-		return nil, fmt.Errorf("read children of %q: %w", folder, err)
-	}
-	return out, nil
+	return readChildren(a.tx.Children, folder, skip, n)
 }
 
 // childIDs reads up to n ids of the children of a folder, skipping the
 // first skip.
 func (a *applier) childIDs(folder string, skip uint64, n int) ([]string, error) {
-	out := make([]string, 0, min(n, 64))
+	return readChildren(a.tx.ChildIDs, folder, skip, n)
+}
+
+// readChildren collects up to n of what walk yields for the children of a folder, skipping
+// the first skip, and stops the walk once it has them.
+func readChildren[T any](walk func(string, func(T) error) error, folder string, skip uint64, n int) ([]T, error) {
+	out := make([]T, 0, min(n, 64))
 	var seen uint64
-	err := a.tx.ChildIDs(folder, func(id string) error {
+	err := walk(folder, func(v T) error {
 		seen++
 		if seen <= skip {
 			return nil
 		}
-		out = append(out, id)
+		out = append(out, v)
 		if len(out) >= n {
 			return store.Stop
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/onedrive-agent/onedrive-agent/agent/delta"
 	"github.com/onedrive-agent/onedrive-agent/connector"
-	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
 // TestRound_BigEnumeration runs a baseline of DELTA_BIG items (e.g.
@@ -27,14 +25,7 @@ func TestRound_BigEnumeration(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set DELTA_BIG=<items> to run")
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "agent.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.EnsureInstance(instance); err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t)
 	const perPage, perFolder = 500, 100
 	raw := []byte(`{"id":"x","name":"file.txt","eTag":"\"{0000},1\"","size":1234,"file":{"hashes":{"quickXorHash":"AAAAAAAAAAAAAAAAAAAAAAAAAAA="}}}`)
 	page := func(p int) connector.Page {

@@ -30,17 +30,19 @@ func (d driveDB) Update(fn func(Tx) error) error {
 }
 
 func (d driveDB) View(fn func(Tx) error) error {
+	var missing bool // the drive has no state yet (not an ErrNotFound of fn's)
 	view := func() error {
 		return d.db.View(d.name, func(tx *store.Tx) error {
 			dtx, err := tx.Drive(d.drive)
 			if err != nil {
+				missing = errors.Is(err, store.ErrNotFound)
 				return err
 			}
 			return fn(dtx)
 		})
 	}
 	err := view()
-	if errors.Is(err, store.ErrNotFound) {
+	if missing {
 		// A drive never polled: create its (empty) state, then read it.
 		if err = d.Update(func(Tx) error { return nil }); err == nil {
 			err = view()

@@ -2,7 +2,7 @@ package delta_test
 
 import (
 	"context"
-	"path/filepath"
+	"errors"
 	"sort"
 	"testing"
 
@@ -25,14 +25,7 @@ func TestStoreDriveDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "agent.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.EnsureInstance(instance); err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t)
 	a := tn.UserDrive(tn.AddUser(graphtest.TenantUser{}))
 	b := tn.SiteDrives(tn.AddSite("/sites/x", "", "Documents"))[0]
 	a.CreateFile(a.CreateFolder(a.Root(), "A"), "a.txt", []byte("a"))
@@ -96,5 +89,22 @@ func TestStoreDriveDB(t *testing.T) {
 	}
 	if err := db.Verify(); err != nil {
 		t.Error(err)
+	}
+}
+
+// A View on a drive never polled creates the drive's state and reads it; an ErrNotFound that
+// the reading itself returns on a drive with state is the caller's answer, not a missing
+// drive: fn runs once and nothing is written.
+func TestStoreDriveDB_ViewRunsOnce(t *testing.T) {
+	db := openStore(t)
+	ddb := delta.StoreDriveDB(db, instance, "b!drive")
+	calls := 0
+	if err := ddb.View(func(delta.Tx) error { calls++; return nil }); err != nil || calls != 1 {
+		t.Fatalf("view of a new drive: err %v, %d calls, want 1", err, calls)
+	}
+	calls = 0
+	err := ddb.View(func(delta.Tx) error { calls++; return store.ErrNotFound })
+	if !errors.Is(err, store.ErrNotFound) || calls != 1 {
+		t.Fatalf("view whose reading answers ErrNotFound: err %v, %d calls, want 1", err, calls)
 	}
 }

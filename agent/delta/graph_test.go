@@ -98,11 +98,10 @@ type env struct {
 	ids   map[string]string // label → item id
 }
 
-func newEnv(t *testing.T, opts graphtest.Options, initial delta.InitialMode, scope func(string) bool) *env {
+// openStore opens a store (without syncs) in a temporary folder with the test instance in it,
+// closed when the test ends.
+func openStore(t *testing.T) *store.DB {
 	t.Helper()
-	opts.AllowAnonymous = true
-	s := graphtest.NewServer(opts)
-	t.Cleanup(s.Close)
 	db, err := store.Open(filepath.Join(t.TempDir(), "agent.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +110,15 @@ func newEnv(t *testing.T, opts graphtest.Options, initial delta.InitialMode, sco
 	if _, err := db.EnsureInstance(instance); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+func newEnv(t *testing.T, opts graphtest.Options, initial delta.InitialMode, scope func(string) bool) *env {
+	t.Helper()
+	opts.AllowAnonymous = true
+	s := graphtest.NewServer(opts)
+	t.Cleanup(s.Close)
+	db := openStore(t)
 	e := &env{s: s, db: db, ddb: delta.StoreDB(db, instance), ids: map[string]string{}}
 	e.round = &delta.Round{
 		Fetch: httpFetch(s.Client()), Emit: queueEmit, InScope: scope, Initial: initial,

@@ -13,14 +13,11 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	natsio "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/callback"
@@ -125,12 +122,7 @@ func report(b *testing.B, agent, bare time.Duration) {
 }
 
 func BenchmarkBacklog_Kafka(b *testing.B) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(8, crashTopic))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	brokers := c.ListenAddrs()
+	brokers := startKafka(b).ListenAddrs()
 	var agentT, bareT time.Duration
 	for range b.N {
 		db, h, events := backlog(b)
@@ -166,25 +158,7 @@ func BenchmarkBacklog_Kafka(b *testing.B) {
 }
 
 func BenchmarkBacklog_NATS(b *testing.B) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: b.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ns.Start()
-	defer ns.Shutdown()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		b.Fatal("nats not ready")
-	}
-	addr := strings.TrimPrefix(ns.ClientURL(), "nats://")
-	nc, err := natsio.Connect(ns.ClientURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*backlogEvents))
-	if err != nil {
-		b.Fatal(err)
-	}
+	addr, js := startJetStream(b, jetstream.WithPublishAsyncMaxPending(2*backlogEvents))
 	var agentT, bareT time.Duration
 	for i := range b.N {
 		// A new stream per run: the duplicate window would drop the bare run's copies.

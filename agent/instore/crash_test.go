@@ -31,10 +31,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	natsio "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/callback"
@@ -313,11 +310,7 @@ func crashSize() (kills, total int) {
 }
 
 func TestCrash_Kafka(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(8, crashTopic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startKafka(t)
 	kills, total := crashSize()
 	written := runCrash(t, "kafka", strings.Join(c.ListenAddrs(), ","), kills, total)
 
@@ -355,24 +348,7 @@ func TestCrash_Kafka(t *testing.T) {
 }
 
 func TestCrash_NATS(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	defer ns.Shutdown()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	nc, err := natsio.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, js := startJetStream(t)
 	ctx := context.Background()
 	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: crashStream, Subjects: []string{"onedrive.>"},
 		Duplicates: time.Hour, Storage: jetstream.FileStorage})
@@ -380,7 +356,7 @@ func TestCrash_NATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	kills, total := crashSize()
-	written := runCrash(t, "nats", strings.TrimPrefix(ns.ClientURL(), "nats://"), kills, total)
+	written := runCrash(t, "nats", addr, kills, total)
 
 	info, err := st.Info(ctx)
 	if err != nil {

@@ -39,9 +39,10 @@ func configFlag(fs *flag.FlagSet) *string {
 // service's environment has, a *_file only its user reads) is left
 // unresolved until a command uses it (config.Instance.SecretErr).
 func loadConfig(env *cmdEnv, flagPath string) (*config.Config, error) {
-	cfg, err := readConfig(flagPath)
+	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
+	cfg, err := config.LoadDeferSecrets(path)
 	if err != nil {
-		return nil, err
+		return nil, usageError{err}
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(env.stderr, "warning:", w)
@@ -49,18 +50,8 @@ func loadConfig(env *cmdEnv, flagPath string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// readConfig is loadConfig without printing the warnings.
-func readConfig(flagPath string) (*config.Config, error) {
-	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
-	cfg, err := config.LoadDeferSecrets(path)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return cfg, nil
-}
-
-// loadConfigStrict is readConfig resolving every secret, for `run` (which
-// logs the warnings).
+// loadConfigStrict is loadConfig resolving every secret and printing
+// nothing, for `run` (which logs the warnings).
 func loadConfigStrict(flagPath string) (*config.Config, error) {
 	path := config.Resolve(flagPath, os.Getenv, config.FileExists)
 	cfg, err := config.Load(path)

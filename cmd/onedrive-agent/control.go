@@ -169,7 +169,7 @@ func cmdDead(env *cmdEnv, args []string) error {
 	cfgPath := configFlag(fs)
 	var ids stringList
 	fs.Var(&ids, "id", "message id (repeatable); default: all")
-	asJSON := fs.Bool("json", false, "list: print a JSON array (instance, id, events, reason, died, attempts, lastError)")
+	asJSON := fs.Bool("json", false, "list: print a JSON array (instance, id, events, reason, died, created, attempts, lastError)")
 	yes := fs.Bool("yes", false, "purge: do not ask before purging every dead letter")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

@@ -77,8 +77,7 @@ func TestBuildStaticAndStamped(t *testing.T) {
 // TestBuildInfoMetric checks onedrive_agent_build_info on /metrics.
 func TestBuildInfoMetric(t *testing.T) {
 	f := newFixture(t)
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 	_, body, err := f.httpGet("/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -73,21 +73,8 @@ func TestCheckOnlineHonest(t *testing.T) {
 
 	base := fmt.Sprintf("data_dir = %q\n[admin]\nlisten = %q\n[network]\nproxy = %q\n", f.dataDir, f.admin, proxy.srv.URL)
 	appOnly := func(name, callbackURL string) string {
-		return fmt.Sprintf(`
-[[instance]]
-name = %q
-[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret_file = "secret"
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.callback]
-url = %q
-`, name, e2eClientID, f.graph.LoginURL(), f.graph.GraphURL(), f.graph.DriveID(), callbackURL)
+		return appInstanceTOML(name, f.graph.LoginURL(), f.graph.GraphURL(), f.graph.DriveID()) +
+			fmt.Sprintf("[instance.callback]\nurl = %q\n", callbackURL)
 	}
 	delegated := fmt.Sprintf(`
 [[instance]]
@@ -136,8 +123,7 @@ url = %q
 	}
 
 	// An agent runs: it checks with its own sign-in and network.
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 	code, stdout, stderr = f.cli("check", "--online", "-c", f.cfg)
 	verify(code, stdout, stderr)
 	if !strings.Contains(stdout, "through the running agent") {

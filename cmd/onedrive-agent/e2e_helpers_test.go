@@ -140,7 +140,26 @@ func newFixtureWith(t testing.TB, useTLS bool, instances []string) *fixture {
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir = %q\n\n[log]\nlevel = \"info\"\n\n[admin]\nlisten = %q\n%s", f.dataDir, f.admin, network)
 	for _, name := range instances {
-		fmt.Fprintf(&b, `
+		b.WriteString(appInstanceTOML(name, f.graph.LoginURL(), f.graph.GraphURL(), f.graph.DriveID()))
+		fmt.Fprintf(&b, `[instance.poll]
+interval = "1h"
+[instance.callback]
+url = %q
+retry_initial = "100ms"
+retry_max = "300ms"
+`, f.recv.srv.URL)
+	}
+	f.cfg = filepath.Join(f.dir, "agent.toml")
+	f.write("agent.toml", b.String())
+	f.write("secret", e2eSecret+"\n")
+	return f
+}
+
+// appInstanceTOML is an [[instance]] table that signs in as the test
+// application (client_credentials, secret in the file "secret") and watches
+// driveID, up to and with its [instance.drive] table: callers add the rest.
+func appInstanceTOML(name, loginURL, graphURL, driveID string) string {
+	return fmt.Sprintf(`
 [[instance]]
 name = %q
 [instance.auth]
@@ -152,18 +171,7 @@ login_url = %q
 graph_url = %q
 [instance.drive]
 drive = %q
-[instance.poll]
-interval = "1h"
-[instance.callback]
-url = %q
-retry_initial = "100ms"
-retry_max = "300ms"
-`, name, e2eClientID, f.graph.LoginURL(), f.graph.GraphURL(), f.graph.DriveID(), f.recv.srv.URL)
-	}
-	f.cfg = filepath.Join(f.dir, "agent.toml")
-	f.write("agent.toml", b.String())
-	f.write("secret", e2eSecret+"\n")
-	return f
+`, name, e2eClientID, loginURL, graphURL, driveID)
 }
 
 // serverCertPEM returns the certificate a TLS graphtest server presents.
@@ -335,6 +343,15 @@ func (f *fixture) httpGet(path string) (int, string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
+}
+
+// run starts `run` on the fixture's configuration and waits until it
+// answers GET /healthz.
+func (f *fixture) run() *proc {
+	f.t.Helper()
+	p := f.start("run", "-c", f.cfg)
+	f.waitHealthy(p)
+	return p
 }
 
 // waitHealthy waits until the agent's /healthz answers 200.

@@ -16,8 +16,7 @@ import (
 // the agent finishes the round.
 func TestPollInterruptedRoundGoesOn(t *testing.T) {
 	f := newFixture(t)
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 	waitUntil(t, 20*time.Second, "the first poll", func() bool {
 		s := f.status()
 		return s.Instances[0].LastSuccess != nil && s.Instances[0].State == "idle"

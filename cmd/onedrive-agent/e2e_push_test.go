@@ -242,8 +242,7 @@ func TestE2E_PushLatency(t *testing.T) {
 	skipPushE2E(t)
 	t.Parallel()
 	f, recv := newPushFixture(t, graphtest.Options{PushDuplicates: 2}, "24h", "auto", "docs")
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 	waitUntil(t, 15*time.Second, "push connected after the baseline", func() bool {
 		s := f.pushStatus().Instances[0]
 		return s.Push == "connected" && s.LastSuccess != nil
@@ -293,8 +292,7 @@ func TestE2E_PushFaults(t *testing.T) {
 	// changes, after the silent link was found (watchdog: 5 s + 5 s).
 	gopts := graphtest.Options{PushPingInterval: 5 * time.Second, PushPingTimeout: 5 * time.Second, PushLifetime: 80 * time.Second}
 	f, recv := newPushFixture(t, gopts, "24h", "auto", "docs")
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 	connected := func() bool {
 		return f.graph.PushLinks() == 1 && f.pushStatus().Instances[0].Push == "connected"
 	}
@@ -362,8 +360,7 @@ func TestE2E_PushCompare(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			f, recv := newPushFixture(t, graphtest.Options{}, "1m", mode, "docs")
-			p := f.start("run", "-c", f.cfg)
-			f.waitHealthy(p)
+			p := f.run()
 			waitUntil(t, 15*time.Second, "the baseline", func() bool {
 				s := f.pushStatus().Instances[0]
 				return s.LastSuccess != nil && (mode == "off" || s.Push == "connected")

@@ -16,8 +16,7 @@ import (
 // is reported as needing a restart.
 func TestReloadOnSIGHUP(t *testing.T) {
 	f := newFixture(t)
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 	waitUntil(t, 20*time.Second, "the first poll of finance", func() bool {
 		s := f.status()
 		return len(s.Instances) == 1 && s.Instances[0].LastSuccess != nil

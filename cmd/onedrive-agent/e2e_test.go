@@ -27,8 +27,7 @@ func TestE2E_RunPollRestart(t *testing.T) {
 	docs := f.graph.CreateFolder(root, "Docs")
 	f.graph.CreateFile(docs, "old.txt", []byte("baseline"))
 
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 
 	// The instance never polled: run polls it at start (the baseline,
 	// which reports nothing).
@@ -142,8 +141,7 @@ func TestE2E_RunPollRestart(t *testing.T) {
 	// A restart with a working receiver delivers them.
 	f.recv.setStatus(http.StatusOK)
 	polls := f.deltaRequests()
-	p2 := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p2)
+	p2 := f.run()
 	waitUntil(t, 10*time.Second, "delivery of the queue after the restart", func() bool { return len(f.recv.got()) >= 14 })
 	got := f.recv.got()
 	var want []string
@@ -189,8 +187,7 @@ func TestE2E_StopWhileBusy(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	root := f.graph.Root()
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 	waitUntil(t, 10*time.Second, "the baseline", func() bool { return f.status().Instances[0].LastSuccess != nil })
 
 	f.recv.setStatus(statusHang)
@@ -231,8 +228,7 @@ func TestE2E_DeadLetters(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	root := f.graph.Root()
-	p := f.start("run", "-c", f.cfg)
-	f.waitHealthy(p)
+	p := f.run()
 	waitUntil(t, 10*time.Second, "the baseline", func() bool { return f.status().Instances[0].LastSuccess != nil })
 
 	f.recv.setStatus(http.StatusBadRequest)

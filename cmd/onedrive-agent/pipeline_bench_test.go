@@ -188,24 +188,12 @@ level = "info"
 
 [admin]
 listen = %q
-
-[[instance]]
-name = "bench"
-[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret_file = "secret"
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.poll]
+%s[instance.poll]
 interval = "1h"
 [instance.callback]
 url = %q
 max_events = 100
-`, f.dataDir, f.admin, e2eClientID, info.LoginURL, info.GraphURL, info.DriveID, recv.srv.URL))
+`, f.dataDir, f.admin, appInstanceTOML("bench", info.LoginURL, info.GraphURL, info.DriveID), recv.srv.URL))
 	pprofAddr := ""
 	if profDir != "" {
 		pprofAddr = freeAddr(b)

@@ -24,13 +24,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	buf := &buffered{header: http.Header{}}
 	defer func() {
-		entry.Status = buf.status
-		if buf.hangup {
-			entry.Status = 0
-		}
-		if v, err := strconv.Atoi(buf.header.Get("Retry-After")); err == nil {
-			entry.RetryAfter = time.Duration(v) * time.Second
-		}
+		entry.Status, entry.RetryAfter = buf.outcome()
 		s.mu.Lock()
 		entry.Done = s.now()
 		s.mu.Unlock()
@@ -71,6 +65,19 @@ func (b *buffered) Write(p []byte) (int, error) {
 		b.status = http.StatusOK
 	}
 	return b.body.Write(p)
+}
+
+// outcome returns what the request log records of the answer: its status (0 for a hang-up)
+// and its Retry-After in whole seconds (0 without one).
+func (b *buffered) outcome() (status int, retryAfter time.Duration) {
+	status = b.status
+	if b.hangup {
+		status = 0
+	}
+	if v, err := strconv.Atoi(b.header.Get("Retry-After")); err == nil {
+		retryAfter = time.Duration(v) * time.Second
+	}
+	return status, retryAfter
 }
 
 // apply notes the transport effects of fault f.

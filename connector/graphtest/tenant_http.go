@@ -20,13 +20,7 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	buf := &buffered{header: http.Header{}}
 	entry := TenantRequest{Time: t.now(), Path: r.URL.Path, Query: r.URL.RawQuery}
 	defer func() {
-		entry.Status = buf.status
-		if buf.hangup {
-			entry.Status = 0
-		}
-		if v, err := strconv.Atoi(buf.header.Get("Retry-After")); err == nil {
-			entry.RetryAfter = time.Duration(v) * time.Second
-		}
+		entry.Status, entry.RetryAfter = buf.outcome()
 		entry.Done = t.now()
 		t.record(entry)
 	}()

@@ -43,11 +43,6 @@ func newSender(t testing.TB, brokers []string, change func(*Config)) *Sender {
 	return s
 }
 
-func newLoop(q deliver.Queue, s deliver.Sender) *deliver.Loop {
-	return deliver.New(deliver.Config{Instance: "finance", Sink: "kafka", RetryInitial: 10 * time.Millisecond,
-		RetryMax: 50 * time.Millisecond}, q, s, nil)
-}
-
 // consume reads every record of the topic until n records were read.
 func consume(t testing.TB, brokers []string, n int) []*kgo.Record {
 	t.Helper()
@@ -84,7 +79,7 @@ func TestSender_Delivers(t *testing.T) {
 	q := &sinktest.Queue{}
 	msgs := sinktest.Messages(30, 7, 5)
 	q.Add(msgs...)
-	sinktest.Run(t, newLoop(q, newSender(t, c.ListenAddrs(), nil)))
+	sinktest.Run(t, sinktest.NewLoop("kafka", q, newSender(t, c.ListenAddrs(), nil)))
 	sinktest.Eventually(t, 20*time.Second, "the queue to drain", func() bool { return q.Len() == 0 })
 
 	want := map[string]opencon.Event{}
@@ -118,7 +113,7 @@ func TestSender_LeaderMoves(t *testing.T) {
 	c := newCluster(t)
 	q := &sinktest.Queue{}
 	q.Add(sinktest.Messages(200, 10, 13)...)
-	sinktest.Run(t, newLoop(q, newSender(t, c.ListenAddrs(), nil)))
+	sinktest.Run(t, sinktest.NewLoop("kafka", q, newSender(t, c.ListenAddrs(), nil)))
 	for q.Len() > 0 {
 		c.ShufflePartitionLeaders()
 		time.Sleep(20 * time.Millisecond)
@@ -222,7 +217,7 @@ func TestSender_ReplayAfterTheTopicIsCreated(t *testing.T) {
 	c := newCluster(t)
 	q := &sinktest.Queue{}
 	q.Add(sinktest.Messages(3, 4, 5)...)
-	loop := newLoop(q, newSender(t, c.ListenAddrs(), func(c *Config) { c.Topic = "later" }))
+	loop := sinktest.NewLoop("kafka", q, newSender(t, c.ListenAddrs(), func(c *Config) { c.Topic = "later" }))
 	sinktest.Run(t, loop)
 	sinktest.Eventually(t, 20*time.Second, "three dead letters", func() bool { d, _ := q.DeadLetters(); return len(d) == 3 })
 	if _, reasons := q.DeadLetters(); !strings.Contains(reasons[0], "UNKNOWN_TOPIC_OR_PARTITION") {

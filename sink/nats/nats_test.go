@@ -100,18 +100,13 @@ func newSender(t testing.TB, addrs []string, change func(*Config)) *Sender {
 	return s
 }
 
-func newLoop(q deliver.Queue, s deliver.Sender) *deliver.Loop {
-	return deliver.New(deliver.Config{Instance: "finance", Sink: "nats", RetryInitial: 10 * time.Millisecond,
-		RetryMax: 50 * time.Millisecond}, q, s, nil)
-}
-
 func TestSender_Delivers(t *testing.T) {
 	_, addr := startServer(t, t.TempDir(), 0, nil)
 	st := createStream(t, addr, nil)
 	q := &sinktest.Queue{}
 	msgs := sinktest.Messages(30, 7, 5)
 	q.Add(msgs...)
-	loop := newLoop(q, newSender(t, []string{addr}, nil))
+	loop := sinktest.NewLoop("nats", q, newSender(t, []string{addr}, nil))
 	sinktest.Run(t, loop)
 	sinktest.Eventually(t, 20*time.Second, "the queue to drain", func() bool { return q.Len() == 0 })
 
@@ -221,7 +216,7 @@ func TestSender_ServerRestart(t *testing.T) {
 	_, portStr, _ := strings.Cut(addr, ":")
 	q := &sinktest.Queue{}
 	q.Add(sinktest.Messages(300, 10, 17)...)
-	sinktest.Run(t, newLoop(q, newSender(t, []string{addr}, func(c *Config) { c.Timeout = time.Second })))
+	sinktest.Run(t, sinktest.NewLoop("nats", q, newSender(t, []string{addr}, func(c *Config) { c.Timeout = time.Second })))
 	sinktest.Eventually(t, 10*time.Second, "some deliveries", func() bool { return q.Len() < 280 })
 	srv.Shutdown()
 	srv.WaitForShutdown()
@@ -266,7 +261,7 @@ func TestSender_ReplayAfterTheStreamIsCreated(t *testing.T) {
 	_, addr := startServer(t, t.TempDir(), 0, nil)
 	q := &sinktest.Queue{}
 	q.Add(sinktest.Messages(3, 4, 5)...)
-	loop := newLoop(q, newSender(t, []string{addr}, nil))
+	loop := sinktest.NewLoop("nats", q, newSender(t, []string{addr}, nil))
 	sinktest.Run(t, loop)
 	sinktest.Eventually(t, 10*time.Second, "three dead letters", func() bool { d, _ := q.DeadLetters(); return len(d) == 3 })
 	_, reasons := q.DeadLetters()

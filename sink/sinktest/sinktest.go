@@ -53,11 +53,14 @@ func (q *Queue) DeadLetters() ([]deliver.Message, []string) {
 	return slices.Clone(q.Dead), slices.Clone(q.Reasons)
 }
 
-// Replay moves the dead letters back to the head, in order.
+// Replay moves the dead letters back to the head, in order, under new
+// keys as the store does.
 func (q *Queue) Replay() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i := range q.Dead {
+		q.next++
+		q.Dead[i].Key = q.next
 		q.Dead[i].Attempts, q.Dead[i].NextAttempt = 0, time.Time{}
 	}
 	q.msgs = append(q.Dead, q.msgs...)
@@ -214,6 +217,14 @@ func Decode(t testing.TB, value []byte) Decoded {
 		t.Fatalf("event value without raw: %s", value)
 	}
 	return d
+}
+
+// NewLoop returns a delivery loop of instance "finance" sending q through
+// s, retrying fast (10ms first, 50ms at most); sink names the sink in its
+// log lines.
+func NewLoop(sink string, q deliver.Queue, s deliver.Sender) *deliver.Loop {
+	return deliver.New(deliver.Config{Instance: "finance", Sink: sink, RetryInitial: 10 * time.Millisecond,
+		RetryMax: 50 * time.Millisecond}, q, s, nil)
 }
 
 // Run runs l until the test ends or the returned stop is called.
