@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -127,17 +126,13 @@ func TestAdminServer_Limits(t *testing.T) {
 		t.Fatal("an admin server limit is unset")
 	}
 	e := newTestEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	a, err := New(Options{Config: e.cfg, DB: e.db, AdminListener: ln})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go a.Run(ctx)
+	_, stop := runAgent(t, a)
+	defer stop()
 	// More connections than the cap, each idle: the admin API still
 	// answers once they are closed; a header larger than the cap is refused.
 	var idle []net.Conn

@@ -16,15 +16,8 @@ import (
 // reports data_dir as needing a restart.
 func TestReload(t *testing.T) {
 	e := newTestEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.agent.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	ctx, stop := runAgent(t, e.agent)
+	defer stop()
 	waitFor(t, 10*time.Second, "the first poll", func() bool {
 		s, err := e.agent.Status(ctx)
 		return err == nil && s.Instances[0].LastSuccess != nil

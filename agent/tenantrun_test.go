@@ -260,15 +260,8 @@ func TestTenantRun(t *testing.T) {
 	defer tn.Close()
 	users, _ := seedTenant(tn)
 	e := newTenantEnv(t, tn, config.Tenant{Users: true, Rediscover: 50 * time.Millisecond}, config.Fleet{Shards: 1, Handover: time.Hour})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.agent.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	ctx, stop := runAgent(t, e.agent)
+	defer stop()
 	waitFor := func(what string, cond func([]DriveStatus) bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
