@@ -540,25 +540,31 @@ func (t *tenantRunner) drives() ([]DriveStatus, error) {
 	for _, d := range t.reg.Drives() {
 		ds := DriveStatus{DriveID: d.DriveID, DriveName: d.DriveName, Owner: d.Owner, State: d.State,
 			QueuedEvents: queued[strings.ToLower(d.DriveID)]}
-		if p := t.polls[strings.ToLower(d.DriveID)]; p != nil {
+		p := t.polls[strings.ToLower(d.DriveID)]
+		if p != nil {
 			ds.LastPoll, ds.LastError = timePtr(p.last), p.err
-			if d.State == tenant.StateActive {
-				ds.State = DriveIdle
-				switch {
-				case p.running:
-					ds.State = DrivePolling
-				case p.paused:
-					ds.State = DrivePaused
-				case p.err != "":
-					ds.State = DriveError
-				}
-			}
-		} else if d.State == tenant.StateActive {
-			ds.State = DriveIdle
+		}
+		if d.State == tenant.StateActive {
+			ds.State = p.state()
 		}
 		out = append(out, ds)
 	}
 	return out, nil
+}
+
+// state is an active drive's state by its poll record (nil: never polled).
+func (p *drivePoll) state() string {
+	switch {
+	case p == nil:
+		return DriveIdle
+	case p.running:
+		return DrivePolling
+	case p.paused:
+		return DrivePaused
+	case p.err != "":
+		return DriveError
+	}
+	return DriveIdle
 }
 
 // counts returns the drives being polled and those whose last poll failed.
