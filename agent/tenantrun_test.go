@@ -402,3 +402,23 @@ func TestTenantRunner_Sleep(t *testing.T) {
 		t.Error("sleep with an ended context = true")
 	}
 }
+
+// TestDrivePollState: an active drive's listed state by its poll record.
+func TestDrivePollState(t *testing.T) {
+	tests := []struct {
+		name string
+		p    *drivePoll
+		want string
+	}{
+		{"never polled", nil, DriveIdle},
+		{"polled", &drivePoll{}, DriveIdle},
+		{"polling", &drivePoll{running: true, paused: true, err: "x"}, DrivePolling},
+		{"paused", &drivePoll{paused: true, err: "x"}, DrivePaused},
+		{"failed", &drivePoll{err: "x"}, DriveError},
+	}
+	for _, tt := range tests {
+		if got := tt.p.state(); got != tt.want {
+			t.Errorf("%s: state = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
