@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
-
 	"github.com/onedrive-agent/onedrive-agent/agent/delta"
 )
 
