@@ -55,6 +55,8 @@ func (tx *Tx) SetRoundState(b []byte) error {
 }
 
 // PutStaged stores the staged record of an item id; the last write wins.
+// The transaction keeps rec until it ends: the caller must not change it
+// afterwards (records are written once, so none is copied).
 func (tx *Tx) PutStaged(id string, rec []byte) error {
 	if id == "" {
 		return errors.New("put staged: empty id")
@@ -71,13 +73,15 @@ func (tx *Tx) PutStaged(id string, rec []byte) error {
 		c.Staged++
 	}
 	tx.changed()
-	if err := b.Put([]byte(id), append([]byte{}, rec...)); err != nil {
+	if err := b.Put([]byte(id), rec); err != nil {
 		return fmt.Errorf("put staged %q: %w", id, err)
 	}
 	return nil
 }
 
-// Staged returns a copy of the staged record of id.
+// Staged returns the staged record of id. The record shares the
+// transaction's memory: it stays valid until the transaction ends, later
+// writes included, and must not be changed.
 func (tx *Tx) Staged(id string) ([]byte, bool, error) {
 	b := tx.inst.Bucket(bktStaged)
 	if b == nil || id == "" {
@@ -87,7 +91,7 @@ func (tx *Tx) Staged(id string) ([]byte, bool, error) {
 	if v == nil {
 		return nil, false, nil
 	}
-	return append([]byte{}, v...), true, nil
+	return v, true, nil
 }
 
 // HasStaged reports whether id has a staged record, without copying it.
@@ -99,12 +103,12 @@ func (tx *Tx) HasStaged(id string) (bool, error) {
 	return b.Get([]byte(id)) != nil, nil
 }
 
-// ForEachStaged calls fn with copies of the staged records whose id is
-// greater than after ("" for all), in id order. fn may return Stop, and
-// may write.
+// ForEachStaged calls fn with the staged records whose id is greater than
+// after ("" for all), in id order. Like Staged's, the records share the
+// transaction's memory until it ends. fn may return Stop, and may write.
 func (tx *Tx) ForEachStaged(after string, fn func(id string, rec []byte) error) error {
 	return tx.iterate(bktStaged, []byte(after), true, nil, func(k, v []byte) error {
-		return fn(string(k), append([]byte{}, v...))
+		return fn(string(k), v)
 	})
 }
 
@@ -132,7 +136,8 @@ func (tx *Tx) ClearStaged() error {
 }
 
 // PutPending stores rec under key in the ordered scratch space (for
-// sorting a round's events); keys order bytewise.
+// sorting a round's events); keys order bytewise. The transaction keeps
+// key and rec until it ends: the caller must not change them afterwards.
 func (tx *Tx) PutPending(key, rec []byte) error {
 	if len(key) == 0 {
 		return errors.New("put pending: empty key")
@@ -142,18 +147,20 @@ func (tx *Tx) PutPending(key, rec []byte) error {
 		return err
 	}
 	tx.mut++
-	if err := b.Put(clone(key), append([]byte{}, rec...)); err != nil {
+	if err := b.Put(key, rec); err != nil {
 		return fmt.Errorf("put pending: %w", err)
 	}
 	return nil
 }
 
-// ForEachPending calls fn with copies of the pending records whose key is
-// greater than after (nil for all), in key order. fn may return Stop, and
-// may write (for example DeletePending of the key it got).
+// ForEachPending calls fn with the pending records whose key is greater than
+// after (nil for all), in key order. Keys and records share the
+// transaction's memory until it ends (a key kept past fn's next write is
+// still valid, never changed). fn may return Stop, and may write (for
+// example DeletePending of the key it got).
 func (tx *Tx) ForEachPending(after []byte, fn func(key, rec []byte) error) error {
 	return tx.iterate(bktPending, after, true, nil, func(k, v []byte) error {
-		return fn(append([]byte{}, k...), append([]byte{}, v...))
+		return fn(k, v)
 	})
 }
 

@@ -204,8 +204,9 @@ func (tx *Tx) iterate(bucket, start []byte, exclusive bool, prefix []byte, visit
 	if exclusive && k != nil && bytes.Equal(k, start) {
 		k, v = c.Next()
 	}
+	var last []byte
 	for k != nil && bytes.HasPrefix(k, prefix) {
-		last := append([]byte(nil), k...)
+		last = append(last[:0], k...)
 		m := tx.mut
 		if err := visit(k, v); err != nil {
 			if err == Stop {
