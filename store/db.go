@@ -168,6 +168,8 @@ func (db *DB) openBolt(timeout time.Duration) (bdb *bolt.DB, err error) {
 		FreelistType:   bolt.FreelistMapType,
 		NoSync:         db.opts.NoSync,
 		PageSize:       pageSize,
+		// Mapped once for the file's growth: see mapSize.
+		InitialMmapSize: mapSize,
 		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
 			f, err := safefile.OpenFile(name, "database", flag, mode)
 			file = f
@@ -186,6 +188,7 @@ func (db *DB) openBolt(timeout time.Duration) (bdb *bolt.DB, err error) {
 	bdb, err = bolt.Open(db.path, 0o600, bopts)
 	switch {
 	case err == nil:
+		_ = bdb.View(func(tx *bolt.Tx) error { setGrowth(bdb, tx.Size()); return nil })
 		return bdb, nil
 	case errors.Is(err, berrors.ErrTimeout):
 		// Our lock is held, so this is some other program (a bbolt tool?).

@@ -86,6 +86,7 @@ func (db *DB) update(name string, fn func(*Tx) error) error {
 	defer db.mu.RUnlock()
 	var fnErr error
 	err = bdb.Update(func(btx *bolt.Tx) error {
+		setGrowth(bdb, btx.Size())
 		tx, err := db.begin(btx, name)
 		if err != nil {
 			return err
