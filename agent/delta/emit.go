@@ -1,7 +1,6 @@
 package delta
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +9,11 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
-// emit hands the pending events to Emit in key order, deleting them in the
-// same transaction, at most EmitChunk per transaction. Before each slice it
-// checks the queue: at MaxQueue the round pauses with its progress saved.
+// emit hands the pending events to Emit in key order, at most EmitChunk per
+// transaction. The round state's Pos, saved in the same transaction, is the
+// key of the last event handed over: the pending bucket is dropped whole when
+// the round commits, not event by event. Before each slice it checks the
+// queue: at MaxQueue the round pauses with its progress saved.
 func (a *applier) emit() (finished, paused bool, err error) {
 	for a.budget > 0 {
 		n := min(a.budget, a.lim.EmitBatch, a.lim.EmitChunk-a.emitted)
@@ -20,9 +21,12 @@ func (a *applier) emit() (finished, paused bool, err error) {
 			a.budget = 0 // commit this chunk: its events become deliverable
 			return false, false, nil
 		}
-		keys := make([][]byte, 0, n)
+		var after, last []byte
+		if a.st.Pos != "" {
+			after = []byte(a.st.Pos)
+		}
 		events := make([]Event, 0, n)
-		err := a.tx.ForEachPending(nil, func(k, v []byte) error {
+		err := a.tx.ForEachPending(after, func(k, v []byte) error {
 			if len(k) > 0 && k[0] >= keyCascade {
 				return store.Stop
 			}
@@ -36,7 +40,7 @@ func (a *applier) emit() (finished, paused bool, err error) {
 				}
 				ev.rawStaged = false
 			}
-			keys = append(keys, bytes.Clone(k))
+			last = k
 			events = append(events, ev)
 			if len(events) >= n {
 				return store.Stop
@@ -63,11 +67,7 @@ func (a *applier) emit() (finished, paused bool, err error) {
 		if err := a.r.Emit(a.tx, events); err != nil {
 			return false, false, fmt.Errorf("emit %d events: %w", len(events), err)
 		}
-		for _, k := range keys {
-			if err := a.tx.DeletePending(k); err != nil {
-				return false, false, fmt.Errorf("delete pending event: %w", err)
-			}
-		}
+		a.st.Pos = string(last)
 		a.budget -= len(events)
 		a.emitted += len(events)
 		a.st.Emitted += int64(len(events))

@@ -70,7 +70,7 @@ type roundState struct {
 	Pages        int64
 	Items        int64
 	Seen         time.Time // when the round started; the date of its DELETED events
-	Pos          string    // last staged/indexed id done in the current phase
+	Pos          string    // last staged id done in the current phase; in the emit phase, the last pending key emitted
 	Seq          uint64    // last work item sequence number
 	Events       int64     // events recorded in the pending bucket
 	Emitted      int64     // events handed to Emit
