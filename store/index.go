@@ -46,6 +46,16 @@ func (tx *Tx) Item(id string) (Item, bool, error) {
 	return it, true, nil
 }
 
+// HasItem reports whether the index has an entry for id, without decoding
+// it.
+func (tx *Tx) HasItem(id string) (bool, error) {
+	b := tx.inst.Bucket(bktIndex)
+	if b == nil || id == "" {
+		return false, nil
+	}
+	return b.Get([]byte(id)) != nil, nil
+}
+
 // PutItem adds or replaces the entry of it.ID and keeps the parent→children
 // index in step (a changed ParentID moves the child entry).
 func (tx *Tx) PutItem(it Item) error {
@@ -60,20 +70,24 @@ func (tx *Tx) PutItem(it Item) error {
 	if err != nil {
 		return err
 	}
-	old, existed, err := tx.Item(it.ID)
-	if err != nil {
-		return err
+	var oldParent string
+	v := idx.Get([]byte(it.ID))
+	existed := v != nil
+	if existed {
+		if oldParent, err = itemParent(v); err != nil {
+			return recordError(tx.name+"/index", fmt.Sprintf("%q", it.ID), err)
+		}
 	}
 	c, err := tx.counters()
 	if err != nil {
 		return err
 	}
-	if existed && old.ParentID != it.ParentID {
-		if err := ch.Delete(childKey(old.ParentID, old.ID)); err != nil {
+	if existed && oldParent != it.ParentID {
+		if err := ch.Delete(childKey(oldParent, it.ID)); err != nil {
 			return fmt.Errorf("put item %q: %w", it.ID, err)
 		}
 	}
-	if !existed || old.ParentID != it.ParentID {
+	if !existed || oldParent != it.ParentID {
 		if err := ch.Put(childKey(it.ParentID, it.ID), []byte{}); err != nil {
 			return fmt.Errorf("put item %q: %w", it.ID, err)
 		}

@@ -145,6 +145,18 @@ func decodeItem(b []byte) (Item, error) {
 	return it, d.Done()
 }
 
+// itemParent reads only the parent id of an index record.
+func itemParent(b []byte) (string, error) {
+	d := record.NewDecoder(b)
+	d.Version(fmtItem)
+	d.Raw() // id
+	p := d.Raw()
+	if err := d.Err(); err != nil {
+		return "", err
+	}
+	return string(p), nil
+}
+
 // appendMessage writes the fields of m (not its Key, which is the record's
 // key) so that a dead letter can embed them.
 func appendMessage(e *record.Encoder, m *Message) {

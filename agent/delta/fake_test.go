@@ -73,6 +73,11 @@ func (t *fakeTx) Item(id string) (store.Item, bool, error) {
 	return it, ok, nil
 }
 
+func (t *fakeTx) HasItem(id string) (bool, error) {
+	_, ok := t.s.items[id]
+	return ok, nil
+}
+
 func (t *fakeTx) PutItem(it store.Item) error {
 	if err := t.w(); err != nil {
 		return err

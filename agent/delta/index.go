@@ -83,7 +83,7 @@ func (a *applier) applyStaged(s *staged) error {
 // indexed.
 func (a *applier) applyAlive(s *staged) error {
 	if s.ParentID == "" && !s.Root {
-		_, ok, err := a.tx.Item(s.ID)
+		ok, err := a.tx.HasItem(s.ID)
 		if err != nil {
 			return fmt.Errorf("read item %q: %w", s.ID, err)
 		}
@@ -93,7 +93,7 @@ func (a *applier) applyAlive(s *staged) error {
 		return a.orphan(s)
 	}
 	if s.ParentID != "" {
-		_, ok, err := a.tx.Item(s.ParentID)
+		ok, err := a.tx.HasItem(s.ParentID)
 		if err != nil {
 			return fmt.Errorf("read item %q: %w", s.ParentID, err)
 		}

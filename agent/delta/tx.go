@@ -14,6 +14,7 @@ import (
 // transaction: either all writes of a transaction become durable or none.
 type Tx interface {
 	Item(id string) (store.Item, bool, error)
+	HasItem(id string) (bool, error)
 	PutItem(it store.Item) error
 	DeleteItem(id string) error
 	Children(parentID string, fn func(store.Item) error) error
