@@ -223,6 +223,7 @@ func (in *instance) emitMeta(tx delta.Tx, events []delta.Event, meta callback.Me
 	if err := qtx.Enqueue(msgs...); err != nil {
 		return err
 	}
+	callback.Recycle(msgs)
 	qtx.Count(events)
 	return nil
 }

@@ -33,7 +33,8 @@ func checkMessage(m *Message) error {
 
 // Enqueue appends msgs at the tail of the instance's queue, in order,
 // assigning each a Key (written back into msgs). Keys increase with every
-// append and are never reused.
+// append and are never reused. The records hold copies of the bodies: the
+// caller may reuse a body's memory once Enqueue returns.
 func (tx *Tx) Enqueue(msgs ...Message) error {
 	if tx.parent != nil {
 		return tx.parent.Enqueue(msgs...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/sink/opencon"
@@ -86,6 +87,31 @@ func Build(tx SeqTx, meta Meta, events []Event, pollDate time.Time) ([]Message, 
 	return msgs, nil
 }
 
+// bodies keeps the buffers of bodies handed back by Recycle: a message's
+// body is about 1.3 KB per event, so each Build would otherwise allocate
+// (and the runtime zero) a fresh buffer of a hundred KB or more that lives
+// only until Enqueue copies it.
+var bodies sync.Pool // of *[]byte
+
+// newBody returns an empty buffer with room for size bytes.
+func newBody(size int) []byte {
+	if p, ok := bodies.Get().(*[]byte); ok && cap(*p) >= size {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+// Recycle hands the bodies of msgs back for later Builds once tx.Enqueue
+// has copied them; msgs must not be used afterwards.
+func Recycle(msgs []Message) {
+	for i := range msgs {
+		if b := msgs[i].Body; cap(b) > 0 {
+			bodies.Put(&b)
+		}
+		msgs[i].Body = nil
+	}
+}
+
 // idPrefix returns "<dbid>-<instanceid>-".
 func idPrefix(dbid string, instanceID uint32) string {
 	return dbid + "-" + strconv.FormatUint(uint64(instanceID), 10) + "-"
@@ -107,7 +133,7 @@ func buildOne(tx SeqTx, meta Meta, prefix string, events []Event, pollDate time.
 		e := &events[i]
 		size += 400 + len(e.Raw) + 2*len(e.Path) + len(e.OldPath) + len(e.ItemID) + len(e.ParentID)
 	}
-	b := make([]byte, 0, size)
+	b := newBody(size)
 	b = appendHeader(b, mid, meta.InstanceID, meta.Name, meta.Tags)
 	for i := range events {
 		if i > 0 {
