@@ -35,7 +35,7 @@ func (tx *Tx) Item(id string) (Item, bool, error) {
 	if b == nil || id == "" {
 		return Item{}, false, nil
 	}
-	v := b.Get([]byte(id))
+	v := tx.get(b, []byte(id))
 	if v == nil {
 		return Item{}, false, nil
 	}
@@ -53,7 +53,7 @@ func (tx *Tx) HasItem(id string) (bool, error) {
 	if b == nil || id == "" {
 		return false, nil
 	}
-	return b.Get([]byte(id)) != nil, nil
+	return tx.get(b, []byte(id)) != nil, nil
 }
 
 // PutItem adds or replaces the entry of it.ID and keeps the parent→children
@@ -71,7 +71,7 @@ func (tx *Tx) PutItem(it Item) error {
 		return err
 	}
 	var oldParent string
-	v := idx.Get([]byte(it.ID))
+	v := tx.get(idx, []byte(it.ID))
 	existed := v != nil
 	if existed {
 		if oldParent, err = itemParent(v); err != nil {

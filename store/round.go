@@ -69,7 +69,7 @@ func (tx *Tx) PutStaged(id string, rec []byte) error {
 	if err != nil {
 		return err
 	}
-	if b.Get([]byte(id)) == nil {
+	if tx.get(b, []byte(id)) == nil {
 		c.Staged++
 	}
 	tx.changed()
@@ -87,7 +87,7 @@ func (tx *Tx) Staged(id string) ([]byte, bool, error) {
 	if b == nil || id == "" {
 		return nil, false, nil
 	}
-	v := b.Get([]byte(id))
+	v := tx.get(b, []byte(id))
 	if v == nil {
 		return nil, false, nil
 	}
@@ -100,7 +100,7 @@ func (tx *Tx) HasStaged(id string) (bool, error) {
 	if b == nil || id == "" {
 		return false, nil
 	}
-	return b.Get([]byte(id)) != nil, nil
+	return tx.get(b, []byte(id)) != nil, nil
 }
 
 // ForEachStaged calls fn with the staged records whose id is greater than

@@ -42,6 +42,39 @@ type Tx struct {
 
 	parent *Tx            // set on a drive's view (drive.go): the instance's transaction
 	views  map[string]*Tx // the drive views opened in this transaction, by drive key
+
+	cursors []bucketCursor // for get
+}
+
+// bucketCursor is a cursor kept for point reads of one bucket.
+type bucketCursor struct {
+	b *bolt.Bucket
+	c *bolt.Cursor
+}
+
+// get returns the value of key in b (nil when absent), like b.Get, but
+// through a cursor kept per bucket for the transaction: bbolt's Get builds
+// a new cursor, and grows its stack, at every call, and a round reads
+// several keys per item. A Seek starts from the bucket's root each time,
+// so writes between reads do not matter; a bucket deleted and created
+// again is a new *bolt.Bucket, with a cursor of its own.
+func (tx *Tx) get(b *bolt.Bucket, key []byte) []byte {
+	var c *bolt.Cursor
+	for i := range tx.cursors {
+		if tx.cursors[i].b == b {
+			c = tx.cursors[i].c
+			break
+		}
+	}
+	if c == nil {
+		c = b.Cursor()
+		tx.cursors = append(tx.cursors, bucketCursor{b, c})
+	}
+	k, v := c.Seek(key)
+	if v == nil || !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
 }
 
 // Update runs fn in one read-write transaction on instance name and commits
