@@ -128,11 +128,7 @@ func decodeItem(b []byte) (Item, error) {
 	d := record.NewDecoder(b)
 	d.Version(fmtItem)
 	var it Item
-	it.ID = d.Str()
-	it.ParentID = d.Str()
-	it.Name = d.Str()
-	it.ETag = d.Str()
-	it.CTag = d.Str()
+	d.Strs(&it.ID, &it.ParentID, &it.Name, &it.ETag, &it.CTag)
 	it.Size = d.Int()
 	it.Hash = d.Str()
 	f := d.Byte()

@@ -128,11 +128,7 @@ func decodeStaged(id string, b []byte) (staged, error) {
 		Inferred:  f&sInferred != 0,
 		HasBefore: f&sHasBefore != 0,
 	}
-	s.Name = d.Str()
-	s.ParentID = d.Str()
-	s.ETag = d.Str()
-	s.CTag = d.Str()
-	s.Hash = d.Str()
+	d.Strs(&s.Name, &s.ParentID, &s.ETag, &s.CTag, &s.Hash)
 	s.Size = d.Int()
 	s.Modified = d.Time()
 	s.Raw = shared(d.Raw())
@@ -144,11 +140,7 @@ func decodeStaged(id string, b []byte) (staged, error) {
 			PathOK:  f&sBPathOK != 0,
 			InScope: f&sBInScope != 0,
 		}
-		s.B.ParentID = d.Str()
-		s.B.Name = d.Str()
-		s.B.ETag = d.Str()
-		s.B.CTag = d.Str()
-		s.B.Hash = d.Str()
+		d.Strs(&s.B.ParentID, &s.B.Name, &s.B.ETag, &s.B.CTag, &s.B.Hash)
 		s.B.Size = d.Int()
 		s.B.Modified = d.Time()
 		s.B.Path = d.Str()
@@ -353,11 +345,7 @@ func decodeEvent(b []byte) (Event, error) {
 		t = 0
 	}
 	ev := Event{Type: eventTypes[t], Folder: d.Byte() == 1}
-	ev.ItemID = d.Str()
-	ev.ParentID = d.Str()
-	ev.Name = d.Str()
-	ev.Path = d.Str()
-	ev.OldPath = d.Str()
+	d.Strs(&ev.ItemID, &ev.ParentID, &ev.Name, &ev.Path, &ev.OldPath)
 	ev.Changes = changeList(d.Uint())
 	ev.Date = d.Time()
 	if v == fmtEvent {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -178,6 +179,38 @@ func (d *Decoder) Raw() []byte {
 
 // Str reads a length-prefixed string.
 func (d *Decoder) Str() string { return string(d.Raw()) }
+
+// maxStrs is the most strings one Strs call reads.
+const maxStrs = 8
+
+// Strs reads len(dst) (at most 8) consecutive length-prefixed strings into
+// one allocation that they share: a record's names and ids cost one
+// allocation instead of one each. On an error the strings are left alone.
+func (d *Decoder) Strs(dst ...*string) {
+	if len(dst) > maxStrs {
+		panic("record: Strs reads at most 8 strings")
+	}
+	var views [maxStrs][]byte
+	total := 0
+	for i := range dst {
+		views[i] = d.Raw()
+		total += len(views[i])
+	}
+	if d.err != nil {
+		return
+	}
+	var sb strings.Builder
+	sb.Grow(total)
+	for i := range dst {
+		sb.Write(views[i])
+	}
+	all := sb.String()
+	off := 0
+	for i, p := range dst {
+		*p = all[off : off+len(views[i])]
+		off += len(views[i])
+	}
+}
 
 // Bytes returns a copy of the next length-prefixed field (nil when empty).
 func (d *Decoder) Bytes() []byte {

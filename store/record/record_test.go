@@ -96,3 +96,52 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+func TestDecoder_Strs(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+	}{
+		{"several", []string{"id-1", "", "parent", "a name é", ""}},
+		{"all empty", []string{"", "", ""}},
+		{"one", []string{"x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEncoder(0)
+			for _, s := range tt.in {
+				e.Str(s)
+			}
+			e.Uint(7)
+			d := NewDecoder(e.Data())
+			got := make([]string, len(tt.in))
+			ptrs := make([]*string, len(got))
+			for i := range got {
+				got[i] = "unset"
+				ptrs[i] = &got[i]
+			}
+			d.Strs(ptrs...)
+			if n := d.Uint(); n != 7 {
+				t.Errorf("the field after the strings = %d, want 7", n)
+			}
+			if err := d.Done(); err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if got[i] != tt.in[i] {
+					t.Errorf("string %d = %q, want %q", i, got[i], tt.in[i])
+				}
+			}
+		})
+	}
+	t.Run("short", func(t *testing.T) {
+		e := NewEncoder(0)
+		e.Str("only one")
+		d := NewDecoder(e.Data())
+		var a, b string
+		d.Strs(&a, &b)
+		if err := d.Done(); !errors.Is(err, ErrDamaged) {
+			t.Errorf("Done() = %v, want ErrDamaged", err)
+		}
+	})
+}
