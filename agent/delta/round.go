@@ -48,10 +48,12 @@ type Limits struct {
 	// (default 100).
 	LogEvery int
 	// FetchAhead is how many pages a round fetches ahead of the one it is
-	// staging: the next request is on its way while a page is decoded and
-	// staged (default 2; negative: none, each page is fetched when it is
-	// needed). A page fetched ahead and not used (the round stopped on an
-	// error or a loop) is dropped.
+	// staging: the next requests are on their way, and their pages decoded,
+	// while a page is staged and while a staging transaction commits
+	// (default 8: about 2 MB of pages; a commit of BufferItems items takes
+	// as long as a fast Graph takes to send about ten pages; negative: none,
+	// each page is fetched when it is needed). A page fetched ahead and not
+	// used (the round stopped on an error or a loop) is dropped.
 	FetchAhead int
 }
 
@@ -75,7 +77,7 @@ func (l Limits) withDefaults() Limits {
 		l.LogEvery = 100
 	}
 	if l.FetchAhead == 0 {
-		l.FetchAhead = 2
+		l.FetchAhead = 8
 	}
 	return l
 }
