@@ -87,6 +87,12 @@ func (s *scanner) stringBytes() ([]byte, error) {
 	start := s.i
 	plain := true
 	for s.i < len(s.b) {
+		for s.i < len(s.b) && plainByte[s.b[s.i]] {
+			s.i++
+		}
+		if s.i == len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -127,6 +133,15 @@ func (s *scanner) stringBytes() ([]byte, error) {
 	}
 	return nil, s.errorf("unterminated string")
 }
+
+// plainByte marks the bytes a string may hold as they are: printable
+// ASCII but the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (s *scanner) str() (string, error) {
 	b, err := s.stringBytes()
