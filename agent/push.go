@@ -201,6 +201,18 @@ func (in *instance) pushSnapshot(running bool) (state, reason string, n uint64, 
 // exactly, as the agent writes them, and what is skipped is not validated; a date that is
 // null or empty is left out.
 func EventDates(body []byte) ([]time.Time, error) {
+	// The events are the last member of the message: their array is read
+	// first on its own, and the whole body is walked only when that fails.
+	if i := bytes.LastIndex(body, eventsKey); i >= 0 {
+		sc := dateScanner{b: body, i: i + len(eventsKey) - 1}
+		var out []time.Time
+		if err := sc.array(func() error { return sc.event(&out) }); err == nil &&
+			sc.expect('}') && sc.expect('}') {
+			if sc.ws(); sc.i == len(sc.b) {
+				return out, nil
+			}
+		}
+	}
 	sc := dateScanner{b: body}
 	var out []time.Time
 	err := sc.object(func(key []byte) error {
@@ -211,26 +223,7 @@ func EventDates(body []byte) ([]time.Time, error) {
 			if string(key) != "events" {
 				return sc.skip()
 			}
-			return sc.array(func() error {
-				return sc.object(func(key []byte) error {
-					if string(key) != "date" {
-						return sc.skip()
-					}
-					if sc.literal("null") {
-						return nil
-					}
-					v, err := sc.str()
-					if err != nil || len(v) == 0 {
-						return err
-					}
-					t, err := time.Parse(time.RFC3339Nano, string(v))
-					if err != nil {
-						return fmt.Errorf("event dates: %w", err)
-					}
-					out = append(out, t)
-					return nil
-				})
-			})
+			return sc.array(func() error { return sc.event(&out) })
 		})
 	})
 	if err == nil {
@@ -243,6 +236,33 @@ func EventDates(body []byte) ([]time.Time, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// eventsKey comes right before the message's events array, its last member
+// ({"message":{…,"events":[…]}}). A key of a Graph item in raw.changes
+// comes before it; inside a string its quotes would be escaped.
+var eventsKey = []byte(`,"events":[`)
+
+// event reads one event object, appending its date to out.
+func (s *dateScanner) event(out *[]time.Time) error {
+	return s.object(func(key []byte) error {
+		if string(key) != "date" {
+			return s.skip()
+		}
+		if s.literal("null") {
+			return nil
+		}
+		v, err := s.str()
+		if err != nil || len(v) == 0 {
+			return err
+		}
+		t, err := time.Parse(time.RFC3339Nano, string(v))
+		if err != nil {
+			return fmt.Errorf("event dates: %w", err)
+		}
+		*out = append(*out, t)
+		return nil
+	})
 }
 
 // dateScanner walks a JSON document for EventDates.

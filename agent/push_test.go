@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -296,12 +297,35 @@ func eventBody(n int) []byte {
 	return []byte(b.String())
 }
 
+// agentBody is eventBody laid out as the agent builds it: Graph items in
+// raw.changes first (holding "events" arrays of their own), the events last.
+func agentBody(n int) []byte {
+	inner := eventBody(n)
+	events := inner[bytes.Index(inner, []byte(`"events":[`)):bytes.LastIndex(inner, []byte(`,"count"`))]
+	var b strings.Builder
+	b.WriteString(`{"message":{"eventId":"m-1","raw":{"changes":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id":"X%d","events":[{"date":"2001-01-01T00:00:00Z"}],"name":"a,\"events\":[ %d"}`, i, i)
+	}
+	b.WriteString(`]},`)
+	b.Write(events)
+	b.WriteString(`}}`)
+	return []byte(b.String())
+}
+
 // TestEventDates_LikeJSON: the scanner finds the dates encoding/json finds,
 // on bodies whose items hold dates and escapes of their own, and refuses
 // what is not a whole JSON body.
 func TestEventDates_LikeJSON(t *testing.T) {
+	var bodies [][]byte
 	for _, n := range []int{0, 1, 10, 100} {
-		body := eventBody(n)
+		bodies = append(bodies, eventBody(n), agentBody(n))
+	}
+	for _, body := range bodies {
+		n := bytes.Count(body, []byte(`"eventId":"e-`))
 		want, err := eventDatesJSON(body)
 		if err != nil {
 			t.Fatalf("reference: %v\n%s", err, body)
@@ -311,8 +335,10 @@ func TestEventDates_LikeJSON(t *testing.T) {
 			t.Errorf("%d events: EventDates = %d dates, %v; want %d", n, len(got), err, len(want))
 		}
 	}
-	body := eventBody(3)
-	for _, bad := range [][]byte{body[:len(body)-1], body[:len(body)/2], append(slices.Clone(body), 'x'), []byte(`{"message":{"events":[{"date":"yesterday"}]}}`), nil} {
+	body, last := eventBody(3), agentBody(3)
+	for _, bad := range [][]byte{body[:len(body)-1], body[:len(body)/2], append(slices.Clone(body), 'x'),
+		last[:len(last)-1], append(slices.Clone(last), 'x'), last[len(last)/2:],
+		[]byte(`{"message":{"events":[{"date":"yesterday"}]}}`), nil} {
 		if _, err := EventDates(bad); err == nil {
 			t.Errorf("EventDates accepted %.60q…", bad)
 		}
@@ -320,12 +346,12 @@ func TestEventDates_LikeJSON(t *testing.T) {
 }
 
 func BenchmarkEventDates(b *testing.B) {
-	body := eventBody(100)
+	body, agent := eventBody(100), agentBody(100)
 	b.SetBytes(int64(len(body)))
 	for _, bc := range []struct {
 		name string
 		f    func([]byte) ([]time.Time, error)
-	}{{"scan", EventDates}, {"encoding_json", eventDatesJSON}} {
+	}{{"scan", EventDates}, {"encoding_json", eventDatesJSON}, {"scan_agent_layout", func([]byte) ([]time.Time, error) { return EventDates(agent) }}} {
 		b.Run(bc.name, func(b *testing.B) {
 			for range b.N {
 				if _, err := bc.f(body); err != nil {
