@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -364,4 +365,35 @@ func TestDB_Open_RandomDamage(t *testing.T) {
 		_ = db.Close()
 	}
 	t.Logf("%d of 300 damaged files rejected at open", rejected)
+}
+
+// TestDB_FileGrowsWithData: the file is mapped once for a large size, but
+// on disk it stays near the size of its data: small when the data is small,
+// and at most half again the data's pages as it grows.
+func TestDB_FileGrowsWithData(t *testing.T) {
+	db := mustInstance(t, Options{})
+	body := bytes.Repeat([]byte("x"), 900)
+	for round := range 4 {
+		err := db.Update("a", func(tx *Tx) error {
+			msgs := make([]Message, 2000)
+			for i := range msgs {
+				msgs[i] = Message{ID: fmt.Sprintf("m-%d-%d", round, i), Events: 1, Body: body}
+			}
+			return tx.Enqueue(msgs...)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var used int64
+		if err := db.bdb.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(db.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if limit := used + used/2 + 64<<10; fi.Size() > limit {
+			t.Errorf("after %d messages: file %d bytes for %d bytes of pages (want at most %d)", (round+1)*2000, fi.Size(), used, limit)
+		}
+	}
 }
