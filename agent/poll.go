@@ -146,6 +146,7 @@ func (in *instance) round(ctx context.Context, resync bool) (delta.Result, error
 		DriveID:  st.DriveID,
 		Now:      in.a.now,
 		Logger:   in.log,
+		Limits:   in.roundLimits(),
 	}
 	full, err := in.fullEnumeration()
 	if err != nil {
@@ -226,6 +227,17 @@ func (in *instance) emitMeta(tx delta.Tx, events []delta.Event, meta callback.Me
 	callback.Recycle(msgs)
 	qtx.Count(events)
 	return nil
+}
+
+// roundLimits are the limits of the instance's rounds: Emit gets its events
+// in slices of a whole number of messages (about 256 events), and a
+// transaction takes a whole number of slices (about 5,000 events), so that
+// messages carry max_events events (with slices of 256 and max_events = 100,
+// one message in three carried 56).
+func (in *instance) roundLimits() delta.Limits {
+	n := max(in.cfg.Callback.MaxEvents, 1)
+	batch := n * max(256/n, 1)
+	return delta.Limits{EmitBatch: batch, EmitChunk: batch * max(5000/batch, 1)}
 }
 
 func (in *instance) meta() callback.Meta {

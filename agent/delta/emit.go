@@ -16,7 +16,9 @@ import (
 // queue: at MaxQueue the round pauses with its progress saved.
 func (a *applier) emit() (finished, paused bool, err error) {
 	for a.budget > 0 {
-		n := min(a.budget, a.lim.EmitBatch, a.lim.EmitChunk-a.emitted)
+		// A slice is not cut to what is left of the budget: slices are
+		// whole messages (see Limits.EmitBatch).
+		n := min(a.lim.EmitBatch, a.lim.EmitChunk-a.emitted)
 		if n <= 0 {
 			a.budget = 0 // commit this chunk: its events become deliverable
 			return false, false, nil

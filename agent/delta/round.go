@@ -39,7 +39,10 @@ type Limits struct {
 	// commits (about 1 KB per event), and each commit makes its events
 	// deliverable while the round goes on.
 	EmitChunk int
-	// EmitBatch is the largest slice handed to Emit (default 256).
+	// EmitBatch is the largest slice handed to Emit (default 256); slices
+	// are cut only by EmitChunk and by the end of the events, so a runtime
+	// that groups events into messages of k can make every message full
+	// with a multiple of k here and in EmitChunk.
 	EmitBatch int
 	// MaxPages is the most pages a round may have; more is treated as a link
 	// loop (default 5,000,000).
