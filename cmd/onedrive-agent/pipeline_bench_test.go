@@ -271,7 +271,7 @@ max_events = 100
 		rate:    float64(e2eEvents) / took.Seconds(),
 		cpu:     cpu1 - cpu0,
 		peakMiB: float64(peak) / (1 << 20),
-		first:   time.Duration(recv.first.Load()) - time.Duration(t0.UnixNano()),
+		first:   recv.firstAfter(t0),
 		took:    took,
 		events:  e2eEvents,
 	}
@@ -330,11 +330,18 @@ func buildAgent(b *testing.B, ref, tags string) string {
 type countingReceiver struct {
 	srv    *httptest.Server
 	events atomic.Int64
-	first  atomic.Int64 // UnixNano of the first event
+	epoch  time.Time    // when the receiver started (with its monotonic reading)
+	first  atomic.Int64 // the first event, in ns since epoch (0: none yet)
+}
+
+// firstAfter is the time from t0 to the first event (on the monotonic
+// clock: a step of the wall clock during a run does not count).
+func (r *countingReceiver) firstAfter(t0 time.Time) time.Duration {
+	return r.epoch.Add(time.Duration(r.first.Load())).Sub(t0)
 }
 
 func newCountingReceiver(b *testing.B) *countingReceiver {
-	r := &countingReceiver{}
+	r := &countingReceiver{epoch: time.Now()}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		var m struct {
 			Message struct {
@@ -351,7 +358,7 @@ func newCountingReceiver(b *testing.B) *countingReceiver {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		r.first.CompareAndSwap(0, time.Now().UnixNano())
+		r.first.CompareAndSwap(0, int64(max(time.Since(r.epoch), 1)))
 		r.events.Add(int64(len(m.Message.Events)))
 		w.WriteHeader(http.StatusNoContent)
 	}))
