@@ -201,10 +201,16 @@ func (in *instance) pushSnapshot(running bool) (state, reason string, n uint64, 
 // exactly, as the agent writes them, and what is skipped is not validated; a date that is
 // null or empty is left out.
 func EventDates(body []byte) ([]time.Time, error) {
-	// The events are the last member of the message: their array is read
-	// first on its own, and the whole body is walked only when that fails.
-	if i := bytes.LastIndex(body, eventsKey); i >= 0 {
-		sc := dateScanner{b: body, i: i + len(eventsKey) - 1}
+	// The events are the last member of the message: their array is read on
+	// its own from the first `,"events":[` that ends the body as the message
+	// does, and the whole body is walked only when none does. (The search
+	// goes forward: bytes.Index is several times faster than LastIndex.)
+	for off := 0; ; {
+		i := bytes.Index(body[off:], eventsKey)
+		if i < 0 {
+			break
+		}
+		sc := dateScanner{b: body, i: off + i + len(eventsKey) - 1}
 		var out []time.Time
 		if err := sc.array(func() error { return sc.event(&out) }); err == nil &&
 			sc.expect('}') && sc.expect('}') {
@@ -212,6 +218,7 @@ func EventDates(body []byte) ([]time.Time, error) {
 				return out, nil
 			}
 		}
+		off += i + 1
 	}
 	sc := dateScanner{b: body}
 	var out []time.Time
