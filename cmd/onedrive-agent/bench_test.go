@@ -36,21 +36,33 @@ const userHZ = 100
 // procCPU returns utime+stime of pid.
 func procCPU(tb testing.TB, pid int) time.Duration {
 	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := readProcCPU(pid)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return d
+}
+
+// readProcCPU is procCPU for any goroutine: it returns the error.
+func readProcCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
 	}
 	// The command name (field 2) may hold spaces; fields after it are
 	// counted from the closing parenthesis.
 	s := string(b)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: %q", pid, s)
+	}
 	// fields[0] is field 3 (state); utime is field 14, stime 15.
 	ut, err1 := strconv.ParseInt(fields[11], 10, 64)
 	st, err2 := strconv.ParseInt(fields[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		tb.Fatalf("parse /proc/%d/stat: %q", pid, s)
+		return 0, fmt.Errorf("parse /proc/%d/stat: %q", pid, s)
 	}
-	return time.Duration(ut+st) * time.Second / userHZ
+	return time.Duration(ut+st) * time.Second / userHZ, nil
 }
 
 // procSchedCPU returns the CPU time of all of pid's threads from

@@ -217,6 +217,13 @@ max_events = 100
 	if profDir != "" {
 		prof = startCPUProfile(b, pprofAddr, profDir)
 	}
+	// The clock and the CPU stop in the receiver's handler of the last
+	// event, not when this goroutine next looks.
+	var t1 time.Time
+	var cpu1 time.Duration
+	var cpu1Err error
+	last := func() { t1 = time.Now(); cpu1, cpu1Err = readProcCPU(pid) }
+	recv.last.Store(&last)
 	cpu0, t0 := procCPU(b, pid), time.Now()
 	pollDone := make(chan error, 1)
 	go func() {
@@ -242,8 +249,10 @@ max_events = 100
 		}
 		return recv.events.Load() >= e2eEvents
 	})
-	t1 := time.Now()
-	cpu1 := procCPU(b, pid)
+	<-recv.lastDone
+	if cpu1Err != nil {
+		b.Fatal(cpu1Err)
+	}
 	peak := rss.stop()
 	if !polled {
 		if err := <-pollDone; err != nil {
@@ -332,6 +341,14 @@ type countingReceiver struct {
 	events atomic.Int64
 	epoch  time.Time    // when the receiver started (with its monotonic reading)
 	first  atomic.Int64 // the first event, in ns since epoch (0: none yet)
+
+	// last, when set, runs once in the handler of the body that brings the
+	// count to target, before it answers (so before the agent acks it and
+	// compacts its store); lastDone is closed after it.
+	target   int64
+	last     atomic.Pointer[func()]
+	lastOnce sync.Once
+	lastDone chan struct{}
 }
 
 // firstAfter is the time from t0 to the first event (on the monotonic
@@ -341,7 +358,7 @@ func (r *countingReceiver) firstAfter(t0 time.Time) time.Duration {
 }
 
 func newCountingReceiver(b *testing.B) *countingReceiver {
-	r := &countingReceiver{epoch: time.Now()}
+	r := &countingReceiver{epoch: time.Now(), target: e2eEvents, lastDone: make(chan struct{})}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		var m struct {
 			Message struct {
@@ -359,7 +376,14 @@ func newCountingReceiver(b *testing.B) *countingReceiver {
 			return
 		}
 		r.first.CompareAndSwap(0, int64(max(time.Since(r.epoch), 1)))
-		r.events.Add(int64(len(m.Message.Events)))
+		if n := r.events.Add(int64(len(m.Message.Events))); n >= r.target {
+			if last := r.last.Load(); last != nil {
+				r.lastOnce.Do(func() {
+					(*last)()
+					close(r.lastDone)
+				})
+			}
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	b.Cleanup(r.srv.Close)
