@@ -178,3 +178,53 @@ func TestTx_NextSeq(t *testing.T) {
 		t.Error("NextSeq in a View succeeded")
 	}
 }
+
+// TestTx_PointReadsFollowWrites: point reads (kept cursors) see the writes
+// made between them, a bucket deleted and created again, and records read
+// earlier in the transaction stay as they were.
+func TestTx_PointReadsFollowWrites(t *testing.T) {
+	db := mustInstance(t, Options{})
+	err := db.Update("a", func(tx *Tx) error {
+		check := func(id, want string) {
+			t.Helper()
+			rec, ok, err := tx.Staged(id)
+			if has, _ := tx.HasStaged(id); err != nil || has != ok || (want == "") == ok || string(rec) != want {
+				t.Errorf("Staged(%q) = %q, %v, %v (HasStaged %v); want %q", id, rec, ok, err, has, want)
+			}
+		}
+		check("m", "")
+		if err := tx.PutStaged("m", []byte("one")); err != nil {
+			return err
+		}
+		kept, _, _ := tx.Staged("m")
+		check("m", "one")
+		// Enough records after it to split its leaf when the tree grows.
+		for i := range 3000 {
+			if err := tx.PutStaged(fmt.Sprintf("z%05d", i), make([]byte, 100)); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutStaged("m", []byte("two")); err != nil {
+			return err
+		}
+		check("m", "two")
+		check("z02999", string(make([]byte, 100)))
+		if string(kept) != "one" {
+			t.Errorf("a record read before later writes changed to %q", kept)
+		}
+		if err := tx.ClearStaged(); err != nil {
+			return err
+		}
+		check("m", "")
+		if err := tx.PutStaged("n", []byte("three")); err != nil {
+			return err
+		}
+		check("n", "three")
+		check("m", "")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db)
+}
