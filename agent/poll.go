@@ -240,6 +240,15 @@ func (in *instance) roundLimits() delta.Limits {
 	return delta.Limits{EmitBatch: batch, EmitChunk: batch * max(5000/batch, 1)}
 }
 
+// tenantRoundLimits are roundLimits for the drives of a tenant-wide
+// instance, which poll several at once under a shared request budget: the
+// budget paces their pages, so each fetches two pages ahead, not eight.
+func (in *instance) tenantRoundLimits() delta.Limits {
+	l := in.roundLimits()
+	l.FetchAhead = 2
+	return l
+}
+
 func (in *instance) meta() callback.Meta {
 	return callback.Meta{
 		DBID: in.a.db.ID(), InstanceID: in.info.ID, Name: in.cfg.Name, Tags: in.cfg.Tags,

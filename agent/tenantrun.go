@@ -382,7 +382,7 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 			DriveID:  d.DriveID,
 			Now:      in.a.now,
 			Logger:   in.log.With("drive_id", d.DriveID, "owner", d.Owner),
-			Limits:   in.roundLimits(),
+			Limits:   in.tenantRoundLimits(),
 		}
 		res, err = r.Run(ctx, ddb, in.client.DeltaURL(d.DriveID))
 		return err
