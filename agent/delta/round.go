@@ -53,9 +53,10 @@ type Limits struct {
 	// FetchAhead is how many pages a round fetches ahead of the one it is
 	// staging: the next requests are on their way, and their pages decoded,
 	// while a page is staged and while a staging transaction commits
-	// (default 8: about 2 MB of pages; a commit of BufferItems items takes
-	// as long as a fast Graph takes to send about ten pages; negative: none,
-	// each page is fetched when it is needed). A page fetched ahead and not
+	// (default 8, 2 to 5 MB of pages of 200 to 500 items: a commit of
+	// BufferItems items takes as long as a fast Graph takes to send about
+	// ten pages; negative: none, each page is fetched when it is needed).
+	// A page fetched ahead and not
 	// used (the round stopped on an error or a loop) is dropped.
 	FetchAhead int
 }
