@@ -56,8 +56,8 @@ type Limits struct {
 	// (default 8, 2 to 5 MB of pages of 200 to 500 items: a commit of
 	// BufferItems items takes as long as a fast Graph takes to send about
 	// ten pages; negative: none, each page is fetched when it is needed).
-	// A page fetched ahead and not
-	// used (the round stopped on an error or a loop) is dropped.
+	// A page fetched ahead and not used (the round stopped on an error or
+	// a loop) is dropped.
 	FetchAhead int
 }
 
