@@ -56,7 +56,8 @@
 //     Events go into the store's pending bucket under a key that sorts them in
 //     the round's order.
 //  5. emit: the pending events are handed to Emit in order, in slices of at
-//     most Limits.EmitBatch, and deleted in the same transaction. Before each
+//     most Limits.EmitBatch; the key of the last one handed over is saved
+//     with the round state in the same transaction. Before each
 //     slice, when tx.QueuedEvents() >= MaxQueue, the round pauses
 //     (Result.Paused): its progress is saved, the cursor stays put, and a
 //     later Run continues. A new round does not start while the queue is full.
