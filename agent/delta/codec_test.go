@@ -40,6 +40,39 @@ func TestRoundState_RoundTrip(t *testing.T) {
 	}
 }
 
+// TestRoundState_EmitFormat: a round in the emit phase that has handed
+// events over is written in a format of its own, which versions that deleted
+// each emitted event refuse (they would emit those events again); any other
+// state keeps the first format. A format that does not match the state is
+// damage.
+func TestRoundState_EmitFormat(t *testing.T) {
+	tests := []struct {
+		name string
+		st   roundState
+		want byte
+	}{
+		{"events phase", roundState{ID: 1, Phase: phaseEvents, Pos: "item-9"}, fmtRound},
+		{"emit phase, nothing emitted", roundState{ID: 1, Phase: phaseEmit}, fmtRound},
+		{"emit phase, events emitted", roundState{ID: 1, Phase: phaseEmit, Pos: "\x01\x00\x02\x01item-9", Emitted: 256}, fmtRoundEmitted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := encodeRound(&tt.st)
+			if b[0] != tt.want {
+				t.Fatalf("format %d, want %d", b[0], tt.want)
+			}
+			got, err := decodeRound(b)
+			if err != nil || !reflect.DeepEqual(*got, tt.st) {
+				t.Fatalf("round trip: %+v, %v", got, err)
+			}
+			b[0] = fmtRound + fmtRoundEmitted - b[0] // the other format
+			if _, err := decodeRound(b); !errors.Is(err, errDamaged) {
+				t.Errorf("with the other format: %v, want errDamaged", err)
+			}
+		})
+	}
+}
+
 func TestEvent_RoundTrip(t *testing.T) {
 	for _, ev := range []Event{
 		{Type: Created, ItemID: "a", ParentID: "p", Name: "n", Folder: true, Path: "/n", Date: t0, Raw: []byte(`{}`)},

@@ -15,8 +15,13 @@ import (
 const (
 	fmtStaged = 1
 	fmtRound  = 1
-	fmtEvent  = 2 // 1: without the raw-in-staged flag
-	fmtWork   = 1
+	// fmtRoundEmitted marks a round state in the emit phase whose Pos is the
+	// last pending key emitted. Versions that deleted each emitted event
+	// read Pos as empty there and would emit those events again: they stop
+	// at this format instead.
+	fmtRoundEmitted = 2
+	fmtEvent        = 2 // 1: without the raw-in-staged flag
+	fmtWork         = 1
 )
 
 // staged is the record kept per item id while a round is applied: the item's

@@ -111,7 +111,11 @@ func (s *roundState) remember(link string) {
 
 func encodeRound(s *roundState) []byte {
 	e := record.NewEncoder(128 + len(s.Next) + len(s.Delta) + len(s.Pos) + len(s.DriveID) + 8*len(s.Recent))
-	e.Byte(fmtRound)
+	if s.Phase == phaseEmit && s.Pos != "" {
+		e.Byte(fmtRoundEmitted)
+	} else {
+		e.Byte(fmtRound)
+	}
 	e.Uint(s.ID)
 	e.Byte(byte(s.Phase))
 	e.Byte(byte(s.Mode))
@@ -145,7 +149,10 @@ func encodeRound(s *roundState) []byte {
 
 func decodeRound(b []byte) (*roundState, error) {
 	d := record.NewDecoder(b)
-	d.Version(fmtRound)
+	v := d.Byte()
+	if d.Err() == nil && v != fmtRound && v != fmtRoundEmitted {
+		d.Fail(fmt.Errorf("unknown record format %d (want %d or %d)", v, fmtRound, fmtRoundEmitted))
+	}
 	s := &roundState{ID: d.Uint(), Phase: phase(d.Byte()), Mode: mode(d.Byte())}
 	f := d.Byte()
 	s.Resync = f&1 != 0
@@ -174,6 +181,9 @@ func decodeRound(b []byte) (*roundState, error) {
 	}
 	if s.Phase > phaseEmit || s.Mode > modeReconcile {
 		return nil, fmt.Errorf("decode round state: phase %d mode %d: %w", s.Phase, s.Mode, errDamaged)
+	}
+	if (v == fmtRoundEmitted) != (s.Phase == phaseEmit && s.Pos != "") {
+		return nil, fmt.Errorf("decode round state: format %d in phase %s: %w", v, s.Phase, errDamaged)
 	}
 	return s, nil
 }
