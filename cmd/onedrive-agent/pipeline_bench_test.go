@@ -50,6 +50,8 @@ import (
 //	ratio               events/s ÷ base-events/s (goal ≥ 1.5)
 //	cpu-s, base-cpu-s   the agent process's CPU time (utime + stime)
 //	cpu-us/event        the agent's CPU per event (goal ≤ 35)
+//	cpu-ratio           cpu-us/event ÷ base-cpu-us/event (both move with
+//	                    the machine's speed; 35 µs was 0.51 of the base's 68)
 //	peak-RssAnon-MiB    the agent's peak RssAnon, sampled every 5 ms (goal ≤ 64)
 //	first-event-ms      from the poll request to the first event received
 //
@@ -112,6 +114,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	b.ReportMetric(t.cpu.Seconds(), "base-cpu-s")
 	b.ReportMetric(m.cpuPerEvent(), "cpu-us/event")
 	b.ReportMetric(t.cpuPerEvent(), "base-cpu-us/event")
+	b.ReportMetric(m.cpuPerEvent()/t.cpuPerEvent(), "cpu-ratio")
 	b.ReportMetric(m.peakMiB, "peak-RssAnon-MiB")
 	b.ReportMetric(t.peakMiB, "base-peak-RssAnon-MiB")
 	b.ReportMetric(float64(m.first)/1e6, "first-event-ms")
@@ -121,6 +124,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 		len(mine), m.rate, baseRef, t.rate, m.rate/t.rate, verdict(m.rate/t.rate >= 1.5))
 	b.Logf("CPU per event %.1f µs (goal <= 35: %s), base %.1f µs; peak RssAnon %.1f MiB (goal <= 64: %s), base %.1f MiB",
 		m.cpuPerEvent(), verdict(m.cpuPerEvent() <= 35), t.cpuPerEvent(), m.peakMiB, verdict(m.peakMiB <= 64), t.peakMiB)
+	// CPU per event moves with the machine's speed, and the two binaries'
+	// move together: the goal of 35 µs was set against 68 µs measured for
+	// the base's code, a ratio of 0.51.
+	b.Logf("CPU per event against the base: %.2f (35 µs against the base's 68 µs when the goal was set: 0.51)",
+		m.cpuPerEvent()/t.cpuPerEvent())
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		b.Logf("load average at the end: %s", strings.TrimSpace(string(la)))
 	}
