@@ -98,6 +98,14 @@ func (r *Round) fetch(ctx context.Context, db DB, st *roundState, persisted bool
 		if page.DeltaLink != "" {
 			st.Delta = page.DeltaLink
 			st.Next = ""
+			if !persisted && len(buf) == 0 && st.Mode == modeIncremental && st.Delta == cursor {
+				// Nothing changed and Graph gave the same link back: the
+				// round's transaction would store what is stored. A drive
+				// that does not change then costs no write (and no fsync)
+				// per poll.
+				res.Done = true
+				return nil
+			}
 			return r.finishFetch(db, &base, st, persisted, cursor, buf, lim, res)
 		}
 		next := page.NextLink

@@ -116,7 +116,7 @@ type Result struct {
 	Requests int  // Fetch calls, failed ones included
 	Paused   bool // the queue is full: the round waits (cursor unchanged); run again later
 	Resynced bool // a resync (410 Gone, or one requested) started in this call
-	Done     bool // the round was committed: the new cursor is stored
+	Done     bool // the round was committed: the new cursor is stored (or was already: an unchanged drive whose link came back the same writes nothing)
 }
 
 // Errors of Run.

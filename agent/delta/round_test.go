@@ -33,10 +33,20 @@ func TestRound_Run_SmallRoundInOneTransaction(t *testing.T) {
 	if got := describeAll(db.s.emitted); !slices.Equal(got, []string{"DELETED b1 /A/B/b.txt", "DELETED B /A/B", "UPDATED a1 /A/a.txt [content]"}) {
 		t.Errorf("events %q", got)
 	}
-	// An unchanged drive: one request, one transaction, no event.
+	// An unchanged drive whose link comes back the same: one request, no
+	// transaction, no event.
+	res, err = newRound(f.fetch, Limits{}).Run(context.Background(), db, "fresh")
+	if err != nil || res.Requests != 1 || res.Events != 0 || !res.Done || db.updates != 1 {
+		t.Errorf("idle round: %+v, %v, %d transactions", res, err, db.updates)
+	}
+	// No change but a new link: one transaction, which stores it.
+	f.rounds = append(f.rounds, [][]connector.Item{})
 	res, err = newRound(f.fetch, Limits{}).Run(context.Background(), db, "fresh")
 	if err != nil || res.Requests != 1 || res.Events != 0 || !res.Done || db.updates != 2 {
-		t.Errorf("idle round: %+v, %v, %d transactions", res, err, db.updates)
+		t.Errorf("empty round with a new link: %+v, %v, %d transactions", res, err, db.updates)
+	}
+	if c, _ := (&fakeTx{s: db.s}).Cursor(); c != "delta-2" {
+		t.Errorf("cursor after the empty round = %q, want delta-2", c)
 	}
 }
 
