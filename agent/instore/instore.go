@@ -41,12 +41,6 @@ func New(db *store.DB, name string, committed func(events map[string]int)) *Hand
 	return &Handle{db: db, name: name, committed: committed}
 }
 
-// DB returns the database.
-func (h *Handle) DB() *store.DB { return h.db }
-
-// Name returns the instance name.
-func (h *Handle) Name() string { return h.name }
-
 // Tx is a read-write transaction of a round: the store's transaction, plus
 // the counting of the events it queues.
 type Tx struct {
