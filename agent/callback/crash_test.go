@@ -14,22 +14,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/internal/crashtest"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
@@ -49,8 +46,7 @@ func TestCrashHelper(t *testing.T) {
 	}
 	total, _ := strconv.Atoi(os.Getenv(crashEnvTotal))
 	if err := crashChild(os.Getenv(crashEnvDB), os.Getenv(crashEnvURL), total); err != nil {
-		fmt.Fprintln(os.Stderr, "crash helper:", err)
-		os.Exit(3)
+		crashtest.Fail(err)
 	}
 }
 
@@ -151,9 +147,7 @@ type crashEvent struct {
 }
 
 func TestCrash_KillDuringDelivery(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("uses SIGKILL")
-	}
+	crashtest.SkipWithoutKill(t)
 	kills, total := 5, 3000
 	if os.Getenv("ONEDRIVE_AGENT_LONG") == "1" {
 		kills, total = 40, 40000
@@ -198,65 +192,15 @@ func TestCrash_KillDuringDelivery(t *testing.T) {
 	defer srv.Close()
 
 	path := filepath.Join(t.TempDir(), "agent.db")
-	start := func() (*exec.Cmd, *bytes.Buffer) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashEnvHelper+"=1", crashEnvDB+"="+path, crashEnvURL+"="+srv.URL,
-			crashEnvTotal+"="+strconv.Itoa(total))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd, &out
-	}
+	child := crashtest.Child{Test: "TestCrashHelper", Env: []string{crashEnvHelper + "=1", crashEnvDB + "=" + path,
+		crashEnvURL + "=" + srv.URL, crashEnvTotal + "=" + strconv.Itoa(total)}}
 	for k := range kills {
-		cmd, out := start()
-		time.Sleep(time.Duration(50+roll()*4) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatalf("kill %d: %v", k, err)
-		}
-		if err == nil && k < kills-1 {
+		if !child.Kill(t, k, time.Duration(50+roll()*4)*time.Millisecond) && k < kills-1 {
 			t.Logf("kill %d: the child had already finished", k)
 		}
-		if ee != nil && ee.ExitCode() == 3 {
-			t.Fatalf("kill %d: child failed: %s", k, out)
-		}
 	}
-	cmd, out := start()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("final run: %v\n%s", err, out)
-		}
-	case <-time.After(2 * time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatalf("final run did not drain within 2 minutes\n%s", out)
-	}
-
-	// What the store committed.
-	db, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var written int
-	err = db.View(crashInstance, func(tx *store.Tx) error {
-		c, err := tx.Cursor()
-		written, _ = strconv.Atoi(c)
-		return err
-	})
-	st, serr := db.Stats(crashInstance)
-	_ = db.Close()
-	if err != nil || serr != nil {
-		t.Fatal(err, serr)
-	}
-	if written != total || st.QueuedMessages != 0 || st.DeadMessages != 0 {
-		t.Fatalf("store: written %d of %d, %+v", written, total, st)
-	}
+	child.Finish(t, 2*time.Minute)
+	written := crashtest.Committed(t, path, crashInstance, total)
 
 	mu.Lock()
 	defer mu.Unlock()

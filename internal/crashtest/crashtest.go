@@ -1,0 +1,124 @@
+// Package crashtest is the parent's side of the kill -9 tests: it runs a
+// helper test of the running test binary in a child process, kills the
+// child with SIGKILL at the moments the test picks, runs it once more to
+// the end, and checks what the store committed. The child writes pages of
+// events with the store's delta cursor holding "written up to" in the same
+// transaction, and delivers until the queue is empty.
+package crashtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/store"
+)
+
+// ExitFailed is the exit code of a child that failed on its own (rather
+// than being killed): the parent fails its test on it.
+const ExitFailed = 3
+
+// Fail ends a child that failed: it prints err and exits with ExitFailed.
+func Fail(err error) {
+	fmt.Fprintln(os.Stderr, "crash helper:", err)
+	os.Exit(ExitFailed)
+}
+
+// SkipWithoutKill skips t on Windows, which has no SIGKILL.
+func SkipWithoutKill(t testing.TB) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("uses SIGKILL")
+	}
+}
+
+// Child is the helper test Test of this test binary, run in a child
+// process with Env ("KEY=value") added to this process's environment.
+type Child struct {
+	Test string
+	Env  []string
+}
+
+// start starts the child; its stdout and stderr go to the buffer.
+func (c Child) start(t testing.TB) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+c.Test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), c.Env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &out
+}
+
+// Kill starts the child, sends it SIGKILL after d and waits for it. It
+// reports whether the kill landed (false: the child had finished before).
+// A child that failed on its own fails t; k numbers the kill in the
+// message.
+func (c Child) Kill(t testing.TB, k int, d time.Duration) bool {
+	t.Helper()
+	cmd, out := c.start(t)
+	time.Sleep(d)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("kill %d: %v", k, err)
+	}
+	if ee != nil && ee.ExitCode() == ExitFailed {
+		t.Fatalf("kill %d: child failed: %s", k, out)
+	}
+	return err != nil
+}
+
+// Finish runs the child to its end: it fails t when the child fails or
+// has not ended within timeout.
+func (c Child) Finish(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	cmd, out := c.start(t)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("final run: %v\n%s", err, out)
+		}
+	case <-time.After(timeout):
+		_ = cmd.Process.Kill()
+		t.Fatalf("final run did not drain within %v\n%s", timeout, out)
+	}
+}
+
+// Committed opens the store at path, once no child runs any more, and
+// checks that instance's cursor says total events were written and that
+// no message is left queued or dead. It returns the number written.
+func Committed(t testing.TB, path, instance string, total int) int {
+	t.Helper()
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written int
+	err = db.View(instance, func(tx *store.Tx) error {
+		c, err := tx.Cursor()
+		written, _ = strconv.Atoi(c)
+		return err
+	})
+	st, serr := db.Stats(instance)
+	_ = db.Close()
+	if err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	if written != total || st.QueuedMessages != 0 || st.DeadMessages != 0 {
+		t.Fatalf("store: written %d of %d, %+v", written, total, st)
+	}
+	return written
+}
