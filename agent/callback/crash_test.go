@@ -75,60 +75,20 @@ func crashChild(path, url string, total int) error {
 	go func() { runErr <- d.Run(ctx) }()
 
 	meta := Meta{DBID: db.ID(), InstanceID: in.ID, Name: in.Name, MaxEvents: 10}
-	for {
-		written := 0
-		err := db.Update(in.Name, func(tx *store.Tx) error {
-			c, err := tx.Cursor()
-			if err != nil {
-				return err
-			}
-			if c != "" {
-				if written, err = strconv.Atoi(c); err != nil {
-					return fmt.Errorf("cursor %q: %w", c, err)
-				}
-			}
-			if written >= total {
-				return nil
-			}
-			n := min(crashPage, total-written)
+	err = crashtest.Writer{DB: db, Instance: in.Name, Total: total, Page: crashPage, Pace: 3 * time.Millisecond,
+		Build: func(tx *store.Tx, from, n int) ([]Message, error) {
 			evs := make([]Event, n)
 			for i := range evs {
-				seq := written + i + 1
+				seq := from + i + 1
 				evs[i] = Event{Type: TypeCreated, ItemID: "item" + strconv.Itoa(seq), ParentID: "root",
 					Path: "/f" + strconv.Itoa(seq), Date: testDate,
 					Raw: json.RawMessage(`{"id":"item` + strconv.Itoa(seq) + `","seq":` + strconv.Itoa(seq) + `}`)}
 			}
-			msgs, err := Build(tx, meta, evs, time.Now())
-			if err != nil {
-				return err
-			}
-			if err := tx.Enqueue(msgs...); err != nil {
-				return err
-			}
-			written += n
-			return tx.SetCursor(strconv.Itoa(written))
-		})
-		if err != nil {
-			return err
-		}
-		d.Notify()
-		if written >= total {
-			st, err := db.Stats(in.Name)
-			if err != nil {
-				return err
-			}
-			if st.QueuedMessages == 0 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		} else {
-			time.Sleep(3 * time.Millisecond)
-		}
-		select {
-		case err := <-runErr:
-			return fmt.Errorf("dispatcher stopped: %w", err)
-		default:
-		}
+			return Build(tx, meta, evs, time.Now())
+		},
+		Notify: d.Notify}.Run(runErr)
+	if err != nil {
+		return err
 	}
 	cancel()
 	return <-runErr

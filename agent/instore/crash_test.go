@@ -17,7 +17,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -107,62 +106,25 @@ func crashChild(path, sink, addr string, total int) error {
 	go func() { runErr <- loop.Run(ctx) }()
 
 	meta := callback.Meta{DBID: db.ID(), InstanceID: info.ID, Name: crashName, MaxEvents: 10}
-	for {
-		written := 0
-		err := h.Update(func(dtx delta.Tx) error {
-			tx := dtx.(*instore.Tx)
-			c, err := tx.Cursor()
-			if err != nil {
-				return err
-			}
-			if c != "" {
-				if written, err = strconv.Atoi(c); err != nil {
-					return fmt.Errorf("cursor %q: %w", c, err)
-				}
-			}
-			if written >= total {
-				return nil
-			}
-			n := min(crashPage, total-written)
+	err = crashtest.Writer{DB: db, Instance: crashName, Total: total, Page: crashPage, Pace: 10 * time.Millisecond,
+		// Through the handle, as rounds write.
+		Update: func(fn func(*store.Tx) error) error {
+			return h.Update(func(tx delta.Tx) error { return fn(tx.(*instore.Tx).Tx) })
+		},
+		Build: func(tx *store.Tx, from, n int) ([]store.Message, error) {
 			evs := make([]delta.Event, n)
 			for i := range evs {
-				seq := written + i + 1
+				seq := from + i + 1
 				item := "item" + strconv.Itoa(seq%crashItems)
 				evs[i] = delta.Event{Type: delta.Updated, ItemID: item, ParentID: "root", Path: "/" + item,
 					Changes: []string{"content"}, Date: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
 					Raw: json.RawMessage(`{"id":"` + item + `","seq":` + strconv.Itoa(seq) + `}`)}
 			}
-			msgs, err := callback.Build(tx, meta, evs, time.Now())
-			if err != nil {
-				return err
-			}
-			if err := tx.Enqueue(msgs...); err != nil {
-				return err
-			}
-			written += n
-			return tx.SetCursor(strconv.Itoa(written))
-		})
-		if err != nil {
-			return err
-		}
-		loop.Notify()
-		if written >= total {
-			st, err := db.Stats(crashName)
-			if err != nil {
-				return err
-			}
-			if st.QueuedMessages == 0 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		} else {
-			time.Sleep(10 * time.Millisecond) // rounds come at a pace: kills land while events are both written and sent
-		}
-		select {
-		case err := <-runErr:
-			return fmt.Errorf("delivery stopped: %w", err)
-		default:
-		}
+			return callback.Build(tx, meta, evs, time.Now())
+		},
+		Notify: loop.Notify}.Run(runErr)
+	if err != nil {
+		return err
 	}
 	cancel()
 	return <-runErr

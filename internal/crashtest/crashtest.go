@@ -122,3 +122,78 @@ func Committed(t testing.TB, path, instance string, total int) int {
 	}
 	return written
 }
+
+// Writer is the child's side: it commits pages of events until Total are
+// written, the instance's delta cursor holding "written up to" in the same
+// transaction as the page's messages, and then waits until delivery has
+// emptied the queue.
+type Writer struct {
+	DB       *store.DB
+	Instance string
+	Total    int
+	Page     int           // events per transaction
+	Pace     time.Duration // pause between pages, so kills land while events are both written and sent
+	// Update runs fn in one transaction of the instance; nil is DB.Update.
+	Update func(fn func(*store.Tx) error) error
+	// Build forms the messages of the events from+1 to from+n.
+	Build func(tx *store.Tx, from, n int) ([]store.Message, error)
+	// Notify wakes delivery after each commit.
+	Notify func()
+}
+
+// Run writes, then waits for the queue to empty. runErr yields delivery's
+// end: delivery ending first stops Run with its error.
+func (w Writer) Run(runErr <-chan error) error {
+	update := w.Update
+	if update == nil {
+		update = func(fn func(*store.Tx) error) error { return w.DB.Update(w.Instance, fn) }
+	}
+	for {
+		written := 0
+		err := update(func(tx *store.Tx) error {
+			c, err := tx.Cursor()
+			if err != nil {
+				return err
+			}
+			if c != "" {
+				if written, err = strconv.Atoi(c); err != nil {
+					return fmt.Errorf("cursor %q: %w", c, err)
+				}
+			}
+			if written >= w.Total {
+				return nil
+			}
+			n := min(w.Page, w.Total-written)
+			msgs, err := w.Build(tx, written, n)
+			if err != nil {
+				return err
+			}
+			if err := tx.Enqueue(msgs...); err != nil {
+				return err
+			}
+			written += n
+			return tx.SetCursor(strconv.Itoa(written))
+		})
+		if err != nil {
+			return err
+		}
+		w.Notify()
+		if written >= w.Total {
+			st, err := w.DB.Stats(w.Instance)
+			if err != nil {
+				return err
+			}
+			if st.QueuedMessages == 0 {
+				return nil
+			}
+			time.Sleep(20 * time.Millisecond)
+		} else {
+			time.Sleep(w.Pace)
+		}
+		select {
+		case err := <-runErr:
+			return fmt.Errorf("delivery stopped: %w", err)
+		default:
+		}
+	}
+}
