@@ -1,9 +1,10 @@
-// Package crashtest is the parent's side of the kill -9 tests: it runs a
-// helper test of the running test binary in a child process, kills the
-// child with SIGKILL at the moments the test picks, runs it once more to
-// the end, and checks what the store committed. The child writes pages of
-// events with the store's delta cursor holding "written up to" in the same
-// transaction, and delivers until the queue is empty.
+// Package crashtest is the harness of the kill -9 tests. The parent runs a
+// helper test of the running test binary in a child process (Child), kills
+// it with SIGKILL at the moments the test picks, runs it once more to the
+// end, and checks what the store committed (Committed). The child (Writer)
+// writes pages of events with the store's delta cursor holding "written up
+// to" in the same transaction, while its delivery sends them, until the
+// queue is empty.
 package crashtest
 
 import (
