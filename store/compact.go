@@ -24,9 +24,10 @@ const (
 )
 
 // MaybeCompact compacts the file when the policy says it is worth it and
-// reports whether it did. The store calls it itself at Open and after an
-// Ack or Purge that leaves an instance's queue or dead letters empty
-// (unless Options.NoAutoCompact); the runtime may call it at any time.
+// reports whether it did. The store calls it itself (unless
+// Options.NoAutoCompact) at Open, after an Ack that leaves an instance's
+// queue empty while none of its delta rounds is in progress, and after a
+// Purge that deleted dead letters; the runtime may call it at any time.
 func (db *DB) MaybeCompact() (bool, error) {
 	size, live, err := db.sizes()
 	if err != nil {

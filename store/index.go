@@ -31,11 +31,7 @@ func childKey(parentID, id string) []byte {
 
 // Item returns the index entry of id.
 func (tx *Tx) Item(id string) (Item, bool, error) {
-	b := tx.inst.Bucket(bktIndex)
-	if b == nil || id == "" {
-		return Item{}, false, nil
-	}
-	v := tx.get(b, []byte(id))
+	v := tx.lookup(bktIndex, id)
 	if v == nil {
 		return Item{}, false, nil
 	}
@@ -49,11 +45,7 @@ func (tx *Tx) Item(id string) (Item, bool, error) {
 // HasItem reports whether the index has an entry for id, without decoding
 // it.
 func (tx *Tx) HasItem(id string) (bool, error) {
-	b := tx.inst.Bucket(bktIndex)
-	if b == nil || id == "" {
-		return false, nil
-	}
-	return tx.get(b, []byte(id)) != nil, nil
+	return tx.lookup(bktIndex, id) != nil, nil
 }
 
 // PutItem adds or replaces the entry of it.ID and keeps the parent→children

@@ -322,3 +322,30 @@ func TestDB_PeekSkip(t *testing.T) {
 		t.Errorf("PeekSkip(1) = %+v, want m2", got)
 	}
 }
+
+// TestTx_EnqueueCopiesBodies: Enqueue keeps copies of the bodies, so a
+// caller that reuses a body's memory once Enqueue returns (still inside the
+// transaction, before bbolt writes the pages) does not change what is
+// queued.
+func TestTx_EnqueueCopiesBodies(t *testing.T) {
+	db := mustInstance(t, Options{NoSync: true})
+	const want = `{"id":"m1"}`
+	buf := []byte(want)
+	err := db.Update("a", func(tx *Tx) error {
+		if err := tx.Enqueue(Message{ID: "m1", Events: 1, Body: buf}); err != nil {
+			return err
+		}
+		copy(buf, "reused body")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := db.Peek("a", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || string(msgs[0].Body) != want {
+		t.Errorf("queued %+v, want one message with body %s", msgs, want)
+	}
+}

@@ -83,24 +83,16 @@ func (tx *Tx) PutStaged(id string, rec []byte) error {
 // transaction's memory: it stays valid until the transaction ends, later
 // writes included, and must not be changed.
 func (tx *Tx) Staged(id string) ([]byte, bool, error) {
-	b := tx.inst.Bucket(bktStaged)
-	if b == nil || id == "" {
-		return nil, false, nil
-	}
-	v := tx.get(b, []byte(id))
+	v := tx.lookup(bktStaged, id)
 	if v == nil {
 		return nil, false, nil
 	}
 	return v, true, nil
 }
 
-// HasStaged reports whether id has a staged record, without copying it.
+// HasStaged reports whether id has a staged record.
 func (tx *Tx) HasStaged(id string) (bool, error) {
-	b := tx.inst.Bucket(bktStaged)
-	if b == nil || id == "" {
-		return false, nil
-	}
-	return tx.get(b, []byte(id)) != nil, nil
+	return tx.lookup(bktStaged, id) != nil, nil
 }
 
 // ForEachStaged calls fn with the staged records whose id is greater than

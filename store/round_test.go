@@ -228,3 +228,52 @@ func TestTx_PointReadsFollowWrites(t *testing.T) {
 	}
 	checkCounts(t, db)
 }
+
+// TestTx_ForEachPendingKeysStay: a key ForEachPending hands to fn stays
+// valid and unchanged past fn, through the transaction's later writes
+// (deletes, and enough puts to split the leaves it came from), as a round
+// sorting its events keeps the keys it consumed.
+func TestTx_ForEachPendingKeysStay(t *testing.T) {
+	db := mustInstance(t, Options{NoSync: true})
+	put := func(tx *Tx, from, n int) error {
+		for i := range n {
+			if err := tx.PutPending(fmt.Appendf(nil, "k%05d", from+i), make([]byte, 100)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Half the records committed before (their keys are read from the
+	// file), half put in the transaction that iterates.
+	if err := db.Update("a", func(tx *Tx) error { return put(tx, 0, 200) }); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Update("a", func(tx *Tx) error {
+		if err := put(tx, 200, 200); err != nil {
+			return err
+		}
+		var kept [][]byte
+		err := tx.ForEachPending(nil, func(k, _ []byte) error {
+			kept = append(kept, k)
+			return tx.DeletePending(k)
+		})
+		if err != nil {
+			return err
+		}
+		if err := put(tx, 400, 3000); err != nil {
+			return err
+		}
+		if len(kept) != 400 {
+			t.Fatalf("ForEachPending visited %d records, want 400", len(kept))
+		}
+		for i, k := range kept {
+			if want := fmt.Sprintf("k%05d", i); string(k) != want {
+				t.Fatalf("key %d kept past fn reads %q, want %q", i, k, want)
+			}
+		}
+		return tx.ClearPending()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

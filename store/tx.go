@@ -52,6 +52,16 @@ type bucketCursor struct {
 	c *bolt.Cursor
 }
 
+// lookup returns the record of id in the instance's bucket (through get);
+// nil when id is empty or the bucket or the record is absent.
+func (tx *Tx) lookup(bucket []byte, id string) []byte {
+	b := tx.inst.Bucket(bucket)
+	if b == nil || id == "" {
+		return nil
+	}
+	return tx.get(b, []byte(id))
+}
+
 // get returns the value of key in b (nil when absent), like b.Get, but
 // through a cursor kept per bucket for the transaction: bbolt's Get builds
 // a new cursor, and grows its stack, at every call, and a round reads

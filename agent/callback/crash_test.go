@@ -14,22 +14,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/internal/crashtest"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
@@ -49,8 +46,7 @@ func TestCrashHelper(t *testing.T) {
 	}
 	total, _ := strconv.Atoi(os.Getenv(crashEnvTotal))
 	if err := crashChild(os.Getenv(crashEnvDB), os.Getenv(crashEnvURL), total); err != nil {
-		fmt.Fprintln(os.Stderr, "crash helper:", err)
-		os.Exit(3)
+		crashtest.Fail(err)
 	}
 }
 
@@ -79,60 +75,20 @@ func crashChild(path, url string, total int) error {
 	go func() { runErr <- d.Run(ctx) }()
 
 	meta := Meta{DBID: db.ID(), InstanceID: in.ID, Name: in.Name, MaxEvents: 10}
-	for {
-		written := 0
-		err := db.Update(in.Name, func(tx *store.Tx) error {
-			c, err := tx.Cursor()
-			if err != nil {
-				return err
-			}
-			if c != "" {
-				if written, err = strconv.Atoi(c); err != nil {
-					return fmt.Errorf("cursor %q: %w", c, err)
-				}
-			}
-			if written >= total {
-				return nil
-			}
-			n := min(crashPage, total-written)
+	err = crashtest.Writer{DB: db, Instance: in.Name, Total: total, Page: crashPage, Pace: 3 * time.Millisecond,
+		Build: func(tx *store.Tx, from, n int) ([]Message, error) {
 			evs := make([]Event, n)
 			for i := range evs {
-				seq := written + i + 1
+				seq := from + i + 1
 				evs[i] = Event{Type: TypeCreated, ItemID: "item" + strconv.Itoa(seq), ParentID: "root",
 					Path: "/f" + strconv.Itoa(seq), Date: testDate,
 					Raw: json.RawMessage(`{"id":"item` + strconv.Itoa(seq) + `","seq":` + strconv.Itoa(seq) + `}`)}
 			}
-			msgs, err := Build(tx, meta, evs, time.Now())
-			if err != nil {
-				return err
-			}
-			if err := tx.Enqueue(msgs...); err != nil {
-				return err
-			}
-			written += n
-			return tx.SetCursor(strconv.Itoa(written))
-		})
-		if err != nil {
-			return err
-		}
-		d.Notify()
-		if written >= total {
-			st, err := db.Stats(in.Name)
-			if err != nil {
-				return err
-			}
-			if st.QueuedMessages == 0 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		} else {
-			time.Sleep(3 * time.Millisecond)
-		}
-		select {
-		case err := <-runErr:
-			return fmt.Errorf("dispatcher stopped: %w", err)
-		default:
-		}
+			return Build(tx, meta, evs, time.Now())
+		},
+		Notify: d.Notify}.Run(runErr)
+	if err != nil {
+		return err
 	}
 	cancel()
 	return <-runErr
@@ -151,9 +107,7 @@ type crashEvent struct {
 }
 
 func TestCrash_KillDuringDelivery(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("uses SIGKILL")
-	}
+	crashtest.SkipWithoutKill(t)
 	kills, total := 5, 3000
 	if os.Getenv("ONEDRIVE_AGENT_LONG") == "1" {
 		kills, total = 40, 40000
@@ -198,65 +152,15 @@ func TestCrash_KillDuringDelivery(t *testing.T) {
 	defer srv.Close()
 
 	path := filepath.Join(t.TempDir(), "agent.db")
-	start := func() (*exec.Cmd, *bytes.Buffer) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashEnvHelper+"=1", crashEnvDB+"="+path, crashEnvURL+"="+srv.URL,
-			crashEnvTotal+"="+strconv.Itoa(total))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd, &out
-	}
+	child := crashtest.Child{Test: "TestCrashHelper", Env: []string{crashEnvHelper + "=1", crashEnvDB + "=" + path,
+		crashEnvURL + "=" + srv.URL, crashEnvTotal + "=" + strconv.Itoa(total)}}
 	for k := range kills {
-		cmd, out := start()
-		time.Sleep(time.Duration(50+roll()*4) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatalf("kill %d: %v", k, err)
-		}
-		if err == nil && k < kills-1 {
+		if !child.Kill(t, k, time.Duration(50+roll()*4)*time.Millisecond) && k < kills-1 {
 			t.Logf("kill %d: the child had already finished", k)
 		}
-		if ee != nil && ee.ExitCode() == 3 {
-			t.Fatalf("kill %d: child failed: %s", k, out)
-		}
 	}
-	cmd, out := start()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("final run: %v\n%s", err, out)
-		}
-	case <-time.After(2 * time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatalf("final run did not drain within 2 minutes\n%s", out)
-	}
-
-	// What the store committed.
-	db, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var written int
-	err = db.View(crashInstance, func(tx *store.Tx) error {
-		c, err := tx.Cursor()
-		written, _ = strconv.Atoi(c)
-		return err
-	})
-	st, serr := db.Stats(crashInstance)
-	_ = db.Close()
-	if err != nil || serr != nil {
-		t.Fatal(err, serr)
-	}
-	if written != total || st.QueuedMessages != 0 || st.DeadMessages != 0 {
-		t.Fatalf("store: written %d of %d, %+v", written, total, st)
-	}
+	child.Finish(t, 2*time.Minute)
+	written := crashtest.Committed(t, path, crashInstance, total)
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -17,17 +17,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +33,7 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 	"github.com/onedrive-agent/onedrive-agent/agent/delta"
 	"github.com/onedrive-agent/onedrive-agent/agent/instore"
+	"github.com/onedrive-agent/onedrive-agent/internal/crashtest"
 	"github.com/onedrive-agent/onedrive-agent/sink/kafka"
 	"github.com/onedrive-agent/onedrive-agent/sink/nats"
 	"github.com/onedrive-agent/onedrive-agent/store"
@@ -63,8 +59,7 @@ func TestCrashHelper(t *testing.T) {
 	}
 	total, _ := strconv.Atoi(os.Getenv(envTotal))
 	if err := crashChild(os.Getenv(envDB), os.Getenv(envSink), os.Getenv(envAddr), total); err != nil {
-		fmt.Fprintln(os.Stderr, "crash helper:", err)
-		os.Exit(3)
+		crashtest.Fail(err)
 	}
 }
 
@@ -111,62 +106,25 @@ func crashChild(path, sink, addr string, total int) error {
 	go func() { runErr <- loop.Run(ctx) }()
 
 	meta := callback.Meta{DBID: db.ID(), InstanceID: info.ID, Name: crashName, MaxEvents: 10}
-	for {
-		written := 0
-		err := h.Update(func(dtx delta.Tx) error {
-			tx := dtx.(*instore.Tx)
-			c, err := tx.Cursor()
-			if err != nil {
-				return err
-			}
-			if c != "" {
-				if written, err = strconv.Atoi(c); err != nil {
-					return fmt.Errorf("cursor %q: %w", c, err)
-				}
-			}
-			if written >= total {
-				return nil
-			}
-			n := min(crashPage, total-written)
+	err = crashtest.Writer{DB: db, Instance: crashName, Total: total, Page: crashPage, Pace: 10 * time.Millisecond,
+		// Through the handle, as rounds write.
+		Update: func(fn func(*store.Tx) error) error {
+			return h.Update(func(tx delta.Tx) error { return fn(tx.(*instore.Tx).Tx) })
+		},
+		Build: func(tx *store.Tx, from, n int) ([]store.Message, error) {
 			evs := make([]delta.Event, n)
 			for i := range evs {
-				seq := written + i + 1
+				seq := from + i + 1
 				item := "item" + strconv.Itoa(seq%crashItems)
 				evs[i] = delta.Event{Type: delta.Updated, ItemID: item, ParentID: "root", Path: "/" + item,
 					Changes: []string{"content"}, Date: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
 					Raw: json.RawMessage(`{"id":"` + item + `","seq":` + strconv.Itoa(seq) + `}`)}
 			}
-			msgs, err := callback.Build(tx, meta, evs, time.Now())
-			if err != nil {
-				return err
-			}
-			if err := tx.Enqueue(msgs...); err != nil {
-				return err
-			}
-			written += n
-			return tx.SetCursor(strconv.Itoa(written))
-		})
-		if err != nil {
-			return err
-		}
-		loop.Notify()
-		if written >= total {
-			st, err := db.Stats(crashName)
-			if err != nil {
-				return err
-			}
-			if st.QueuedMessages == 0 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		} else {
-			time.Sleep(10 * time.Millisecond) // rounds come at a pace: kills land while events are both written and sent
-		}
-		select {
-		case err := <-runErr:
-			return fmt.Errorf("delivery stopped: %w", err)
-		default:
-		}
+			return callback.Build(tx, meta, evs, time.Now())
+		},
+		Notify: loop.Notify}.Run(runErr)
+	if err != nil {
+		return err
 	}
 	cancel()
 	return <-runErr
@@ -197,78 +155,27 @@ func decodeReceived(t *testing.T, value []byte) received {
 // runCrash kills the child kills times, lets it drain and returns the
 // number of events the store committed.
 func runCrash(t *testing.T, sink, addr string, kills, total int) int {
-	if runtime.GOOS == "windows" {
-		t.Skip("uses SIGKILL")
-	}
+	crashtest.SkipWithoutKill(t)
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d, %d kills, %d events", seed, kills, total)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	path := filepath.Join(t.TempDir(), "agent.db")
-	start := func() (*exec.Cmd, *bytes.Buffer) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), envHelper+"=1", envDB+"="+path, envSink+"="+sink, envAddr+"="+addr,
-			envTotal+"="+strconv.Itoa(total))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd, &out
-	}
+	child := crashtest.Child{Test: "TestCrashHelper", Env: []string{envHelper + "=1", envDB + "=" + path,
+		envSink + "=" + sink, envAddr + "=" + addr, envTotal + "=" + strconv.Itoa(total)}}
 	killed, finished := 0, 0
 	for k := 0; killed < kills && k < 4*kills; k++ {
-		cmd, out := start()
-		time.Sleep(time.Duration(30+rng.IntN(170)) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatalf("kill %d: %v", k, err)
-		}
-		if ee != nil && ee.ExitCode() == 3 {
-			t.Fatalf("kill %d: child failed: %s", k, out)
-		}
-		if err == nil {
-			finished++
-		} else {
+		if child.Kill(t, k, time.Duration(30+rng.IntN(170))*time.Millisecond) {
 			killed++
+		} else {
+			finished++
 		}
 	}
 	t.Logf("%d children killed, %d had finished before their kill", killed, finished)
 	if killed < kills {
 		t.Errorf("only %d kills landed, want %d", killed, kills)
 	}
-	cmd, out := start()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("final run: %v\n%s", err, out)
-		}
-	case <-time.After(5 * time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatalf("final run did not drain within 5 minutes\n%s", out)
-	}
-	db, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var written int
-	err = db.View(crashName, func(tx *store.Tx) error {
-		c, err := tx.Cursor()
-		written, _ = strconv.Atoi(c)
-		return err
-	})
-	st, serr := db.Stats(crashName)
-	if err != nil || serr != nil {
-		t.Fatal(err, serr)
-	}
-	if written != total || st.QueuedMessages != 0 || st.DeadMessages != 0 {
-		t.Fatalf("store: written %d of %d, %+v", written, total, st)
-	}
-	return written
+	child.Finish(t, 5*time.Minute)
+	return crashtest.Committed(t, path, crashName, total)
 }
 
 // checkReceived checks completeness and per-item order of the first copies,

@@ -41,12 +41,6 @@ func New(db *store.DB, name string, committed func(events map[string]int)) *Hand
 	return &Handle{db: db, name: name, committed: committed}
 }
 
-// DB returns the database.
-func (h *Handle) DB() *store.DB { return h.db }
-
-// Name returns the instance name.
-func (h *Handle) Name() string { return h.name }
-
 // Tx is a read-write transaction of a round: the store's transaction, plus
 // the counting of the events it queues.
 type Tx struct {
@@ -175,21 +169,16 @@ type driveHandle struct {
 
 func (d driveHandle) Update(fn func(delta.Tx) error) error {
 	return d.h.Update(func(tx delta.Tx) error {
-		dtx, err := tx.(*Tx).Tx.Drive(d.drive)
+		t := tx.(*Tx)
+		dtx, err := t.Tx.Drive(d.drive)
 		if err != nil {
 			return err
 		}
-		t := tx.(*Tx)
-		sub := &Tx{Tx: dtx}
-		err = fn(sub)
 		if t.counts == nil {
-			t.counts = sub.counts
-		} else {
-			for k, n := range sub.counts {
-				t.counts[k] += n
-			}
+			t.counts = map[string]int{}
 		}
-		return err
+		// The drive's view counts into the instance's transaction.
+		return fn(&Tx{Tx: dtx, counts: t.counts})
 	})
 }
 
