@@ -211,7 +211,7 @@ func http1Client(c *http.Client) *http.Client {
 	return &out
 }
 
-// backoff gives the reconnect delays: MinBackoff doubling up to MaxBackoff, ±10% jitter.
+// pushBackoff gives the reconnect delays: MinBackoff doubling up to MaxBackoff, ±10% jitter.
 type pushBackoff struct {
 	p *Push
 	n int
