@@ -2,7 +2,6 @@ package graphtest
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -432,10 +431,7 @@ func (t *Tenant) bytesLocked(n int) []byte {
 	return b
 }
 
-func (t *Tenant) guidLocked() string {
-	h := hex.EncodeToString(t.bytesLocked(16))
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+func (t *Tenant) guidLocked() string { return formatGUID(t.bytesLocked(16)) }
 
 // newDriveLocked creates a drive Server that answers through the tenant.
 func (t *Tenant) newDriveLocked(name, webURL, driveType, owner, ownerName string, user bool) *tenantDrive {
