@@ -112,7 +112,6 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		graph:       opts.Auth.GraphRoot(),
 		graphScheme: strings.ToLower(gu.Scheme),
 		graphHost:   strings.ToLower(gu.Host),
-		http:        hc,
 		gate:        th.Gate(opts.Auth.AccountKey()),
 		budget:      opts.Budget,
 		userAgent:   userAgent(opts.Version),
