@@ -171,14 +171,15 @@ func (c *ClientCertificate) assertion(clientID, aud string, now time.Time) (stri
 	if err != nil {
 		return "", err
 	}
-	header, _ := json.Marshal(map[string]string{"alg": c.algorithm(), "typ": "JWT", "x5t#S256": c.Thumbprint})
+	alg := c.algorithm()
+	header, _ := json.Marshal(map[string]string{"alg": alg, "typ": "JWT", "x5t#S256": c.Thumbprint})
 	claims, _ := json.Marshal(map[string]any{
 		"aud": aud, "iss": clientID, "sub": clientID, "jti": jti,
 		"nbf": now.Unix(), "iat": now.Unix(), "exp": now.Add(assertionLifetime).Unix(),
 	})
 	enc := base64.RawURLEncoding
 	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
-	digest, hash := jwsDigest(c.algorithm(), []byte(signing))
+	digest, hash := jwsDigest(alg, []byte(signing))
 	var sig []byte
 	switch k := c.key.(type) {
 	case *rsa.PrivateKey:
@@ -203,14 +204,9 @@ func (c *ClientCertificate) assertion(clientID, aud string, now time.Time) (stri
 // jwsDigest hashes the signing input for alg.
 func jwsDigest(alg string, signing []byte) ([]byte, crypto.Hash) {
 	if alg == "ES384" {
-		sum := sha512Sum384(signing)
-		return sum, crypto.SHA384
+		sum := sha512.Sum384(signing)
+		return sum[:], crypto.SHA384
 	}
 	sum := sha256.Sum256(signing)
 	return sum[:], crypto.SHA256
-}
-
-func sha512Sum384(b []byte) []byte {
-	sum := sha512.Sum384(b)
-	return sum[:]
 }

@@ -179,6 +179,43 @@ func TestClientCredentials_Certificate(t *testing.T) {
 	}
 }
 
+// TestClient_RenewedCertificateFile: the certificate file is read at every token request, so
+// a certificate replaced in the file is used by a running Client without a restart.
+func TestClient_RenewedCertificateFile(t *testing.T) {
+	s := graphtest.NewServer(graphtest.Options{StrictClients: true})
+	defer s.Close()
+	s.AddClient(graphtest.DefaultClientID, "unused-secret", false)
+	s.Populate(5, 1)
+	oldKey, newKey := testRSAKey(t, 0), testRSAKey(t, 1)
+	oldCert, newCert := selfSigned(t, oldKey), selfSigned(t, newKey)
+	s.AddClientCertificate(graphtest.DefaultClientID, oldCert)
+	cfg := gtAuth(s, FlowClientCredentials)
+	cfg.ClientSecret = ""
+	cfg.ClientCertificateFile = writePEM(t, certBlock(oldCert), pkcs8Block(t, oldKey))
+	c := gtClient(t, s, cfg, nil, nil)
+	if _, err := c.Page(context.Background(), c.DeltaURL(s.DriveID())); err != nil {
+		t.Fatalf("with the first certificate: %v", err)
+	}
+
+	renewed, err := os.ReadFile(writePEM(t, certBlock(newCert), pkcs8Block(t, newKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.ClientCertificateFile, renewed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.ExpireAccessTokens()
+	_, err = c.Page(context.Background(), c.DeltaURL(s.DriveID()))
+	var te *TokenError
+	if !errors.As(err, &te) || te.AADSTS != "AADSTS700027" {
+		t.Fatalf("the renewed certificate before it is registered: err = %v, want AADSTS700027 (the file was not read again)", err)
+	}
+	s.AddClientCertificate(graphtest.DefaultClientID, newCert)
+	if _, err := c.Page(context.Background(), c.DeltaURL(s.DriveID())); err != nil {
+		t.Fatalf("with the renewed certificate: %v", err)
+	}
+}
+
 func TestClientCredentials_CertificateForm(t *testing.T) {
 	f := newFakeMS(t)
 	key := testRSAKey(t, 0)

@@ -103,14 +103,6 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if th == nil {
 		th = NewThrottle(ThrottleOptions{})
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	version := opts.Version
-	if version == "" {
-		version = "dev"
-	}
 	gu, err := url.Parse(opts.Auth.GraphRoot())
 	if err != nil {
 		return nil, fmt.Errorf("%w: graph_url: %v", ErrBadConfig, err)
@@ -120,12 +112,11 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		graph:       opts.Auth.GraphRoot(),
 		graphScheme: strings.ToLower(gu.Scheme),
 		graphHost:   strings.ToLower(gu.Host),
-		http:        hc,
 		gate:        th.Gate(opts.Auth.AccountKey()),
 		budget:      opts.Budget,
-		userAgent:   "onedrive-agent/" + version,
+		userAgent:   userAgent(opts.Version),
 		observe:     opts.Observe,
-		log:         log.With("component", "connector"),
+		log:         loggerOr(opts.Logger).With("component", "connector"),
 		retryInit:   durationOr(opts.RetryInitial, time.Second),
 		retryMax:    durationOr(opts.RetryMaxElapsed, time.Minute),
 		throttMax:   durationOr(opts.ThrottleMaxWait, 15*time.Minute),

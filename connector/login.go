@@ -76,20 +76,11 @@ func (o LoginOptions) context(ctx context.Context) (context.Context, error) {
 			return nil, err
 		}
 	}
-	version := o.Version
-	if version == "" {
-		version = "dev"
-	}
-	hc = &http.Client{Transport: userAgentTransport{base: transportOf(hc), ua: "onedrive-agent/" + version}, Timeout: hc.Timeout, CheckRedirect: noRedirect}
+	hc = &http.Client{Transport: userAgentTransport{base: transportOf(hc), ua: userAgent(o.Version)}, Timeout: hc.Timeout, CheckRedirect: noRedirect}
 	return context.WithValue(ctx, oauth2.HTTPClient, hc), nil
 }
 
-func (o LoginOptions) logger() *slog.Logger {
-	if o.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return o.Logger
-}
+func (o LoginOptions) logger() *slog.Logger { return loggerOr(o.Logger) }
 
 // ExchangeCode redeems an authorization code obtained elsewhere (Open Connectors'
 // providerData.code) at the token endpoint, with cfg's redirect URL.

@@ -182,16 +182,8 @@ func NewPush(o PushOptions) (*Push, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	version := o.Version
-	if version == "" {
-		version = "dev"
-	}
-	return &Push{o: o, hc: http1Client(o.HTTPClient), ua: "onedrive-agent/" + version,
-		log: log.With("component", "push"), rand: rand.Float64, retry: make(chan struct{}, 1)}, nil
+	return &Push{o: o, hc: http1Client(o.HTTPClient), ua: userAgent(o.Version),
+		log: loggerOr(o.Logger).With("component", "push"), rand: rand.Float64, retry: make(chan struct{}, 1)}, nil
 }
 
 // http1Client returns a copy of c whose transport speaks HTTP/1.1 only: a WebSocket upgrade
@@ -219,7 +211,7 @@ func http1Client(c *http.Client) *http.Client {
 	return &out
 }
 
-// backoff gives the reconnect delays: MinBackoff doubling up to MaxBackoff, ±10% jitter.
+// pushBackoff gives the reconnect delays: MinBackoff doubling up to MaxBackoff, ±10% jitter.
 type pushBackoff struct {
 	p *Push
 	n int

@@ -192,6 +192,20 @@ func startPush(t *testing.T, s *graphtest.Server, app bool, mod func(*PushOption
 	return rec
 }
 
+// runPushFor runs a Push with o for d and checks that Run returns nil.
+func runPushFor(t *testing.T, o PushOptions, d time.Duration) {
+	t.Helper()
+	p, err := NewPush(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(d); !cond(); time.Sleep(5 * time.Millisecond) {
@@ -411,7 +425,7 @@ func TestPush_NoRedirect(t *testing.T) {
 	defer redirect.Close()
 	var subs atomic.Int32
 	rec := &pushRecorder{}
-	p, err := NewPush(PushOptions{
+	runPushFor(t, PushOptions{
 		Subscribe: func(ctx context.Context) (Subscription, error) {
 			subs.Add(1)
 			return Subscription{NotificationURL: redirect.URL + "/notifications?token=secret-token", Expires: time.Now().Add(time.Hour)}, nil
@@ -419,15 +433,7 @@ func TestPush_NoRedirect(t *testing.T) {
 		HTTPClient: redirect.Client(),
 		Observer:   rec.observer(),
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if err := p.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	}, 300*time.Millisecond)
 	if n := elsewhere.Load(); n != 0 {
 		t.Fatalf("the redirect target got %d handshakes", n)
 	}
@@ -512,21 +518,13 @@ func TestPush_NeedsLogin(t *testing.T) {
 // off) leads to subscription requests at the backoff's pace, not in a loop.
 func TestPush_ExpiredURLBacksOff(t *testing.T) {
 	var calls atomic.Int32
-	p, err := NewPush(PushOptions{
+	runPushFor(t, PushOptions{
 		Subscribe: func(ctx context.Context) (Subscription, error) {
 			calls.Add(1)
 			return Subscription{NotificationURL: "https://push.invalid/notifications?token=x", Expires: time.Now().Add(-time.Hour)}, nil
 		},
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	if err := p.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	}, 500*time.Millisecond)
 	if n := calls.Load(); n < 2 || n > 8 {
 		t.Fatalf("%d subscription requests in 500ms, want 2 to 8 (backoff 50ms to 100ms)", n)
 	}
@@ -538,19 +536,13 @@ func TestPush_DialErrorHidesToken(t *testing.T) {
 	addr := srv.URL
 	srv.Close() // nothing listens there any more
 	rec := &pushRecorder{}
-	p, err := NewPush(PushOptions{
+	runPushFor(t, PushOptions{
 		Subscribe: func(ctx context.Context) (Subscription, error) {
 			return Subscription{NotificationURL: addr + "/notifications?token=very-secret&applicationId=app", Expires: time.Now().Add(time.Hour)}, nil
 		},
 		Observer:   rec.observer(),
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	_ = p.Run(ctx)
+	}, 200*time.Millisecond)
 	errs := rec.get().errs
 	if len(errs) == 0 {
 		t.Fatal("no error reported for a dial to a closed port")

@@ -91,7 +91,7 @@ func pathSegments(p string) []string {
 	return out
 }
 
-// site is what Graph says about a site.
+// siteInfo is what Graph says about a site.
 type siteInfo struct {
 	ID     string `json:"id"`
 	WebURL string `json:"webUrl"`

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -73,6 +74,23 @@ func NewHTTPClient(o HTTPOptions) (*http.Client, error) {
 		timeout = 60 * time.Second
 	}
 	return &http.Client{Transport: tr, Timeout: timeout}, nil
+}
+
+// userAgent is the User-Agent of every request: "onedrive-agent/<version>", "dev" when the
+// version is not set.
+func userAgent(version string) string {
+	if version == "" {
+		version = "dev"
+	}
+	return "onedrive-agent/" + version
+}
+
+// loggerOr returns log, or a logger that discards everything when log is nil.
+func loggerOr(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
 }
 
 // userAgentTransport sets the User-Agent on requests x/oauth2 sends.

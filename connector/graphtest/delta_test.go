@@ -346,3 +346,35 @@ func TestServer_ItemRoutes(t *testing.T) {
 		t.Errorf("unknown route: %d, counted %d", resp.StatusCode, s.Count(ClassOther, 400))
 	}
 }
+
+// TestServer_OmitInDelta: the properties named in OmitInDelta are left out of delta items,
+// with and without $select, while a GET of the item still carries them.
+func TestServer_OmitInDelta(t *testing.T) {
+	omit := []string{"root", "size", "cTag", "lastModifiedDateTime", "hashes"}
+	s := NewServer(Options{OmitInDelta: omit, CTagInDelta: true})
+	defer s.Close()
+	m := smallTree(s)
+	tok := s.IssueToken()
+	for _, query := range []string{"", "?$select=id,name,size,cTag,lastModifiedDateTime,file,folder,root,parentReference"} {
+		items, _, _ := deltaRound(t, s.DeltaURL()+query, tok)
+		for _, it := range items {
+			for _, k := range []string{"root", "size", "cTag", "lastModifiedDateTime"} {
+				if _, ok := it[k]; ok {
+					t.Errorf("query %q: delta item %v carries %s", query, it["name"], k)
+				}
+			}
+			if f, ok := it["file"].(map[string]any); ok && f["hashes"] != nil {
+				t.Errorf("query %q: delta item %v carries file.hashes", query, it["name"])
+			}
+			if it["name"] == nil {
+				t.Errorf("query %q: delta item %v lost its name", query, it["id"])
+			}
+		}
+	}
+	resp, b := get(t, s.GraphURL()+"/me/drive/items/"+m["b1"], tok)
+	for _, k := range []string{`"size"`, `"cTag"`, `"lastModifiedDateTime"`, `"quickXorHash"`} {
+		if resp.StatusCode != 200 || !strings.Contains(string(b), k) {
+			t.Errorf("GET item outside delta lacks %s: %d %s", k, resp.StatusCode, b)
+		}
+	}
+}

@@ -29,9 +29,8 @@ func parseSelect(v string) selection {
 	return sel
 }
 
-// has reports whether property name is selected. id and deleted always are,
-// so that clients can always tell what an item is and whether it is gone.
-// without returns the selection less the named properties.
+// without returns the selection less the named properties; a nil selection (every
+// property) is spelled out first.
 func (sel selection) without(names []string) selection {
 	out := selection{}
 	if sel == nil {
@@ -50,6 +49,8 @@ func (sel selection) without(names []string) selection {
 	return out
 }
 
+// has reports whether property name is selected. id and deleted always are,
+// so that clients can always tell what an item is and whether it is gone.
 func (sel selection) has(name string) bool {
 	if sel == nil || name == "id" || name == "deleted" {
 		return true

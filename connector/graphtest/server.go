@@ -140,7 +140,10 @@ func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
 // randomToken is n random bytes in unpadded base64url.
 func randomToken(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
 
-func randomGUID() string {
-	h := randomHex(16)
+func randomGUID() string { return formatGUID(randomBytes(16)) }
+
+// formatGUID writes 16 bytes as a GUID, 8-4-4-4-12 hex digits.
+func formatGUID(b []byte) string {
+	h := hex.EncodeToString(b)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

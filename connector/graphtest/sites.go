@@ -26,8 +26,12 @@ type site struct {
 // webURL is the site's address, https as SharePoint's are.
 func (st *site) webURL() string { return "https://" + st.host + st.path }
 
-func (st *site) libURL(l SiteLibrary) string {
-	return st.webURL() + "/" + (&url.URL{Path: l.URLName}).EscapedPath()
+func (st *site) libURL(l SiteLibrary) string { return libraryURL(st.webURL(), l.URLName) }
+
+// libraryURL is the webUrl of a document library: the site's address and the library's URL
+// name, percent-encoded as SharePoint writes it (a space as %20).
+func libraryURL(siteURL, urlName string) string {
+	return siteURL + "/" + (&url.URL{Path: urlName}).EscapedPath()
 }
 
 // AddSite adds a SharePoint site at https://host + path (path "" or "/" is the host's root

@@ -2,7 +2,6 @@ package graphtest
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -338,7 +337,7 @@ func (t *Tenant) AddSite(path, displayName string, libraries ...string) string {
 	}
 	site := &tenantSite{id: t.siteIDLocked(host), name: displayName, webURL: web}
 	for _, lib := range libraries {
-		site.drives = append(site.drives, t.newDriveLocked(lib, web+"/"+strings.ReplaceAll(lib, " ", "%20"), "documentLibrary", site.id, displayName, false))
+		t.addLibraryLocked(site, lib)
 	}
 	t.sites = append(t.sites, site)
 	return site.id
@@ -348,10 +347,13 @@ func (t *Tenant) AddSite(path, displayName string, libraries ...string) string {
 func (t *Tenant) AddLibrary(siteID, name string) *Server {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	site := t.siteLocked("AddLibrary", siteID)
-	d := t.newDriveLocked(name, site.webURL+"/"+strings.ReplaceAll(name, " ", "%20"), "documentLibrary", site.id, site.name, false)
+	return t.addLibraryLocked(t.siteLocked("AddLibrary", siteID), name).srv
+}
+
+func (t *Tenant) addLibraryLocked(site *tenantSite, name string) *tenantDrive {
+	d := t.newDriveLocked(name, libraryURL(site.webURL, name), "documentLibrary", site.id, site.name, false)
 	site.drives = append(site.drives, d)
-	return d.srv
+	return d
 }
 
 // RemoveSite deletes a site: it leaves /sites and its libraries answer 404.
@@ -432,10 +434,7 @@ func (t *Tenant) bytesLocked(n int) []byte {
 	return b
 }
 
-func (t *Tenant) guidLocked() string {
-	h := hex.EncodeToString(t.bytesLocked(16))
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+func (t *Tenant) guidLocked() string { return formatGUID(t.bytesLocked(16)) }
 
 // newDriveLocked creates a drive Server that answers through the tenant.
 func (t *Tenant) newDriveLocked(name, webURL, driveType, owner, ownerName string, user bool) *tenantDrive {
