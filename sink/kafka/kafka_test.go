@@ -171,6 +171,12 @@ func TestSender_SASL(t *testing.T) {
 			if err := bad.Probe(ctx); err == nil {
 				t.Error("wrong password: probe passed")
 			}
+			// A refused sign-in is retried, not dead-lettered: the password
+			// may be fixed while the agent runs.
+			one := sinktest.Messages(1, 1, 1)[0]
+			if r := bad.Send(context.Background(), &one); r.Outcome != deliver.Retry || r.Err == nil {
+				t.Errorf("wrong password: got %v: %v", r.Outcome, r.Err)
+			}
 		})
 	}
 }
