@@ -49,7 +49,8 @@ type Drive struct {
 // every event takes its own sequence number from tx (message first, then
 // its events), so ids are `<dbid>-<instanceid>-<seq %012d>` and sort in
 // recording order. pollDate is when the events were recorded. The returned
-// bodies are final: the dispatcher sends them byte for byte, on every retry.
+// bodies are final: the HTTP callback sends them byte for byte, and the
+// per-event sinks derive what they send from them alone, on every retry.
 // The caller passes the messages to tx.Enqueue in the same transaction.
 //
 // Raw is copied as is: it must be one JSON object, as connector.DecodePage
