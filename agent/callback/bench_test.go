@@ -201,13 +201,13 @@ func buildWithEncodingJSON(tx SeqTx, meta Meta, events []Event, pollDate time.Ti
 		seq, _ := tx.NextSeq()
 		var body jsonBody
 		m := &body.Message
-		m.EventID = string(appendID(nil, prefix, seq))
+		m.EventID = string(opencon.AppendID(nil, prefix, seq))
 		m.ElementKey, m.InstanceID, m.InstanceID2, m.InstanceName, m.InstanceTags = opencon.ElementKey, meta.InstanceID, meta.InstanceID, meta.Name, meta.Tags
 		m.Raw.ObjectType = opencon.ObjectType
 		for _, e := range chunk {
 			m.Raw.Changes = append(m.Raw.Changes, e.Raw)
 			seq, _ := tx.NextSeq()
-			je := jsonEvent{EventID: string(appendID(nil, prefix, seq)), EventType: e.Type, ObjectType: opencon.ObjectType,
+			je := jsonEvent{EventID: string(opencon.AppendID(nil, prefix, seq)), EventType: e.Type, ObjectType: opencon.ObjectType,
 				ItemType: "file", ObjectID: e.ItemID, ElementKey: opencon.ElementKey, HubKey: opencon.HubKey,
 				Date: e.Date.UTC().Format(opencon.TimeLayout), PollDate: pollDate.UTC().Format(opencon.TimeLayout),
 				Path: e.Path, OldPath: e.OldPath, ParentObjectID: e.ParentID, Changes: e.Changes}

@@ -12,15 +12,6 @@ import (
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
-// The body writer is shared with the sinks, which read bodies back.
-var (
-	appendHeader  = opencon.AppendHeader
-	appendString  = opencon.AppendString
-	appendStrings = opencon.AppendStrings
-	appendTime    = opencon.AppendTime
-	appendID      = opencon.AppendID
-)
-
 // Message is a formed callback message, queued in the round's transaction.
 type Message = store.Message
 
@@ -58,7 +49,8 @@ type Drive struct {
 // every event takes its own sequence number from tx (message first, then
 // its events), so ids are `<dbid>-<instanceid>-<seq %012d>` and sort in
 // recording order. pollDate is when the events were recorded. The returned
-// bodies are final: the dispatcher sends them byte for byte, on every retry.
+// bodies are final: the HTTP callback sends them byte for byte, and the
+// per-event sinks derive what they send from them alone, on every retry.
 // The caller passes the messages to tx.Enqueue in the same transaction.
 //
 // Raw is copied as is: it must be one JSON object, as connector.DecodePage
@@ -123,7 +115,7 @@ func buildOne(tx SeqTx, meta Meta, prefix string, events []Event, pollDate time.
 		return Message{}, fmt.Errorf("next message sequence: %w", err)
 	}
 	var idBuf [64]byte
-	mid := string(appendID(idBuf[:0], prefix, seq))
+	mid := string(opencon.AppendID(idBuf[:0], prefix, seq))
 
 	size := 256 + len(meta.Name) + len(mid)
 	for _, t := range meta.Tags {
@@ -134,7 +126,7 @@ func buildOne(tx SeqTx, meta Meta, prefix string, events []Event, pollDate time.
 		size += 400 + len(e.Raw) + 2*len(e.Path) + len(e.OldPath) + len(e.ItemID) + len(e.ParentID)
 	}
 	b := newBody(size)
-	b = appendHeader(b, mid, meta.InstanceID, meta.Name, meta.Tags)
+	b = opencon.AppendHeader(b, mid, meta.InstanceID, meta.Name, meta.Tags)
 	for i := range events {
 		if i > 0 {
 			b = append(b, ',')
@@ -152,10 +144,10 @@ func buildOne(tx SeqTx, meta Meta, prefix string, events []Event, pollDate time.
 			b = append(b, ',')
 		}
 		b, err = appendEvent(b, prefix, seq, &events[i], pd)
-		b = appendDrive(b, meta.Drive)
 		if err != nil {
 			return Message{}, err
 		}
+		b = appendDrive(b, meta.Drive)
 	}
 	b = append(b, "]}}"...)
 	return Message{ID: mid, Events: len(events), Body: b, Created: pd}, nil
@@ -167,11 +159,11 @@ func appendRaw(b []byte, e *Event) []byte {
 		return append(b, e.Raw...)
 	}
 	b = append(b, `{"id":`...)
-	b = appendString(b, e.ItemID)
+	b = opencon.AppendString(b, e.ItemID)
 	b = append(b, `,"name":`...)
-	b = appendString(b, e.Name)
+	b = opencon.AppendString(b, e.Name)
 	b = append(b, `,"parentReference":{"id":`...)
-	b = appendString(b, e.ParentID)
+	b = opencon.AppendString(b, e.ParentID)
 	b = append(b, '}')
 	if e.Folder {
 		b = append(b, `,"folder":{}`...)
@@ -198,11 +190,11 @@ func appendDrive(b []byte, d *Drive) []byte {
 		return b
 	}
 	b = append(b[:len(b)-1], `,"driveId":`...)
-	b = appendString(b, d.ID)
+	b = opencon.AppendString(b, d.ID)
 	b = append(b, `,"driveName":`...)
-	b = appendString(b, d.Name)
+	b = opencon.AppendString(b, d.Name)
 	b = append(b, `,"owner":`...)
-	b = appendString(b, d.Owner)
+	b = opencon.AppendString(b, d.Owner)
 	return append(b, '}')
 }
 
@@ -214,7 +206,7 @@ func appendEvent(b []byte, prefix string, seq uint64, e *Event, pollDate time.Ti
 		return b, fmt.Errorf("event for item %s: %w %q", e.ItemID, errEventType, e.Type)
 	}
 	b = append(b, `{"eventId":"`...)
-	b = appendID(b, prefix, seq)
+	b = opencon.AppendID(b, prefix, seq)
 	b = append(b, `","eventType":"`...)
 	b = append(b, e.Type...)
 	b = append(b, `","objectType":"`+opencon.ObjectType+`","itemType":"`...)
@@ -224,30 +216,30 @@ func appendEvent(b []byte, prefix string, seq uint64, e *Event, pollDate time.Ti
 		b = append(b, "file"...)
 	}
 	b = append(b, `","objectId":`...)
-	b = appendString(b, e.ItemID)
+	b = opencon.AppendString(b, e.ItemID)
 	b = append(b, `,"elementKey":"`+opencon.ElementKey+`","hubKey":"`+opencon.HubKey+`","date":`...)
 	date := e.Date
 	if date.IsZero() {
 		date = pollDate
 	}
-	b = appendTime(b, date)
+	b = opencon.AppendTime(b, date)
 	b = append(b, `,"pollDate":`...)
-	b = appendTime(b, pollDate)
+	b = opencon.AppendTime(b, pollDate)
 	b = append(b, `,"path":`...)
-	b = appendString(b, e.Path)
+	b = opencon.AppendString(b, e.Path)
 	if e.Type != TypeDeleted && e.Path != "" {
 		b = append(b, `,"newPath":`...)
-		b = appendString(b, e.Path)
+		b = opencon.AppendString(b, e.Path)
 	}
 	if e.OldPath != "" {
 		b = append(b, `,"oldPath":`...)
-		b = appendString(b, e.OldPath)
+		b = opencon.AppendString(b, e.OldPath)
 	}
 	b = append(b, `,"parentObjectId":`...)
-	b = appendString(b, e.ParentID)
+	b = opencon.AppendString(b, e.ParentID)
 	if e.Type == TypeUpdated {
 		b = append(b, `,"changes":`...)
-		b = appendStrings(b, e.Changes)
+		b = opencon.AppendStrings(b, e.Changes)
 	}
 	return append(b, '}'), nil
 }

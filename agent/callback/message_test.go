@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/onedrive-agent/onedrive-agent/sink/opencon"
 )
 
 var (
@@ -147,8 +149,8 @@ func TestAppendID(t *testing.T) {
 		seq  uint64
 		want string
 	}{{0, "p-000000000000"}, {42, "p-000000000042"}, {1e12, "p-1000000000000"}} {
-		if got := string(appendID(nil, "p-", tc.seq)); got != tc.want {
-			t.Errorf("appendID(%d) = %s, want %s", tc.seq, got, tc.want)
+		if got := string(opencon.AppendID(nil, "p-", tc.seq)); got != tc.want {
+			t.Errorf("opencon.AppendID(%d) = %s, want %s", tc.seq, got, tc.want)
 		}
 	}
 }
@@ -166,9 +168,9 @@ func FuzzAppendString(f *testing.F) {
 		if err := enc.Encode(s); err != nil {
 			t.Fatal(err)
 		}
-		got := appendString(nil, s)
+		got := opencon.AppendString(nil, s)
 		if string(got) != strings.TrimSuffix(want.String(), "\n") {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want.String())
+			t.Fatalf("opencon.AppendString(%q) = %s, want %s", s, got, want.String())
 		}
 	})
 }

@@ -35,7 +35,7 @@ func FuzzBuildSplit(f *testing.F) {
 			evs[i] = Event{Type: []string{TypeCreated, TypeUpdated, TypeDeleted}[i%3], ItemID: name + "id", ParentID: path,
 				Name: name, Folder: folder, Path: path, OldPath: oldPath, Changes: []string{"name"}, Date: testDate}
 			if i%2 == 0 {
-				evs[i].Raw = json.RawMessage(`{"id":` + string(appendString(nil, name)) + `}`)
+				evs[i].Raw = json.RawMessage(`{"id":` + string(opencon.AppendString(nil, name)) + `}`)
 			}
 		}
 		msgs, err := Build(&seqCounter{}, Meta{DBID: "db", InstanceID: 9, Name: name, Tags: []string{tag}, MaxEvents: n}, evs, testPoll)

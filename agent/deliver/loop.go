@@ -16,7 +16,7 @@ type Config struct {
 	RetryInitial time.Duration // first retry delay; default 1s
 	RetryMax     time.Duration // longest retry delay; default 5m
 	Grace        time.Duration // how long shutdown lets the attempt in flight finish; default 5s
-	BatchSize    int           // most messages per Peek (and acks per commit); default 256
+	BatchSize    int           // most messages per Peek (fewer when their bodies pass maxBatchBytes); default 256
 	// DeliveredLevel is the level of the one log line per delivered
 	// message (id, events, status, took); default slog.LevelInfo.
 	DeliveredLevel slog.Level

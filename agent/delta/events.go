@@ -61,10 +61,7 @@ func (a *applier) eventsFor(s *staged) error {
 	}
 	if !inIdx {
 		if b.Existed && b.InScope {
-			graphSent := s.Deleted && !s.Inferred
-			ev := a.deleted(s.ID, b, s.Raw, graphSent)
-			ev.rawStaged = graphSent && s.Raw != nil
-			return a.record(ev)
+			return a.record(a.deleted(s.ID, b, s.Raw, s.Deleted && !s.Inferred))
 		}
 		return nil
 	}
@@ -78,15 +75,12 @@ func (a *applier) eventsFor(s *staged) error {
 	newIn := newOK && a.r.inScope(newPath)
 	switch {
 	case newIn && (!b.Existed || !b.InScope):
-		ev := a.created(cur, newPath, s.Raw)
-		ev.rawStaged = s.Raw != nil
-		if err := a.record(ev); err != nil {
+		if err := a.record(a.created(cur, newPath, s.Raw)); err != nil {
 			return err
 		}
 	case newIn:
 		if f := changes(b, &cur); f != 0 {
 			ev := a.created(cur, newPath, s.Raw)
-			ev.rawStaged = s.Raw != nil
 			ev.Type = Updated
 			ev.Changes = changeList(f)
 			if f&(cParent|cName) != 0 && b.PathOK {
@@ -201,9 +195,11 @@ func (a *applier) walk(key []byte, w *work) error {
 	return nil
 }
 
-// created builds a CREATED event for an indexed item; raw nil means Graph
-// did not send it in this round.
+// created builds a CREATED event for an indexed item; raw is the item's
+// staged record's raw item (the pending event then keeps no copy of it), nil
+// when Graph did not send the item in this round.
 func (a *applier) created(it store.Item, path string, raw []byte) *Event {
+	rawStaged := raw != nil
 	if raw == nil {
 		raw = a.synthRaw(&it)
 	}
@@ -212,14 +208,15 @@ func (a *applier) created(it store.Item, path string, raw []byte) *Event {
 		date = a.st.Seen
 	}
 	return &Event{
-		Type:     Created,
-		ItemID:   it.ID,
-		ParentID: it.ParentID,
-		Name:     it.Name,
-		Folder:   it.Folder,
-		Path:     path,
-		Date:     date,
-		Raw:      raw,
+		Type:      Created,
+		ItemID:    it.ID,
+		ParentID:  it.ParentID,
+		Name:      it.Name,
+		Folder:    it.Folder,
+		Path:      path,
+		Date:      date,
+		Raw:       raw,
+		rawStaged: rawStaged,
 	}
 }
 
@@ -228,20 +225,23 @@ func (a *applier) created(it store.Item, path string, raw []byte) *Event {
 func knownTime(t time.Time) bool { return t.Year() >= 1980 }
 
 // deleted builds a DELETED event from an item's last known state; raw is the
-// Graph item when graphSent, a minimal item otherwise.
+// item's staged record's raw item, used when graphSent (a minimal item
+// otherwise).
 func (a *applier) deleted(id string, b *before, raw []byte, graphSent bool) *Event {
-	if !graphSent || raw == nil {
+	rawStaged := graphSent && raw != nil
+	if !rawStaged {
 		raw = minimalDeleted(id, b.Name, b.ParentID, a.st.DriveID)
 	}
 	return &Event{
-		Type:     Deleted,
-		ItemID:   id,
-		ParentID: b.ParentID,
-		Name:     b.Name,
-		Folder:   b.Folder,
-		Path:     b.Path,
-		Date:     a.st.Seen,
-		Raw:      raw,
+		Type:      Deleted,
+		ItemID:    id,
+		ParentID:  b.ParentID,
+		Name:      b.Name,
+		Folder:    b.Folder,
+		Path:      b.Path,
+		Date:      a.st.Seen,
+		Raw:       raw,
+		rawStaged: rawStaged,
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
-	"github.com/onedrive-agent/onedrive-agent/sink/opencon"
 	"github.com/onedrive-agent/onedrive-agent/sink/sinktest"
 )
 
@@ -31,16 +30,7 @@ func newCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 
 func newSender(t testing.TB, brokers []string, change func(*Config)) *Sender {
 	t.Helper()
-	cfg := Config{Instance: "finance", Brokers: brokers, Topic: topic, Timeout: 5 * time.Second}
-	if change != nil {
-		change(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return sinktest.NewSender(t, New, Config{Instance: "finance", Brokers: brokers, Topic: topic, Timeout: 5 * time.Second}, change)
 }
 
 // consume reads every record of the topic until n records were read.
@@ -82,16 +72,7 @@ func TestSender_Delivers(t *testing.T) {
 	sinktest.Run(t, sinktest.NewLoop("kafka", q, newSender(t, c.ListenAddrs(), nil)))
 	sinktest.Eventually(t, 20*time.Second, "the queue to drain", func() bool { return q.Len() == 0 })
 
-	want := map[string]opencon.Event{}
-	for _, m := range msgs {
-		body, err := opencon.Read(m.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range body.Events {
-			want[e.ID] = e
-		}
-	}
+	want := sinktest.EventsByID(t, msgs)
 	recs := consume(t, c.ListenAddrs(), len(want))
 	var got []sinktest.Decoded
 	for _, r := range recs {
@@ -189,6 +170,12 @@ func TestSender_SASL(t *testing.T) {
 			defer cancel()
 			if err := bad.Probe(ctx); err == nil {
 				t.Error("wrong password: probe passed")
+			}
+			// A refused sign-in is retried, not dead-lettered: the password
+			// may be fixed while the agent runs.
+			one := sinktest.Messages(1, 1, 1)[0]
+			if r := bad.Send(context.Background(), &one); r.Outcome != deliver.Retry || r.Err == nil {
+				t.Errorf("wrong password: got %v: %v", r.Outcome, r.Err)
 			}
 		})
 	}

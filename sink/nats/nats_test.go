@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
-	"github.com/onedrive-agent/onedrive-agent/sink/opencon"
 	"github.com/onedrive-agent/onedrive-agent/sink/sinktest"
 )
 
@@ -88,16 +87,7 @@ func streamMessages(t testing.TB, st jetstream.Stream) []*jetstream.RawStreamMsg
 
 func newSender(t testing.TB, addrs []string, change func(*Config)) *Sender {
 	t.Helper()
-	cfg := Config{Instance: "finance", Servers: addrs, Subject: subject, Timeout: 5 * time.Second}
-	if change != nil {
-		change(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return sinktest.NewSender(t, New, Config{Instance: "finance", Servers: addrs, Subject: subject, Timeout: 5 * time.Second}, change)
 }
 
 func TestSender_Delivers(t *testing.T) {
@@ -110,13 +100,7 @@ func TestSender_Delivers(t *testing.T) {
 	sinktest.Run(t, loop)
 	sinktest.Eventually(t, 20*time.Second, "the queue to drain", func() bool { return q.Len() == 0 })
 
-	want := map[string]opencon.Event{}
-	for _, m := range msgs {
-		body, _ := opencon.Read(m.Body)
-		for _, e := range body.Events {
-			want[e.ID] = e
-		}
-	}
+	want := sinktest.EventsByID(t, msgs)
 	got := streamMessages(t, st)
 	if len(got) != len(want) {
 		t.Fatalf("%d messages in the stream, want %d", len(got), len(want))

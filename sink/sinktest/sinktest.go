@@ -197,6 +197,38 @@ func Messages(n, per, items int) []deliver.Message {
 	return out
 }
 
+// EventsByID reads the events of msgs back, by event id, as the per-event
+// sinks send them.
+func EventsByID(t testing.TB, msgs []deliver.Message) map[string]opencon.Event {
+	t.Helper()
+	out := map[string]opencon.Event{}
+	for _, m := range msgs {
+		body, err := opencon.Read(m.Body)
+		if err != nil {
+			t.Fatalf("message %s: %v", m.ID, err)
+		}
+		for _, e := range body.Events {
+			out[e.ID] = e
+		}
+	}
+	return out
+}
+
+// NewSender returns the sender newSender makes of cfg, after change (when
+// not nil) edited cfg, and closes it when the test ends.
+func NewSender[C any, S interface{ Close() }](t testing.TB, newSender func(C) (S, error), cfg C, change func(*C)) S {
+	t.Helper()
+	if change != nil {
+		change(&cfg)
+	}
+	s, err := newSender(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 // Decoded is an event as a receiver decodes it from a record's value.
 type Decoded struct {
 	EventID   string          `json:"eventId"`
