@@ -15,6 +15,7 @@ var (
 	logKeys      = []string{"level", "format", "deliveries"}
 	adminKeys    = []string{"listen", "hosts"}
 	networkKeys  = []string{"proxy", "ca_file"}
+	fleetKeys    = []string{"shards", "shard", "handover"}
 	instanceKeys = []string{"name", "tags", "enabled", "auth", "drive", "poll", "callback"}
 	defaultsKeys = []string{"tags", "enabled", "auth", "drive", "poll", "callback"}
 )
