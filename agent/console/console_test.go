@@ -91,6 +91,24 @@ func TestSessionValidity(t *testing.T) {
 	}
 }
 
+// The admin token may be a file read again when it changes: a page reads
+// it once to check the session and once for its CSRF value.
+func TestPageReadsTokenOncePerUse(t *testing.T) {
+	r := newRig(t, 1)
+	sess := r.signIn()
+	r.mu.Lock()
+	r.tokenReads = 0
+	r.mu.Unlock()
+	if w := r.do("GET", "/", sess, nil); w.Code != http.StatusOK {
+		t.Fatalf("GET / = %d", w.Code)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tokenReads != 2 {
+		t.Errorf("GET / read the token %d times, want 2", r.tokenReads)
+	}
+}
+
 func TestSessionEndsWithNewToken(t *testing.T) {
 	r := newRig(t, 1)
 	sess := r.signIn()
