@@ -247,3 +247,19 @@ func TestParse_LogLevels(t *testing.T) {
 		})
 	}
 }
+
+// A broker's password is a secret like the others: no error shows it.
+func TestParse_PasswordNotShown(t *testing.T) {
+	for _, pw := range []string{`password = 4242`, `password = ["TOPSECRET"]`, `password = "TOPSECRET"`} {
+		t.Run(pw, func(t *testing.T) {
+			data := "[[instance]]\nname = \"a\"\n[instance.auth]\nclient_id = \"id\"\n[instance.callback]\nurl = \"kafka://k:9092/t\"\n" + pw + "\n"
+			_, err := Parse("agent.toml", []byte(data), nil)
+			if err == nil || !strings.Contains(err.Error(), "password") {
+				t.Fatalf("want an error about the password, got %v", err)
+			}
+			if strings.Contains(err.Error(), "TOPSECRET") || strings.Contains(err.Error(), "4242") {
+				t.Errorf("the password leaks: %v", err)
+			}
+		})
+	}
+}
