@@ -220,20 +220,9 @@ func (r *Recorder) LastHour(instance string) Hour {
 	h := emptyHour(r.now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t := r.inst[instance]
-	if t == nil {
-		return h
-	}
-	h.Oldest = t.oldest
-	for i := range h.Minutes {
-		m := &h.Minutes[i]
-		b := t.minutes[(m.Start.Unix()/60)%Minutes]
-		if b.minute != m.Start.Unix()/60 {
-			continue
-		}
-		m.Queue, m.Sampled, m.Delivered, m.Failed = b.queue, b.sampled, b.delivered, b.failed
-		h.Delivered += b.delivered
-		h.Failed += b.failed
+	if t := r.inst[instance]; t != nil {
+		h.Oldest = t.oldest
+		t.addTo(&h)
 	}
 	return h
 }
@@ -244,24 +233,30 @@ func (r *Recorder) Total() Hour {
 	if r == nil {
 		return emptyHour(time.Now())
 	}
-	names := r.Instances()
 	h := emptyHour(r.now())
-	for _, name := range names {
-		ih := r.LastHour(name)
-		h.Delivered += ih.Delivered
-		h.Failed += ih.Failed
-		for i := range h.Minutes {
-			m, im := &h.Minutes[i], ih.Minutes[i]
-			if !im.Start.Equal(m.Start) {
-				continue // the clock turned a minute between the two reads
-			}
-			m.Queue += im.Queue
-			m.Sampled = m.Sampled || im.Sampled
-			m.Delivered += im.Delivered
-			m.Failed += im.Failed
-		}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range r.inst {
+		t.addTo(&h)
 	}
 	return h
+}
+
+// addTo adds the track's figures of h's minutes to h.
+func (t *track) addTo(h *Hour) {
+	for i := range h.Minutes {
+		m := &h.Minutes[i]
+		b := t.minutes[(m.Start.Unix()/60)%Minutes]
+		if b.minute != m.Start.Unix()/60 {
+			continue
+		}
+		m.Queue += b.queue
+		m.Sampled = m.Sampled || b.sampled
+		m.Delivered += b.delivered
+		m.Failed += b.failed
+		h.Delivered += b.delivered
+		h.Failed += b.failed
+	}
 }
 
 // Instances returns the names the Recorder holds, sorted.

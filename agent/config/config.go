@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -262,7 +264,7 @@ func LoadDeferSecrets(path string) (*Config, error) {
 }
 
 func load(path string, parse func(string, []byte, func(string) (string, bool)) (*Config, error)) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, fi, err := readConfig(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w (create it from agent.toml.example, or give another with -c)", err)
 	}
@@ -270,14 +272,28 @@ func load(path string, parse func(string, []byte, func(string) (string, bool)) (
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(path); err == nil {
-		if why := safefile.TrustProblem(fi); why != "" {
-			w := (&Error{File: path, Msg: fmt.Sprintf("this configuration file %s: another user could change where the agent sends "+
-				"its tokens and which files it reads; chmod go-w and chown it to this user or root, or give another file with -c", why)}).Error()
-			cfg.Warnings = append([]string{w}, cfg.Warnings...)
-		}
+	if why := safefile.TrustProblem(fi); why != "" {
+		w := (&Error{File: path, Msg: fmt.Sprintf("this configuration file %s: another user could change where the agent sends "+
+			"its tokens and which files it reads; chmod go-w and chown it to this user or root, or give another file with -c", why)}).Error()
+		cfg.Warnings = append([]string{w}, cfg.Warnings...)
 	}
 	return cfg, nil
+}
+
+// readConfig reads the file at path and returns it with the information of
+// the file it read.
+func readConfig(path string) ([]byte, fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(f)
+	return data, fi, err
 }
 
 // resolvePath makes a relative path relative to the directory of the configuration file.

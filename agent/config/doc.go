@@ -4,7 +4,7 @@
 // Parse reports every problem at once (errors.Join), each as an *Error that names the file,
 // the line and the key: `agent.toml:14: instance.poll.interval: "5" is not a duration
 // (e.g. "5m")`. Unknown keys are errors. Secret values (client_secret, signature_key,
-// webhook_secret, callback header values) never appear in an error or a warning.
+// webhook_secret, password, callback header values) never appear in an error or a warning.
 //
 // Strings: `${NAME}` in any string value is replaced by the environment variable NAME (an
 // unset one is an error naming the key and the variable); `$${` writes a literal `${`; any

@@ -35,6 +35,7 @@ func TestExample(t *testing.T) {
 	keys := append([]string{"data_dir"}, logKeys...)
 	keys = append(keys, adminKeys...)
 	keys = append(keys, networkKeys...)
+	keys = append(keys, fleetKeys...)
 	keys = append(keys, instanceKeys...)
 	for _, sec := range sectionKeys {
 		keys = append(keys, sec...)

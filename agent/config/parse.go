@@ -410,14 +410,12 @@ const maxSecretFile = 64 << 10
 // ever holds any part of the content. A file another user could have written is warned about.
 func (p *parser) readSecret(f field, name string) (string, error) {
 	name = resolvePath(p.dir, name)
-	b, err := readRegular(name, maxSecretFile)
+	b, fi, err := readRegular(name, maxSecretFile)
 	if err != nil {
 		return "", err
 	}
-	if fi, err := os.Stat(name); err == nil {
-		if why := safefile.TrustProblem(fi); why != "" {
-			p.warnf(f.line, f.key, "the secret file %s %s: another user could change the secret; chmod go-w and chown it to this user or root", name, why)
-		}
+	if why := safefile.TrustProblem(fi); why != "" {
+		p.warnf(f.line, f.key, "the secret file %s %s: another user could change the secret; chmod go-w and chown it to this user or root", name, why)
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
@@ -426,30 +424,32 @@ func (p *parser) readSecret(f field, name string) (string, error) {
 	return s, nil
 }
 
-// readRegular reads a regular file of at most max bytes.
-func readRegular(name string, max int64) ([]byte, error) {
+// readRegular reads a regular file of at most max bytes and returns it with the
+// information of the file it read (not of whatever the name points to later).
+func readRegular(name string, max int64) ([]byte, fs.FileInfo, error) {
 	// Stat before opening: opening a FIFO or a device could block or never end.
 	if st, err := os.Stat(name); err != nil {
-		return nil, fileErr(name, err)
+		return nil, nil, fileErr(name, err)
 	} else if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", name)
+		return nil, nil, fmt.Errorf("%s is not a regular file", name)
 	}
 	fh, err := os.Open(name)
 	if err != nil {
-		return nil, fileErr(name, err)
+		return nil, nil, fileErr(name, err)
 	}
 	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
-		return nil, fileErr(name, err)
+		return nil, nil, fileErr(name, err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", name)
+		return nil, nil, fmt.Errorf("%s is not a regular file", name)
 	}
 	if st.Size() > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", name, max)
+		return nil, nil, fmt.Errorf("%s is larger than %d bytes", name, max)
 	}
-	return io.ReadAll(io.LimitReader(fh, max))
+	b, err := io.ReadAll(io.LimitReader(fh, max))
+	return b, st, err
 }
 
 // caFile checks that a CA file holds at least one PEM certificate.
@@ -458,7 +458,7 @@ func (p *parser) caFile(f field) string {
 	if !ok || name == "" {
 		return ""
 	}
-	b, err := readRegular(name, 10<<20)
+	b, _, err := readRegular(name, 10<<20)
 	if err != nil {
 		p.errf(f.line, f.key, "%v", err)
 		return name

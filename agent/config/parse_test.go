@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,5 +212,54 @@ headers = { Authorization = 7, X-Key = "${TOPSECRET_MISSING}" }
 	}
 	if cfg != nil {
 		t.Error("config returned with an error")
+	}
+}
+
+func TestParse_LogLevels(t *testing.T) {
+	tests := []struct {
+		log              string
+		level, delivered slog.Level
+		err              string
+	}{
+		{"", slog.LevelInfo, slog.LevelInfo, ""},
+		{`level = "DEBUG"`, slog.LevelDebug, slog.LevelInfo, ""},
+		{`level = "warning"`, slog.LevelWarn, slog.LevelInfo, ""},
+		{`level = "error"` + "\n" + `deliveries = "Debug"`, slog.LevelError, slog.LevelDebug, ""},
+		{`level = "loud"`, 0, 0, `log.level: must be debug, info, warn or error, got "loud"`},
+		{`deliveries = "warn"`, 0, 0, `log.deliveries: must be info or debug, got "warn"`},
+		{`level = 3`, 0, 0, "log.level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.log, func(t *testing.T) {
+			cfg, err := Parse("agent.toml", []byte("[log]\n"+tt.log+"\n"+minimal), nil)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Log.Level != tt.level || cfg.Log.Deliveries != tt.delivered {
+				t.Errorf("level %v, deliveries %v, want %v and %v", cfg.Log.Level, cfg.Log.Deliveries, tt.level, tt.delivered)
+			}
+		})
+	}
+}
+
+// A broker's password is a secret like the others: no error shows it.
+func TestParse_PasswordNotShown(t *testing.T) {
+	for _, pw := range []string{`password = 4242`, `password = ["TOPSECRET"]`, `password = "TOPSECRET"`} {
+		t.Run(pw, func(t *testing.T) {
+			data := "[[instance]]\nname = \"a\"\n[instance.auth]\nclient_id = \"id\"\n[instance.callback]\nurl = \"kafka://k:9092/t\"\n" + pw + "\n"
+			_, err := Parse("agent.toml", []byte(data), nil)
+			if err == nil || !strings.Contains(err.Error(), "password") {
+				t.Fatalf("want an error about the password, got %v", err)
+			}
+			if strings.Contains(err.Error(), "TOPSECRET") || strings.Contains(err.Error(), "4242") {
+				t.Errorf("the password leaks: %v", err)
+			}
+		})
 	}
 }

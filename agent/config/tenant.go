@@ -132,7 +132,7 @@ func (b *builder) tenant(drive, poll values, in *Instance) {
 
 // fleetSection reads [fleet].
 func (p *parser) fleetSection(t *table, fl *Fleet) {
-	t.unknown([]string{"shards", "shard", "handover"}, nil)
+	t.unknown(fleetKeys, nil)
 	if _, ok := t.m["shards"]; ok {
 		f := t.field("shards")
 		if n, ok := p.integer(f); ok {

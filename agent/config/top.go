@@ -15,6 +15,7 @@ var (
 	logKeys      = []string{"level", "format", "deliveries"}
 	adminKeys    = []string{"listen", "hosts"}
 	networkKeys  = []string{"proxy", "ca_file"}
+	fleetKeys    = []string{"shards", "shard", "handover"}
 	instanceKeys = []string{"name", "tags", "enabled", "auth", "drive", "poll", "callback"}
 	defaultsKeys = []string{"tags", "enabled", "auth", "drive", "poll", "callback"}
 )
@@ -142,38 +143,16 @@ func (p *parser) instanceTables(root *table) []*table {
 	return out
 }
 
+// The words of log.level and log.deliveries.
+var (
+	logLevels      = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "warning": slog.LevelWarn, "error": slog.LevelError}
+	deliveryLevels = map[string]slog.Level{"info": slog.LevelInfo, "debug": slog.LevelDebug}
+)
+
 func (p *parser) logSection(t *table, l *Log) {
 	t.unknown(logKeys, nil)
-	if _, ok := t.m["level"]; ok {
-		f := t.field("level")
-		if s, ok := p.str(f); ok {
-			switch strings.ToLower(s) {
-			case "debug":
-				l.Level = slog.LevelDebug
-			case "info":
-				l.Level = slog.LevelInfo
-			case "warn", "warning":
-				l.Level = slog.LevelWarn
-			case "error":
-				l.Level = slog.LevelError
-			default:
-				p.errf(f.line, f.key, "must be debug, info, warn or error, got %q", s)
-			}
-		}
-	}
-	if _, ok := t.m["deliveries"]; ok {
-		f := t.field("deliveries")
-		if s, ok := p.str(f); ok {
-			switch strings.ToLower(s) {
-			case "info":
-				l.Deliveries = slog.LevelInfo
-			case "debug":
-				l.Deliveries = slog.LevelDebug
-			default:
-				p.errf(f.line, f.key, "must be info or debug, got %q", s)
-			}
-		}
-	}
+	p.level(t, "level", logLevels, "debug, info, warn or error", &l.Level)
+	p.level(t, "deliveries", deliveryLevels, "info or debug", &l.Deliveries)
 	if _, ok := t.m["format"]; ok {
 		f := t.field("format")
 		if s, ok := p.str(f); ok {
@@ -185,6 +164,24 @@ func (p *parser) logSection(t *table, l *Log) {
 			}
 		}
 	}
+}
+
+// level reads key of t, when set, as one of the words of levels (any case);
+// words lists them for the error.
+func (p *parser) level(t *table, key string, levels map[string]slog.Level, words string, dst *slog.Level) {
+	if _, ok := t.m[key]; !ok {
+		return
+	}
+	f := t.field(key)
+	s, ok := p.str(f)
+	if !ok {
+		return
+	}
+	if lv, ok := levels[strings.ToLower(s)]; ok {
+		*dst = lv
+		return
+	}
+	p.errf(f.line, f.key, "must be %s, got %q", words, s)
 }
 
 // checkListen checks admin.listen: "" or host:port; a non-loopback host is a warning.

@@ -149,30 +149,31 @@ func queueChart(id string, h activity.Hour) chart {
 	}
 	top := niceMax(max)
 	c.yAxis(top)
-	var pts []string
+	type point struct{ x, y float64 }
+	var run []point // the current run of sampled minutes
 	flush := func() {
-		if len(pts) == 0 {
+		if len(run) == 0 {
 			return
 		}
-		if len(pts) == 1 { // a lone sample: a short flat stroke so it shows
-			x, y, _ := strings.Cut(pts[0], ",")
-			xv, _ := strconv.ParseFloat(x, 64)
-			pts = []string{fmt.Sprintf("%.1f,%s", xv-3, y), fmt.Sprintf("%.1f,%s", xv+3, y)}
+		if len(run) == 1 { // a lone sample: a short flat stroke so it shows
+			p := run[0]
+			run = []point{{p.x - 3, p.y}, {p.x + 3, p.y}}
+		}
+		pts := make([]string, len(run))
+		for i, p := range run {
+			pts[i] = fmt.Sprintf("%.1f,%.1f", p.x, p.y)
 		}
 		line := strings.Join(pts, " ")
-		first, _, _ := strings.Cut(pts[0], ",")
-		lastX, _, _ := strings.Cut(pts[len(pts)-1], ",")
 		c.Lines = append(c.Lines, line)
-		c.Areas = append(c.Areas, fmt.Sprintf("%s,%d %s %s,%d", first, c.PlotBase, line, lastX, c.PlotBase))
-		pts = nil
+		c.Areas = append(c.Areas, fmt.Sprintf("%.1f,%d %s %.1f,%d", run[0].x, c.PlotBase, line, run[len(run)-1].x, c.PlotBase))
+		run = nil
 	}
 	for i, m := range h.Minutes {
 		if !m.Sampled {
 			flush()
 			continue
 		}
-		x := float64(chartLeft+i*chartSlot) + chartSlot/2.0
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, c.y(m.Queue, top)))
+		run = append(run, point{float64(chartLeft+i*chartSlot) + chartSlot/2.0, c.y(m.Queue, top)})
 	}
 	flush()
 	c.Summary = fmt.Sprintf("Queued events over the last hour: %s at the last sample, the highest %s at %s.",

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,23 @@ func TestDeliveryChartStacksFailures(t *testing.T) {
 	rows := figures(h)
 	if len(rows) != 2 || rows[0].Minute != "10:30 UTC" || rows[0].Queue != "–" || rows[0].Delivered != 6 {
 		t.Errorf("figures %+v: want the two busy minutes, newest first", rows)
+	}
+}
+
+// A lone sample is drawn as a short flat stroke with its area, two runs
+// with a gap between them as two lines.
+func TestQueueChartPoints(t *testing.T) {
+	c := queueChart("q", hourOf(func(i int, m *activity.Minute) {
+		switch i {
+		case 0, 1:
+			m.Queue, m.Sampled = 2, true
+		case 59:
+			m.Queue, m.Sampled = 5, true
+		}
+	}))
+	want := []string{"52.5,88.0 61.5,88.0", "580.5,10.0 586.5,10.0"}
+	wantAreas := []string{"52.5,140 52.5,88.0 61.5,88.0 61.5,140", "580.5,140 580.5,10.0 586.5,10.0 586.5,140"}
+	if !slices.Equal(c.Lines, want) || !slices.Equal(c.Areas, wantAreas) {
+		t.Errorf("lines %q, areas %q; want %q and %q", c.Lines, c.Areas, want, wantAreas)
 	}
 }

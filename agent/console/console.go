@@ -110,6 +110,16 @@ type DriveLister interface {
 	Drives(ctx context.Context, instance string) ([]Drive, error)
 }
 
+// InstanceReader is a Backend that reads one instance without the others.
+// The pages and actions of one instance use it, when the Backend has it,
+// instead of Overview: they then read that instance's state, not every
+// instance's.
+type InstanceReader interface {
+	// OverviewOf returns the Overview with only the named instance in
+	// Instances, or an error wrapping ErrNotFound.
+	OverviewOf(ctx context.Context, instance string) (Overview, error)
+}
+
 // DeadLetter is a message the receiver refused.
 type DeadLetter struct {
 	ID        string
@@ -502,15 +512,22 @@ func (c *Console) backendError(w http.ResponseWriter, sess string, err error) {
 	c.message(w, http.StatusInternalServerError, sess, messagePage{Heading: "Error", Text: err.Error(), Link: "/", LinkText: "Back to the instances"})
 }
 
-// instance finds name in the overview, answering 404 itself when it is
-// not there.
+// instance reads the instance the path names (through InstanceReader when
+// the Backend has it, else from the whole overview), answering 404 itself
+// when it is not there.
 func (c *Console) instance(w http.ResponseWriter, r *http.Request, sess string) (Overview, Instance, bool) {
-	ov, err := c.be.Overview(r.Context())
+	name := r.PathValue("name")
+	var ov Overview
+	var err error
+	if ir, ok := c.be.(InstanceReader); ok {
+		ov, err = ir.OverviewOf(r.Context(), name)
+	} else {
+		ov, err = c.be.Overview(r.Context())
+	}
 	if err != nil {
 		c.backendError(w, sess, err)
 		return ov, Instance{}, false
 	}
-	name := r.PathValue("name")
 	for _, in := range ov.Instances {
 		if in.Name == name {
 			return ov, in, true

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"context"
 	"crypto/tls"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -86,6 +88,24 @@ func TestSessionValidity(t *testing.T) {
 				t.Errorf("redirect to %q, want /login", w.Header().Get("Location"))
 			}
 		})
+	}
+}
+
+// The admin token may be a file read again when it changes: a page reads
+// it once to check the session and once for its CSRF value.
+func TestPageReadsTokenOncePerUse(t *testing.T) {
+	r := newRig(t, 1)
+	sess := r.signIn()
+	r.mu.Lock()
+	r.tokenReads = 0
+	r.mu.Unlock()
+	if w := r.do("GET", "/", sess, nil); w.Code != http.StatusOK {
+		t.Fatalf("GET / = %d", w.Code)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tokenReads != 2 {
+		t.Errorf("GET / read the token %d times, want 2", r.tokenReads)
 	}
 }
 
@@ -520,5 +540,70 @@ func TestTenantDrives(t *testing.T) {
 	if p := r.do("GET", "/instances/inst-01?q=alice&page=1", sess, nil).Body.String(); strings.Contains(p, "Next ›") ||
 		!strings.Contains(r.do("GET", "/instances/inst-01?q=user", sess, nil).Body.String(), `href="/instances/inst-01?page=2&amp;q=user#drives"`) {
 		t.Errorf("the page links do not keep the search")
+	}
+}
+
+// oneReader is a fakeBackend that also reads one instance alone, counting
+// the whole overviews it builds.
+type oneReader struct {
+	*fakeBackend
+	overviews, ones int
+}
+
+func (o *oneReader) Overview(ctx context.Context) (Overview, error) {
+	o.overviews++
+	return o.fakeBackend.Overview(ctx)
+}
+
+func (o *oneReader) OverviewOf(ctx context.Context, name string) (Overview, error) {
+	o.ones++
+	ov, err := o.fakeBackend.Overview(ctx)
+	if err != nil {
+		return ov, err
+	}
+	ov.Instances = slices.DeleteFunc(ov.Instances, func(in Instance) bool { return in.Name != name })
+	if len(ov.Instances) == 0 {
+		return Overview{}, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return ov, nil
+}
+
+// The pages and actions of one instance read that instance alone when the
+// backend can; only the overview reads them all.
+func TestInstancePagesReadOneInstance(t *testing.T) {
+	r := newRig(t, 5)
+	be := &oneReader{fakeBackend: r.be}
+	con, err := New(Options{Backend: be, Activity: r.rec, Token: r.token, Now: r.clock, ActionWait: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.con, r.mux = con, http.NewServeMux()
+	con.Register(r.mux)
+	sess := r.signIn()
+	for _, tc := range []struct {
+		method, target string
+		form           url.Values
+		code           int
+	}{
+		{"GET", "/instances/inst-03", nil, http.StatusOK},
+		{"GET", "/instances/inst-03/resync", nil, http.StatusOK},
+		{"GET", "/instances/inst-03/purge", nil, http.StatusOK},
+		{"POST", "/instances/inst-03/poll", r.form(sess), http.StatusSeeOther},
+		{"POST", "/instances/inst-03/resync", r.form(sess, "confirm", "yes"), http.StatusSeeOther},
+		{"GET", "/instances/nope", nil, http.StatusNotFound},
+	} {
+		be.overviews, be.ones = 0, 0
+		w := r.do(tc.method, tc.target, sess, tc.form)
+		if w.Code != tc.code || be.overviews != 0 || be.ones != 1 {
+			t.Errorf("%s %s = %d with %d whole overviews and %d single reads, want %d, 0 and 1",
+				tc.method, tc.target, w.Code, be.overviews, be.ones, tc.code)
+		}
+	}
+	if w := r.do("GET", "/instances/inst-03", sess, nil); !strings.Contains(w.Body.String(), "inst-03") {
+		t.Error("the instance page does not show the instance")
+	}
+	be.overviews = 0
+	if w := r.do("GET", "/", sess, nil); w.Code != http.StatusOK || be.overviews != 1 {
+		t.Errorf("GET / = %d with %d overviews, want 200 and 1", w.Code, be.overviews)
 	}
 }

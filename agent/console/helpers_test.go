@@ -25,6 +25,8 @@ type rig struct {
 	mu  sync.Mutex
 	now time.Time
 	tok string
+	// tokenReads counts the calls of the Token function.
+	tokenReads int
 }
 
 func newRig(t *testing.T, instances int) *rig {
@@ -43,7 +45,12 @@ func newRig(t *testing.T, instances int) *rig {
 }
 
 func (r *rig) clock() time.Time { r.mu.Lock(); defer r.mu.Unlock(); return r.now }
-func (r *rig) token() string    { r.mu.Lock(); defer r.mu.Unlock(); return r.tok }
+func (r *rig) token() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tokenReads++
+	return r.tok
+}
 func (r *rig) setToken(s string) {
 	r.mu.Lock()
 	r.tok = s

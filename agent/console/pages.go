@@ -34,8 +34,8 @@ type row struct {
 	Delivered, Failed int
 }
 
-func (c *Console) rowOf(in Instance) row {
-	h := c.rec.LastHour(in.Name)
+// rowOf is in with its last hour h.
+func rowOf(in Instance, h activity.Hour) row {
 	return row{Instance: in, Delivered: h.Delivered, Failed: h.Failed}
 }
 
@@ -51,7 +51,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	v := overviewView{Overview: ov, Rows: make([]row, 0, len(ov.Instances))}
 	for _, in := range ov.Instances {
-		rw := c.rowOf(in)
+		rw := rowOf(in, c.rec.LastHour(in.Name))
 		v.Rows = append(v.Rows, rw)
 		v.Push = v.Push || in.Push != ""
 		v.Totals.Instances++
@@ -190,7 +190,7 @@ func (c *Console) instancePage(w http.ResponseWriter, r *http.Request) {
 	}
 	h := c.rec.LastHour(in.Name)
 	v := instanceView{
-		row:        row{Instance: in, Delivered: h.Delivered, Failed: h.Failed},
+		row:        rowOf(in, h),
 		Notice:     c.notice(in.Name),
 		Queue:      queueChart("queue", h),
 		Deliveries: deliveryChart("deliveries", h),

@@ -40,8 +40,11 @@ func (s *sessions) checkToken(got string) bool {
 	return tok != "" && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1
 }
 
-func (s *sessions) mac(parts ...string) string {
-	m := hmac.New(sha256.New, []byte(s.token()))
+func (s *sessions) mac(parts ...string) string { return mac(s.token(), parts...) }
+
+// mac is the HMAC-SHA256 of parts under the token tok.
+func mac(tok string, parts ...string) string {
+	m := hmac.New(sha256.New, []byte(tok))
 	m.Write([]byte(strings.Join(parts, "\x00")))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
@@ -56,13 +59,14 @@ func (s *sessions) issue() string {
 }
 
 // valid tells whether v is a session value issued under the current token,
-// not expired and not signed out.
+// not expired and not signed out. It reads the token once.
 func (s *sessions) valid(v string) bool {
 	parts := strings.Split(v, ".")
-	if len(parts) != 4 || parts[0] != "v1" || s.token() == "" {
+	if len(parts) != 4 || parts[0] != "v1" {
 		return false
 	}
-	if !hmac.Equal([]byte(parts[3]), []byte(s.mac("session", parts[1], parts[2]))) {
+	tok := s.token()
+	if tok == "" || !hmac.Equal([]byte(parts[3]), []byte(mac(tok, "session", parts[1], parts[2]))) {
 		return false
 	}
 	issued, err := strconv.ParseInt(parts[1], 10, 64)
