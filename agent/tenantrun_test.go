@@ -403,6 +403,47 @@ func TestTenantRunner_Sleep(t *testing.T) {
 	}
 }
 
+// TestTenantRunner_SleepDrained: a delivery wakes the run loop while a drive waits on a full
+// queue and makes the drive that waited longest due at once, not a minute later; without a
+// paused drive a delivery does not wake the loop.
+func TestTenantRunner_SleepDrained(t *testing.T) {
+	a := &Agent{now: time.Now}
+	tr := newTenantRunner(&instance{a: a, drained: make(chan struct{}, 1)}, tenantSettings{})
+	tr.tick = 20 * time.Millisecond
+	now := time.Now()
+	tr.wake = now.Add(time.Minute)
+	first := &drivePoll{paused: true, next: now.Add(time.Minute)}
+	later := &drivePoll{paused: true, next: now.Add(time.Minute + time.Second)}
+	tr.polls = map[string]*drivePoll{"a": later, "b": first, "c": {next: now.Add(time.Hour)}}
+	ctx := context.Background()
+
+	tr.in.drained <- struct{}{}
+	woke := make(chan bool, 1)
+	go func() { woke <- tr.sleep(ctx, tr.nextWake()) }()
+	select {
+	case ok := <-woke:
+		if !ok {
+			t.Fatal("sleep = false with a live context")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a delivery did not wake the loop while a drive waited on a full queue")
+	}
+	if !tr.dueBy(time.Now()) || first.next.After(time.Now()) {
+		t.Errorf("after a delivery: wake %v, the longest-paused drive next %v, want due", tr.nextWake(), first.next)
+	}
+	if !later.next.After(time.Now()) {
+		t.Error("a delivery resumed more than one paused drive")
+	}
+
+	// No drive paused: a delivery leaves the loop asleep until its time.
+	tr.polls = map[string]*drivePoll{"c": {next: time.Now().Add(time.Hour)}}
+	tr.in.drained <- struct{}{}
+	start := time.Now()
+	if !tr.sleep(ctx, time.Now().Add(100*time.Millisecond)) || time.Since(start) < 100*time.Millisecond {
+		t.Errorf("with no paused drive a delivery cut the sleep to %s", time.Since(start))
+	}
+}
+
 // TestDrivePollState: an active drive's listed state by its poll record.
 func TestDrivePollState(t *testing.T) {
 	tests := []struct {
