@@ -33,32 +33,9 @@ func startPushEnv(t *testing.T, flow, poll string, gopts graphtest.Options) *pus
 	g.AddClient(testClientID, testSecret, false)
 	recv := newReceiver(t)
 	dir := t.TempDir()
-	secret := ""
-	if flow == config.FlowClientCredentials {
-		secret = fmt.Sprintf("client_secret = %q\ntenant = \"contoso.example\"", testSecret)
-	}
-	toml := fmt.Sprintf(`data_dir = %q
-[admin]
-listen = ""
-[[instance]]
-name = "docs"
-[instance.auth]
-flow = %q
-client_id = %q
-%s
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.poll]
-interval = "1h"
-debounce = "200ms"
-%s
-[instance.callback]
-url = %q
-retry_initial = "50ms"
-retry_max = "200ms"
-`, dir, flow, testClientID, secret, g.LoginURL(), g.GraphURL(), g.DriveID(), poll, recv.srv.URL)
+	toml := agentTOML(dir) + instanceBlock{name: "docs", flow: flow, clientID: testClientID, loginURL: g.LoginURL(),
+		graphURL: g.GraphURL(), drive: g.DriveID(), poll: "debounce = \"200ms\"\n" + poll + "\n",
+		callback: recv.srv.URL, quickRetries: true}.String()
 	cfg, db := parseAndOpen(t, dir, toml)
 	if _, err := db.EnsureInstance("docs"); err != nil {
 		t.Fatal(err)

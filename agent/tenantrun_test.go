@@ -19,27 +19,9 @@ import (
 // tenantTOML is the configuration of one tenant-wide instance "t" on the fake tenant at url,
 // at 200 requests per second.
 func tenantTOML(dir, clientID, url, drive string, concurrency int) string {
-	return fmt.Sprintf(`data_dir = %q
-[admin]
-listen = ""
-[[instance]]
-name = "t"
-[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret = %q
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.poll]
-interval = "1h"
-requests_per_second = 200
-concurrency = %d
-[instance.callback]
-url = "http://127.0.0.1:1/"
-`, dir, clientID, testSecret, url, url+"/v1.0", drive, concurrency)
+	return agentTOML(dir) + instanceBlock{name: "t", clientID: clientID, loginURL: url, graphURL: url + "/v1.0",
+		drive: drive, poll: fmt.Sprintf("requests_per_second = 200\nconcurrency = %d\n", concurrency),
+		callback: "http://127.0.0.1:1/"}.String()
 }
 
 // tenantEnv is an agent with one tenant-wide instance "t" on a fake tenant.
