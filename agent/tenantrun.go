@@ -47,7 +47,6 @@ type tenantRunner struct {
 	reg        *tenant.Registry
 	polls      map[string]*drivePoll // by lower-case drive id; a small record per drive
 	discovered time.Time             // last successful discovery
-	discErr    string
 	// wake: no drive is due before it, so the run loop need not look through the drives
 	// (the zero time: look now).
 	wake time.Time
@@ -125,15 +124,14 @@ func (t *tenantRunner) ensureLoaded() error {
 // saves the list. A failed discovery changes nothing.
 func (t *tenantRunner) discover(ctx context.Context) error {
 	found, err := t.in.client.Discover(ctx, t.set.Discover)
+	if err != nil {
+		return fmt.Errorf("discover drives: %w", err)
+	}
 	now := t.in.a.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err != nil {
-		t.discErr = err.Error()
-		return fmt.Errorf("discover drives: %w", err)
-	}
 	changes := append(t.reg.Apply(found, now), t.reg.Expire(now)...)
-	t.discovered, t.discErr = now, ""
+	t.discovered = now
 	t.wakeSooner(time.Time{}) // new and returning drives are due at once
 	b, err := json.Marshal(t.reg.Drives())
 	if err != nil {
