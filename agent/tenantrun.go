@@ -335,18 +335,25 @@ func (t *tenantRunner) due(now time.Time, limit int) []tenant.Drive {
 	if limit <= 0 {
 		return nil
 	}
+	// Each drive's record is looked up once, not in every comparison of the sort (a lower-cased
+	// id and a map lookup each time).
+	type candidate struct {
+		d tenant.Drive
+		p *drivePoll
+	}
 	polled := t.reg.Polled()
-	sort.SliceStable(polled, func(i, j int) bool {
-		return t.pollLocked(polled[i].DriveID).next.Before(t.pollLocked(polled[j].DriveID).next)
-	})
-	for _, d := range polled {
+	cs := make([]candidate, len(polled))
+	for i, d := range polled {
+		cs[i] = candidate{d, t.pollLocked(d.DriveID)}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].p.next.Before(cs[j].p.next) })
+	for _, c := range cs {
 		if len(out) == limit {
 			break
 		}
-		p := t.pollLocked(d.DriveID)
-		if !p.running && !now.Before(p.next) {
-			p.running = true
-			out = append(out, d)
+		if !c.p.running && !now.Before(c.p.next) {
+			c.p.running = true
+			out = append(out, c.d)
 		}
 	}
 	return out

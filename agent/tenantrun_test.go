@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/tenant"
+	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -423,6 +425,48 @@ func TestTenantRunner_SleepDrained(t *testing.T) {
 	start := time.Now()
 	if !tr.sleep(ctx, time.Now().Add(100*time.Millisecond)) || time.Since(start) < 100*time.Millisecond {
 		t.Errorf("with no paused drive a delivery cut the sleep to %s", time.Since(start))
+	}
+}
+
+// TestTenantRunner_Due: due hands out at most limit drives, the most overdue first, marks
+// them running, and leaves out drives running or not due yet; a drive never polled comes first.
+func TestTenantRunner_Due(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	var saved []tenant.Drive
+	for _, id := range []string{"b!A", "b!B", "b!C", "b!D", "b!E", "b!F"} {
+		saved = append(saved, tenant.Drive{TenantDrive: connector.TenantDrive{DriveID: id}, State: tenant.StateActive})
+	}
+	tests := []struct {
+		name  string
+		limit int
+		want  string
+	}{
+		{"none", 0, ""},
+		{"most overdue", 2, "b!E b!C"},
+		{"all due", 10, "b!E b!C b!F b!A"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTenantRunner(&instance{a: &Agent{now: func() time.Time { return now }}}, tenantSettings{})
+			tr.reg = tenant.New(tenant.Options{}, saved)
+			tr.polls = map[string]*drivePoll{
+				"b!a": {next: now.Add(-time.Minute)},
+				"b!b": {next: now.Add(-time.Hour), running: true},
+				"b!c": {next: now.Add(-time.Hour)},
+				"b!d": {next: now.Add(time.Second)},
+				"b!f": {next: now.Add(-2 * time.Minute)},
+			} // b!E never polled: due since ever, the first
+			var got []string
+			for _, d := range tr.due(now, tt.limit) {
+				got = append(got, d.DriveID)
+				if p := tr.polls[strings.ToLower(d.DriveID)]; !p.running {
+					t.Errorf("%s handed out but not marked running", d.DriveID)
+				}
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("due(limit %d) = %v, want %s", tt.limit, got, tt.want)
+			}
+		})
 	}
 }
 
