@@ -5,13 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/activity"
-	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/console"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -29,20 +27,12 @@ func consoleBench(tb testing.TB, n int) (h http.Handler, cookie string) {
 	tb.Helper()
 	dir := tb.TempDir()
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir = %q\n[admin]\nlisten = \"\"\n", dir)
+	b.WriteString(agentTOML(dir))
 	for i := range n {
 		fmt.Fprintf(&b, "[[instance]]\nname = \"instance-%02d\"\n[instance.auth]\nclient_id = \"x\"\n"+
 			"[instance.callback]\nurl = \"https://hooks.example.internal/onedrive/%02d?code=secret\"\n", i, i)
 	}
-	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(b.String()), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	cfg, db := parseAndOpen(tb, dir, b.String())
 	a, err := New(Options{Config: cfg, DB: db, Version: "1.2.3"})
 	if err != nil {
 		tb.Fatal(err)

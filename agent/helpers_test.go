@@ -63,7 +63,7 @@ func agentTOML(dir string) string {
 
 // parseAndOpen parses toml as dir/agent.toml and opens dir/agent.db
 // without fsync; the store is closed when the test ends.
-func parseAndOpen(t *testing.T, dir, toml string) (*config.Config, *store.DB) {
+func parseAndOpen(t testing.TB, dir, toml string) (*config.Config, *store.DB) {
 	t.Helper()
 	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
 	if err != nil {
