@@ -39,9 +39,7 @@ func consoleBench(tb testing.TB, n int) (h http.Handler, cookie string) {
 	}
 	now := time.Now()
 	long := "HTTP 503 Service Unavailable: " + strings.Repeat("the receiver is down for maintenance; ", 5)
-	targets := map[string]string{}
 	for _, ic := range cfg.Instances {
-		targets[ic.Name] = ic.Callback.URL
 		err := db.UpdateState(ic.Name, func(s *store.State) error {
 			s.DriveID = "b!" + strings.Repeat("x", 60)
 			s.LastPoll, s.LastSuccess = now.Add(-time.Minute), now.Add(-time.Minute)
@@ -60,7 +58,7 @@ func consoleBench(tb testing.TB, n int) (h http.Handler, cookie string) {
 		a.activity.SampleQueue(ic.Name, 1234, now.Add(-time.Hour))
 	}
 	const token = "bench-token"
-	h = NewAdminHandler(AdminOptions{Controller: a, Token: func() string { return token }, Activity: a.activity, Targets: targets, Listen: []string{"127.0.0.1:8720"}})
+	h = NewAdminHandler(AdminOptions{Controller: a, Token: func() string { return token }, Activity: a.activity, Targets: a.callbackURL, Listen: []string{"127.0.0.1:8720"}})
 	req := httptest.NewRequest("POST", "http://127.0.0.1:8720/login", strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
