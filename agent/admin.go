@@ -155,9 +155,10 @@ type AdminOptions struct {
 	Hosts []string
 	// Activity feeds the console's recent deliveries and charts; nil: none.
 	Activity *activity.Recorder
-	// Targets maps instance names to their callback URLs, which the console
-	// shows without query string.
-	Targets map[string]string
+	// Targets returns an instance's callback URL, which the console shows
+	// without query string; read on every page, so that a reloaded
+	// configuration shows. nil: none shown.
+	Targets func(instance string) string
 	// Context bounds the rounds the console starts; nil: Background.
 	Context context.Context
 }

@@ -220,14 +220,10 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 		ln.Close()
 		return err
 	}
-	targets := map[string]string{}
-	for _, ic := range cfg.Instances {
-		targets[ic.Name] = ic.Callback.URL
-	}
 	handler := NewAdminHandler(AdminOptions{
 		Controller: a, Metrics: a.metrics.Handler(), Token: tokens.get, Logger: alog,
 		Listen: []string{cfg.Admin.Listen, ln.Addr().String()}, Hosts: cfg.Admin.Hosts,
-		Activity: a.activity, Targets: targets, Context: ctx,
+		Activity: a.activity, Targets: a.callbackURL, Context: ctx,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -263,6 +259,17 @@ func (a *Agent) startAdmin(ctx context.Context, g *errgroup.Group) error {
 	})
 	a.log.Info("admin API listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// callbackURL returns the callback URL of the instance name in the
+// configuration in force ("" for an unknown instance).
+func (a *Agent) callbackURL(name string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if in := a.instances[name]; in != nil {
+		return in.cfg.Callback.URL
+	}
+	return ""
 }
 
 func (a *Agent) instance(name string) (*instance, error) {

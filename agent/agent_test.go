@@ -102,7 +102,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	g.AddClient(testClientID, testSecret, false)
 	recv := newReceiver(t)
 	dir := t.TempDir()
-	toml := fmt.Sprintf("data_dir = %q\n[admin]\nlisten = \"\"\n", dir) +
+	toml := agentTOML(dir) +
 		graphInstanceTOML(g, "finance", "tags = [\"fin\"]\n", recv.srv.URL) + `
 [[instance]]
 name = "off"

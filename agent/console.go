@@ -14,7 +14,7 @@ import (
 // consoleBackend shows a Controller to the operator console.
 type consoleBackend struct {
 	c       Controller
-	targets map[string]string // instance → callback URL
+	targets func(instance string) string // the callback URL; nil: none
 }
 
 var (
@@ -54,8 +54,10 @@ func (b consoleBackend) Overview(ctx context.Context) (console.Overview, error) 
 		if in.Push != "off" {
 			ci.Push, ci.PushError = in.Push, in.PushError
 		}
-		if u := b.targets[in.Name]; u != "" {
-			ci.Target = console.RedactURL(u)
+		if b.targets != nil {
+			if u := b.targets(in.Name); u != "" {
+				ci.Target = console.RedactURL(u)
+			}
 		}
 		if r := in.Round; r != nil {
 			ci.Round = fmt.Sprintf("%s round in progress: %s phase, %d items in %d pages, %d events", r.Mode, r.Phase, r.Items, r.Pages, r.Events)

@@ -5,13 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/activity"
-	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/agent/console"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -29,29 +27,19 @@ func consoleBench(tb testing.TB, n int) (h http.Handler, cookie string) {
 	tb.Helper()
 	dir := tb.TempDir()
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir = %q\n[admin]\nlisten = \"\"\n", dir)
+	b.WriteString(agentTOML(dir))
 	for i := range n {
 		fmt.Fprintf(&b, "[[instance]]\nname = \"instance-%02d\"\n[instance.auth]\nclient_id = \"x\"\n"+
 			"[instance.callback]\nurl = \"https://hooks.example.internal/onedrive/%02d?code=secret\"\n", i, i)
 	}
-	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(b.String()), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{NoSync: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	cfg, db := parseAndOpen(tb, dir, b.String())
 	a, err := New(Options{Config: cfg, DB: db, Version: "1.2.3"})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	now := time.Now()
 	long := "HTTP 503 Service Unavailable: " + strings.Repeat("the receiver is down for maintenance; ", 5)
-	targets := map[string]string{}
 	for _, ic := range cfg.Instances {
-		targets[ic.Name] = ic.Callback.URL
 		err := db.UpdateState(ic.Name, func(s *store.State) error {
 			s.DriveID = "b!" + strings.Repeat("x", 60)
 			s.LastPoll, s.LastSuccess = now.Add(-time.Minute), now.Add(-time.Minute)
@@ -70,7 +58,7 @@ func consoleBench(tb testing.TB, n int) (h http.Handler, cookie string) {
 		a.activity.SampleQueue(ic.Name, 1234, now.Add(-time.Hour))
 	}
 	const token = "bench-token"
-	h = NewAdminHandler(AdminOptions{Controller: a, Token: func() string { return token }, Activity: a.activity, Targets: targets, Listen: []string{"127.0.0.1:8720"}})
+	h = NewAdminHandler(AdminOptions{Controller: a, Token: func() string { return token }, Activity: a.activity, Targets: a.callbackURL, Listen: []string{"127.0.0.1:8720"}})
 	req := httptest.NewRequest("POST", "http://127.0.0.1:8720/login", strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()

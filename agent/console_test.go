@@ -14,7 +14,9 @@ import (
 
 func TestConsoleBackend(t *testing.T) {
 	fc := &fakeController{known: map[string]bool{"finance": true}}
-	b := consoleBackend{c: fc, targets: map[string]string{"finance": "https://u:p@hooks.example/x?token=abc"}}
+	b := consoleBackend{c: fc, targets: func(name string) string {
+		return map[string]string{"finance": "https://u:p@hooks.example/x?token=abc"}[name]
+	}}
 	ov, err := b.Overview(context.Background())
 	if err != nil || len(ov.Instances) != 1 {
 		t.Fatalf("Overview = %+v, %v", ov, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,29 +20,50 @@ import (
 // hourly and delivering to callback with short retries. extra holds more
 // of the instance's own keys, one a line ("": none).
 func graphInstanceTOML(g *graphtest.Server, name, extra, callback string) string {
-	return fmt.Sprintf(`[[instance]]
-name = %q
-%s[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret = %q
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.poll]
-interval = "1h"
-[instance.callback]
-url = %q
-retry_initial = "50ms"
-retry_max = "200ms"
-`, name, extra, testClientID, testSecret, g.LoginURL(), g.GraphURL(), g.DriveID(), callback)
+	return instanceBlock{name: name, extra: extra, clientID: testClientID, loginURL: g.LoginURL(),
+		graphURL: g.GraphURL(), drive: g.DriveID(), callback: callback, quickRetries: true}.String()
+}
+
+// instanceBlock is an [[instance]] block of a test configuration: an app
+// signed in to a fake Graph, polling hourly.
+type instanceBlock struct {
+	name  string
+	extra string // more of the instance's own keys, one a line
+	// flow is the sign-in flow; "" or client_credentials signs in with the
+	// test secret in tenant contoso.example.
+	flow                                string
+	clientID, loginURL, graphURL, drive string
+	poll                                string // [instance.poll] keys besides interval = "1h", one a line
+	callback                            string // the callback URL
+	quickRetries                        bool   // retry_initial = "50ms", retry_max = "200ms"
+}
+
+// String returns the block as TOML.
+func (b instanceBlock) String() string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "[[instance]]\nname = %q\n%s[instance.auth]\n", b.name, b.extra)
+	if b.flow == "" || b.flow == config.FlowClientCredentials {
+		fmt.Fprintf(&s, "flow = %q\ntenant = \"contoso.example\"\nclient_secret = %q\n", config.FlowClientCredentials, testSecret)
+	} else {
+		fmt.Fprintf(&s, "flow = %q\n", b.flow)
+	}
+	fmt.Fprintf(&s, "client_id = %q\nlogin_url = %q\ngraph_url = %q\n[instance.drive]\ndrive = %q\n", b.clientID, b.loginURL, b.graphURL, b.drive)
+	fmt.Fprintf(&s, "[instance.poll]\ninterval = \"1h\"\n%s[instance.callback]\nurl = %q\n", b.poll, b.callback)
+	if b.quickRetries {
+		s.WriteString("retry_initial = \"50ms\"\nretry_max = \"200ms\"\n")
+	}
+	return s.String()
+}
+
+// agentTOML is the top of a test configuration: the data directory dir and
+// no admin listener.
+func agentTOML(dir string) string {
+	return fmt.Sprintf("data_dir = %q\n[admin]\nlisten = \"\"\n", dir)
 }
 
 // parseAndOpen parses toml as dir/agent.toml and opens dir/agent.db
 // without fsync; the store is closed when the test ends.
-func parseAndOpen(t *testing.T, dir, toml string) (*config.Config, *store.DB) {
+func parseAndOpen(t testing.TB, dir, toml string) (*config.Config, *store.DB) {
 	t.Helper()
 	cfg, err := config.Parse(filepath.Join(dir, "agent.toml"), []byte(toml), nil)
 	if err != nil {

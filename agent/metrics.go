@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"errors"
 	"net/http"
 	"runtime"
 	"time"
@@ -30,6 +29,7 @@ type Metrics struct {
 	pushNotifications *prometheus.CounterVec   // instance
 	pushReconnects    *prometheus.CounterVec   // instance
 	eventLatency      *prometheus.HistogramVec // instance
+	buildInfo         *prometheus.GaugeVec     // version, commit, goversion (SetBuildInfo)
 }
 
 // QueueSnapshot is what the metrics need to know about one instance's queue
@@ -85,8 +85,11 @@ func NewMetrics(snapshot func() []QueueSnapshot) *Metrics {
 		Help:    "From an event's date (the change in the drive) to the receiver's 2xx.",
 		Buckets: []float64{0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 120, 300, 900, 3600},
 	}, []string{"instance"})
+	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "onedrive_agent_build_info", Help: "Always 1; the labels tell the version, the commit and the Go version of the running binary.",
+	}, []string{"version", "commit", "goversion"})
 	m.reg.MustRegister(m.events, m.deliveries, m.polls, m.graph, m.throttles, m.resyncs, m.deliverySeconds,
-		m.pushConnected, m.pushNotifications, m.pushReconnects, m.eventLatency,
+		m.pushConnected, m.pushNotifications, m.pushReconnects, m.eventLatency, m.buildInfo,
 		&queueCollector{snapshot: snapshot},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -100,17 +103,8 @@ func (m *Metrics) SetBuildInfo(version, commit string) {
 	if commit == "" {
 		commit = "unknown"
 	}
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "onedrive_agent_build_info", Help: "Always 1; the labels tell the version, the commit and the Go version of the running binary.",
-	}, []string{"version", "commit", "goversion"})
-	g.WithLabelValues(version, commit, runtime.Version()).Set(1)
-	if err := m.reg.Register(g); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			are.ExistingCollector.(*prometheus.GaugeVec).Reset()
-			are.ExistingCollector.(*prometheus.GaugeVec).WithLabelValues(version, commit, runtime.Version()).Set(1)
-		}
-	}
+	m.buildInfo.Reset() // one series: a second call replaces the first
+	m.buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
 }
 
 // AddInstance creates the instance's counters at zero, so that every metric

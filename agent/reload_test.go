@@ -63,3 +63,39 @@ func TestReload(t *testing.T) {
 		t.Errorf("Reload with another data_dir: %v", err)
 	}
 }
+
+// TestReload_ConsoleTarget: the console shows the callback URL in force, also for an
+// instance a reload added or whose callback it changed.
+func TestReload_ConsoleTarget(t *testing.T) {
+	e := newTestEnv(t)
+	b := consoleBackend{c: e.agent, targets: e.agent.callbackURL}
+	targets := func() map[string]string {
+		t.Helper()
+		ov, err := b.Overview(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, in := range ov.Instances {
+			out[in.Name] = in.Target
+		}
+		return out
+	}
+	if got := targets()["finance"]; got != e.recv.srv.URL {
+		t.Fatalf("finance's target before the reload: %q, want %q", got, e.recv.srv.URL)
+	}
+	text := strings.Replace(e.toml, "url = \""+e.recv.srv.URL+"\"", "url = \""+e.recv.srv.URL+"/moved?code=s\"", 1)
+	i := strings.Index(text, "[[instance]]\nname = \"off\"")
+	text = text[:i] + strings.Replace(text[strings.Index(text, "[[instance]]"):i], `name = "finance"`, `name = "legal"`, 1)
+	cfg, err := config.Parse(filepath.Join(e.cfg.DataDir, "agent.toml"), []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.agent.Reload(cfg); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	want := e.recv.srv.URL + "/moved?…"
+	if got := targets(); got["finance"] != want || got["legal"] != want {
+		t.Errorf("targets after the reload: %v, want %s for finance and legal", got, want)
+	}
+}

@@ -47,7 +47,6 @@ type tenantRunner struct {
 	reg        *tenant.Registry
 	polls      map[string]*drivePoll // by lower-case drive id; a small record per drive
 	discovered time.Time             // last successful discovery
-	discErr    string
 	// wake: no drive is due before it, so the run loop need not look through the drives
 	// (the zero time: look now).
 	wake time.Time
@@ -125,15 +124,14 @@ func (t *tenantRunner) ensureLoaded() error {
 // saves the list. A failed discovery changes nothing.
 func (t *tenantRunner) discover(ctx context.Context) error {
 	found, err := t.in.client.Discover(ctx, t.set.Discover)
+	if err != nil {
+		return fmt.Errorf("discover drives: %w", err)
+	}
 	now := t.in.a.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err != nil {
-		t.discErr = err.Error()
-		return fmt.Errorf("discover drives: %w", err)
-	}
 	changes := append(t.reg.Apply(found, now), t.reg.Expire(now)...)
-	t.discovered, t.discErr = now, ""
+	t.discovered = now
 	t.wakeSooner(time.Time{}) // new and returning drives are due at once
 	b, err := json.Marshal(t.reg.Drives())
 	if err != nil {
@@ -230,17 +228,56 @@ func earliest(ts ...time.Time) time.Time {
 
 // sleep waits until at, or until wake moves earlier, but at least tick: a wake in the past
 // means due drives wait for a free slot, and they are looked for again after tick, not in a
-// busy loop. It returns false when ctx ended first.
+// busy loop. While a drive waits on a full queue, a delivery (the dispatcher's signal on
+// in.drained) makes it due at once, as it does a one-drive instance's round. It returns false
+// when ctx ended first.
 func (t *tenantRunner) sleep(ctx context.Context, at time.Time) bool {
 	timer := time.NewTimer(max(at.Sub(t.in.a.now()), t.tick))
 	defer timer.Stop()
+	var drained <-chan struct{} // nil, never ready, unless a drive waits for room
+	if t.pausedWaiting() {
+		drained = t.in.drained
+	}
 	select {
 	case <-ctx.Done():
 		return false
 	case <-timer.C:
 	case <-t.sooner:
+	case <-drained:
+		t.resumePaused(t.in.a.now())
 	}
 	return true
+}
+
+// pausedWaiting reports whether a drive paused on a full queue waits for its next poll.
+func (t *tenantRunner) pausedWaiting() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.firstPausedLocked(t.in.a.now()) != nil
+}
+
+// firstPausedLocked returns the drive paused on a full queue that has waited longest and is not
+// due by now (nil: none). t.mu is held.
+func (t *tenantRunner) firstPausedLocked(now time.Time) *drivePoll {
+	var first *drivePoll
+	for _, p := range t.polls {
+		if p.paused && !p.running && p.next.After(now) && (first == nil || p.next.Before(first.next)) {
+			first = p
+		}
+	}
+	return first
+}
+
+// resumePaused makes the drive that has waited longest on a full queue due at now, after a
+// delivery made room. One drive per delivery: a delivery frees about one message's room, and
+// the drives resumed together would mostly pause again at once.
+func (t *tenantRunner) resumePaused(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.firstPausedLocked(now); p != nil {
+		p.next = now
+		t.wake = earliest(t.wake, now) // the run loop, woken by the delivery, looks again
+	}
 }
 
 // stateEvery is how often the instance's state (last poll, last success, failing drives) is
@@ -298,18 +335,25 @@ func (t *tenantRunner) due(now time.Time, limit int) []tenant.Drive {
 	if limit <= 0 {
 		return nil
 	}
+	// Each drive's record is looked up once, not in every comparison of the sort (a lower-cased
+	// id and a map lookup each time).
+	type candidate struct {
+		d tenant.Drive
+		p *drivePoll
+	}
 	polled := t.reg.Polled()
-	sort.SliceStable(polled, func(i, j int) bool {
-		return t.pollLocked(polled[i].DriveID).next.Before(t.pollLocked(polled[j].DriveID).next)
-	})
-	for _, d := range polled {
+	cs := make([]candidate, len(polled))
+	for i, d := range polled {
+		cs[i] = candidate{d, t.pollLocked(d.DriveID)}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].p.next.Before(cs[j].p.next) })
+	for _, c := range cs {
 		if len(out) == limit {
 			break
 		}
-		p := t.pollLocked(d.DriveID)
-		if !p.running && !now.Before(p.next) {
-			p.running = true
-			out = append(out, d)
+		if !c.p.running && !now.Before(c.p.next) {
+			c.p.running = true
+			out = append(out, c.d)
 		}
 	}
 	return out
@@ -421,7 +465,9 @@ func (t *tenantRunner) pollDrive(ctx context.Context, d tenant.Drive, resync boo
 	p.next = in.cfg.Poll.Schedule.NextSpread(d.DriveID, now)
 	switch {
 	case res.Paused:
-		p.next = now.Add(time.Minute) // the dispatcher frees room meanwhile
+		// A delivery makes it due sooner (sleep); a minute at the latest, as a one-drive
+		// instance waits.
+		p.next = now.Add(time.Minute)
 	case err != nil && outcome != "cancelled":
 		// A failed round keeps its progress: try again sooner than the schedule, backing off
 		// up to 5 minutes, as a one-drive instance does.

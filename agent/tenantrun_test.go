@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
+	"github.com/onedrive-agent/onedrive-agent/agent/tenant"
+	"github.com/onedrive-agent/onedrive-agent/connector"
 	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -19,27 +21,9 @@ import (
 // tenantTOML is the configuration of one tenant-wide instance "t" on the fake tenant at url,
 // at 200 requests per second.
 func tenantTOML(dir, clientID, url, drive string, concurrency int) string {
-	return fmt.Sprintf(`data_dir = %q
-[admin]
-listen = ""
-[[instance]]
-name = "t"
-[instance.auth]
-flow = "client_credentials"
-tenant = "contoso.example"
-client_id = %q
-client_secret = %q
-login_url = %q
-graph_url = %q
-[instance.drive]
-drive = %q
-[instance.poll]
-interval = "1h"
-requests_per_second = 200
-concurrency = %d
-[instance.callback]
-url = "http://127.0.0.1:1/"
-`, dir, clientID, testSecret, url, url+"/v1.0", drive, concurrency)
+	return agentTOML(dir) + instanceBlock{name: "t", clientID: clientID, loginURL: url, graphURL: url + "/v1.0",
+		drive: drive, poll: fmt.Sprintf("requests_per_second = 200\nconcurrency = %d\n", concurrency),
+		callback: "http://127.0.0.1:1/"}.String()
 }
 
 // tenantEnv is an agent with one tenant-wide instance "t" on a fake tenant.
@@ -400,6 +384,89 @@ func TestTenantRunner_Sleep(t *testing.T) {
 	cancel()
 	if tr.sleep(cctx, time.Now().Add(time.Hour)) {
 		t.Error("sleep with an ended context = true")
+	}
+}
+
+// TestTenantRunner_SleepDrained: a delivery wakes the run loop while a drive waits on a full
+// queue and makes the drive that waited longest due at once, not a minute later; without a
+// paused drive a delivery does not wake the loop.
+func TestTenantRunner_SleepDrained(t *testing.T) {
+	a := &Agent{now: time.Now}
+	tr := newTenantRunner(&instance{a: a, drained: make(chan struct{}, 1)}, tenantSettings{})
+	tr.tick = 20 * time.Millisecond
+	now := time.Now()
+	tr.wake = now.Add(time.Minute)
+	first := &drivePoll{paused: true, next: now.Add(time.Minute)}
+	later := &drivePoll{paused: true, next: now.Add(time.Minute + time.Second)}
+	tr.polls = map[string]*drivePoll{"a": later, "b": first, "c": {next: now.Add(time.Hour)}}
+	ctx := context.Background()
+
+	tr.in.drained <- struct{}{}
+	woke := make(chan bool, 1)
+	go func() { woke <- tr.sleep(ctx, tr.nextWake()) }()
+	select {
+	case ok := <-woke:
+		if !ok {
+			t.Fatal("sleep = false with a live context")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a delivery did not wake the loop while a drive waited on a full queue")
+	}
+	if !tr.dueBy(time.Now()) || first.next.After(time.Now()) {
+		t.Errorf("after a delivery: wake %v, the longest-paused drive next %v, want due", tr.nextWake(), first.next)
+	}
+	if !later.next.After(time.Now()) {
+		t.Error("a delivery resumed more than one paused drive")
+	}
+
+	// No drive paused: a delivery leaves the loop asleep until its time.
+	tr.polls = map[string]*drivePoll{"c": {next: time.Now().Add(time.Hour)}}
+	tr.in.drained <- struct{}{}
+	start := time.Now()
+	if !tr.sleep(ctx, time.Now().Add(100*time.Millisecond)) || time.Since(start) < 100*time.Millisecond {
+		t.Errorf("with no paused drive a delivery cut the sleep to %s", time.Since(start))
+	}
+}
+
+// TestTenantRunner_Due: due hands out at most limit drives, the most overdue first, marks
+// them running, and leaves out drives running or not due yet; a drive never polled comes first.
+func TestTenantRunner_Due(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	var saved []tenant.Drive
+	for _, id := range []string{"b!A", "b!B", "b!C", "b!D", "b!E", "b!F"} {
+		saved = append(saved, tenant.Drive{TenantDrive: connector.TenantDrive{DriveID: id}, State: tenant.StateActive})
+	}
+	tests := []struct {
+		name  string
+		limit int
+		want  string
+	}{
+		{"none", 0, ""},
+		{"most overdue", 2, "b!E b!C"},
+		{"all due", 10, "b!E b!C b!F b!A"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTenantRunner(&instance{a: &Agent{now: func() time.Time { return now }}}, tenantSettings{})
+			tr.reg = tenant.New(tenant.Options{}, saved)
+			tr.polls = map[string]*drivePoll{
+				"b!a": {next: now.Add(-time.Minute)},
+				"b!b": {next: now.Add(-time.Hour), running: true},
+				"b!c": {next: now.Add(-time.Hour)},
+				"b!d": {next: now.Add(time.Second)},
+				"b!f": {next: now.Add(-2 * time.Minute)},
+			} // b!E never polled: due since ever, the first
+			var got []string
+			for _, d := range tr.due(now, tt.limit) {
+				got = append(got, d.DriveID)
+				if p := tr.polls[strings.ToLower(d.DriveID)]; !p.running {
+					t.Errorf("%s handed out but not marked running", d.DriveID)
+				}
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("due(limit %d) = %v, want %s", tt.limit, got, tt.want)
+			}
+		})
 	}
 }
 
