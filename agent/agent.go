@@ -295,13 +295,7 @@ func (a *Agent) list() []*instance {
 
 // Status implements Controller.
 func (a *Agent) Status(ctx context.Context) (Status, error) {
-	a.mu.Lock()
-	s := Status{Version: a.version, Running: a.running, Database: a.db.Path()}
-	if a.running {
-		s.PID = os.Getpid()
-		s.Started = timePtr(a.started)
-	}
-	a.mu.Unlock()
+	s := a.statusHead()
 	for _, in := range a.list() {
 		is, err := in.status(s.Running)
 		if err != nil {
@@ -309,6 +303,34 @@ func (a *Agent) Status(ctx context.Context) (Status, error) {
 		}
 		s.Instances = append(s.Instances, is)
 	}
+	return s, nil
+}
+
+// statusHead is the part of Status that is not per instance.
+func (a *Agent) statusHead() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := Status{Version: a.version, Running: a.running, Database: a.db.Path()}
+	if a.running {
+		s.PID = os.Getpid()
+		s.Started = timePtr(a.started)
+	}
+	return s
+}
+
+// StatusOf is Status with only the named instance, read without the
+// others; the error wraps ErrUnknownInstance when there is none.
+func (a *Agent) StatusOf(ctx context.Context, name string) (Status, error) {
+	in, err := a.instance(name)
+	if err != nil {
+		return Status{}, err
+	}
+	s := a.statusHead()
+	is, err := in.status(s.Running)
+	if err != nil {
+		return s, err
+	}
+	s.Instances = []InstanceStatus{is}
 	return s, nil
 }
 

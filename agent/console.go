@@ -18,9 +18,16 @@ type consoleBackend struct {
 }
 
 var (
-	_ console.Backend     = consoleBackend{}
-	_ console.DriveLister = consoleBackend{}
+	_ console.Backend        = consoleBackend{}
+	_ console.DriveLister    = consoleBackend{}
+	_ console.InstanceReader = consoleBackend{}
 )
+
+// statusOfer is a Controller that reads one instance without the others
+// (*Agent).
+type statusOfer interface {
+	StatusOf(ctx context.Context, name string) (Status, error)
+}
 
 func notFound(err error) error {
 	if errors.Is(err, ErrUnknownInstance) {
@@ -35,6 +42,34 @@ func (b consoleBackend) Overview(ctx context.Context) (console.Overview, error) 
 	if err != nil {
 		return console.Overview{}, err
 	}
+	return b.overview(s), nil
+}
+
+// OverviewOf implements console.InstanceReader: through StatusOf when the
+// Controller has it, else from the whole status.
+func (b consoleBackend) OverviewOf(ctx context.Context, name string) (console.Overview, error) {
+	if so, ok := b.c.(statusOfer); ok {
+		s, err := so.StatusOf(ctx, name)
+		if err != nil {
+			return console.Overview{}, notFound(err)
+		}
+		return b.overview(s), nil
+	}
+	s, err := b.c.Status(ctx)
+	if err != nil {
+		return console.Overview{}, err
+	}
+	for _, in := range s.Instances {
+		if in.Name == name {
+			s.Instances = []InstanceStatus{in}
+			return b.overview(s), nil
+		}
+	}
+	return console.Overview{}, fmt.Errorf("%w: instance %q", console.ErrNotFound, name)
+}
+
+// overview turns a status into the console's overview.
+func (b consoleBackend) overview(s Status) console.Overview {
 	ov := console.Overview{Version: s.Version, Running: s.Running, Started: deref(s.Started),
 		Instances: make([]console.Instance, 0, len(s.Instances))}
 	for _, in := range s.Instances {
@@ -64,7 +99,7 @@ func (b consoleBackend) Overview(ctx context.Context) (console.Overview, error) 
 		}
 		ov.Instances = append(ov.Instances, ci)
 	}
-	return ov, nil
+	return ov
 }
 
 // DeadLetters implements console.Backend.

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -65,5 +66,26 @@ func TestRecordAttempt(t *testing.T) {
 	}
 	if h := rec.LastHour("finance"); h.Delivered != 1 || h.Failed != 2 {
 		t.Errorf("last hour %d delivered, %d failed; want 1, 2", h.Delivered, h.Failed)
+	}
+}
+
+// TestConsoleBackend_OverviewOf: an instance's console pages read that
+// instance alone, and an unknown one is the console's not-found.
+func TestConsoleBackend_OverviewOf(t *testing.T) {
+	e := newTestEnv(t)
+	b := consoleBackend{c: e.agent}
+	ov, err := b.OverviewOf(context.Background(), "finance")
+	if err != nil || len(ov.Instances) != 1 || ov.Instances[0].Name != "finance" {
+		t.Fatalf("OverviewOf(finance) = %+v, %v; want finance alone", ov.Instances, err)
+	}
+	all, err := b.Overview(context.Background())
+	if err != nil || len(all.Instances) != 2 {
+		t.Fatalf("Overview = %d instances, %v; want 2", len(all.Instances), err)
+	}
+	if !reflect.DeepEqual(ov.Instances[0], all.Instances[0]) {
+		t.Errorf("OverviewOf(finance) = %+v, want the overview's %+v", ov.Instances[0], all.Instances[0])
+	}
+	if _, err := b.OverviewOf(context.Background(), "nope"); !errors.Is(err, console.ErrNotFound) {
+		t.Errorf("OverviewOf(nope) = %v, want console.ErrNotFound", err)
 	}
 }
