@@ -171,6 +171,7 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	for _, c := range changes {
 		switch {
 		case c.new == nil:
+			a.activity.Forget(c.name) // its deliveries leave the console's charts and totals
 			a.log.Info("instance removed by reload; its data stays in the database", "instance", c.name)
 			continue
 		case c.old == nil:

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/onedrive-agent/onedrive-agent/agent/activity"
 	"github.com/onedrive-agent/onedrive-agent/agent/config"
 )
 
@@ -34,6 +36,7 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.agent.Activity().Record("off", activity.Delivery{At: time.Now(), Outcome: activity.Delivered, Events: 1})
 	go e.agent.Poll(context.Background(), "finance") // a requested round during the reload
 	if err := e.agent.Reload(cfg); err != nil {
 		t.Fatalf("Reload: %v", err)
@@ -55,6 +58,9 @@ func TestReload(t *testing.T) {
 	})
 	if _, err := e.agent.Poll(ctx, "off"); !errors.Is(err, ErrUnknownInstance) {
 		t.Errorf("poll of a removed instance: %v", err)
+	}
+	if slices.Contains(e.agent.Activity().Instances(), "off") {
+		t.Error("the console still keeps the deliveries of the removed instance")
 	}
 
 	moved := *cfg
