@@ -22,7 +22,7 @@ import (
 const dbFile = "onedrive-agent.db"
 
 // lockWait is how long a command waits for a database another process
-// holds; the contract allows 5 s in all.
+// holds; a locked database is reported within 5 s in all (README.md).
 const lockWait = 2 * time.Second
 
 // configFlag adds -c and its long form --config to fs.
