@@ -91,13 +91,13 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 		return err
 	}
 	defer done()
-	if _, remote := c.(*agent.AdminClient); !remote {
+	_, remote := c.(*agent.AdminClient)
+	if !remote {
 		// No agent runs: this process signs in to Microsoft itself.
 		if err := needSecrets(ic, "auth"); err != nil {
 			return err
 		}
 	}
-	_, remote := c.(*agent.AdminClient)
 	res, err := waitRound(env, c, inst, func(ctx context.Context) (agent.PollResult, error) { return do(c, ctx, inst) })
 	if err != nil {
 		if env.ctx.Err() != nil {
