@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -277,15 +278,18 @@ func deadList(env *cmdEnv, c agent.Controller, names []string, ids stringList, a
 }
 
 // confirmPurge asks before purging every dead letter: on a terminal it
-// asks for "yes"; otherwise it refuses and names --yes.
+// asks for "yes"; otherwise it refuses and names --yes. It counts them from
+// the status, without reading the dead letters themselves.
 func confirmPurge(env *cmdEnv, c agent.Controller, names []string) error {
-	msgs := 0
-	for _, name := range names {
-		dls, err := c.Dead(env.ctx, name)
-		if err != nil {
-			return err
+	s, err := c.Status(env.ctx)
+	if err != nil {
+		return err
+	}
+	var msgs int64
+	for _, is := range s.Instances {
+		if slices.Contains(names, is.Name) {
+			msgs += is.DeadMessages
 		}
-		msgs += len(dls)
 	}
 	if msgs == 0 {
 		return nil
