@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -166,6 +167,51 @@ func TestInstallDryRun(t *testing.T) {
 	for _, want := range []string{"# would write: ", "run", "-c", path} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("install --dry-run output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestCompletionFlags: the bash completion offers each command exactly the
+// flags it takes (those `COMMAND -h` lists).
+func TestCompletionFlags(t *testing.T) {
+	offered := func(cmd string) []string {
+		flags := "-c --config -h" // what the script offers a command it has no case for
+		for _, l := range strings.Split(bashCompletion, "\n") {
+			pattern, rest, ok := strings.Cut(strings.TrimSpace(l), `) flags="`)
+			if !ok {
+				continue
+			}
+			for _, p := range strings.Split(pattern, "|") {
+				if strings.TrimSpace(p) == cmd {
+					v, _, _ := strings.Cut(rest, `"`)
+					flags = strings.ReplaceAll(v, "$flags", flags)
+				}
+			}
+		}
+		var names []string
+		for _, f := range strings.Fields(flags) {
+			if f != "-h" {
+				names = append(names, strings.TrimLeft(f, "-"))
+			}
+		}
+		slices.Sort(names)
+		return names
+	}
+	for _, cmd := range []string{"run", "demo", "check", "login", "status", "poll", "resync", "dead", "drives", "install", "uninstall", "start", "stop", "restart", "version"} {
+		code, stdout, stderr := runMain(t, cmd, "-h")
+		if code != 0 {
+			t.Errorf("%s -h: exit %d, %s", cmd, code, stderr)
+			continue
+		}
+		var takes []string
+		for _, l := range strings.Split(stdout, "\n") {
+			if rest, ok := strings.CutPrefix(l, "  -"); ok {
+				takes = append(takes, strings.Fields(rest)[0])
+			}
+		}
+		slices.Sort(takes)
+		if got := offered(cmd); !slices.Equal(got, takes) {
+			t.Errorf("the completion offers %s the flags %v; it takes %v", cmd, got, takes)
 		}
 	}
 }
