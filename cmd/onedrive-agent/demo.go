@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent"
@@ -280,7 +279,7 @@ func oneLineErr(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return strings.Join(strings.Fields(s), " ")
+	return oneLine(s)
 }
 
 func (d *demo) create(parent, name string, content []byte) string {
