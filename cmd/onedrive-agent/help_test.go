@@ -215,3 +215,41 @@ func TestCompletionFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageNamesFlags: the command list of `onedrive-agent help` names every
+// flag of each command (-c as [-c FILE]).
+func TestUsageNamesFlags(t *testing.T) {
+	entry := map[string]string{} // command → its lines in the list
+	cmd := ""
+	for _, l := range strings.Split(usageText, "\n") {
+		switch {
+		case strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   "):
+			cmd = strings.Fields(l)[0]
+		case !strings.HasPrefix(l, "  "):
+			cmd = ""
+		}
+		if cmd != "" {
+			entry[cmd] += l + "\n"
+		}
+	}
+	for _, c := range []string{"run", "demo", "check", "login", "status", "poll", "resync", "dead", "drives", "install"} {
+		code, stdout, _ := runMain(t, c, "-h")
+		if code != 0 || entry[c] == "" {
+			t.Errorf("%s: -h exit %d; in the list: %q", c, code, entry[c])
+			continue
+		}
+		for _, l := range strings.Split(stdout, "\n") {
+			rest, ok := strings.CutPrefix(l, "  -")
+			if !ok {
+				continue
+			}
+			want := "--" + strings.Fields(rest)[0]
+			if want == "--c" || want == "--config" {
+				want = "[-c FILE]"
+			}
+			if !strings.Contains(entry[c], want) {
+				t.Errorf("the command list lacks %s for %s:\n%s", want, c, entry[c])
+			}
+		}
+	}
+}
