@@ -198,17 +198,7 @@ func TestCompletionFlags(t *testing.T) {
 		return names
 	}
 	for _, cmd := range []string{"run", "demo", "check", "login", "status", "poll", "resync", "dead", "drives", "install", "uninstall", "start", "stop", "restart", "version"} {
-		code, stdout, stderr := runMain(t, cmd, "-h")
-		if code != 0 {
-			t.Errorf("%s -h: exit %d, %s", cmd, code, stderr)
-			continue
-		}
-		var takes []string
-		for _, l := range strings.Split(stdout, "\n") {
-			if rest, ok := strings.CutPrefix(l, "  -"); ok {
-				takes = append(takes, strings.Fields(rest)[0])
-			}
-		}
+		takes := commandFlags(t, cmd)
 		slices.Sort(takes)
 		if got := offered(cmd); !slices.Equal(got, takes) {
 			t.Errorf("the completion offers %s the flags %v; it takes %v", cmd, got, takes)
@@ -233,17 +223,12 @@ func TestUsageNamesFlags(t *testing.T) {
 		}
 	}
 	for _, c := range []string{"run", "demo", "check", "login", "status", "poll", "resync", "dead", "drives", "install"} {
-		code, stdout, _ := runMain(t, c, "-h")
-		if code != 0 || entry[c] == "" {
-			t.Errorf("%s: -h exit %d; in the list: %q", c, code, entry[c])
+		if entry[c] == "" {
+			t.Errorf("the command list has no %s", c)
 			continue
 		}
-		for _, l := range strings.Split(stdout, "\n") {
-			rest, ok := strings.CutPrefix(l, "  -")
-			if !ok {
-				continue
-			}
-			want := "--" + strings.Fields(rest)[0]
+		for _, f := range commandFlags(t, c) {
+			want := "--" + f
 			if want == "--c" || want == "--config" {
 				want = "[-c FILE]"
 			}
@@ -252,4 +237,20 @@ func TestUsageNamesFlags(t *testing.T) {
 			}
 		}
 	}
+}
+
+// commandFlags is the names of the flags `onedrive-agent CMD -h` lists.
+func commandFlags(t *testing.T, cmd string) []string {
+	t.Helper()
+	code, stdout, stderr := runMain(t, cmd, "-h")
+	if code != 0 {
+		t.Errorf("%s -h: exit %d, %s", cmd, code, stderr)
+	}
+	var names []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if rest, ok := strings.CutPrefix(l, "  -"); ok {
+			names = append(names, strings.Fields(rest)[0])
+		}
+	}
+	return names
 }
