@@ -19,8 +19,8 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 ARG COMMIT=unknown
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
-        -o /out/onedrive-agent ./cmd/onedrive-agent \
+# scripts/build.sh holds the build flags (static, trimmed, stamped), as for the release binaries.
+RUN VERSION=${VERSION} COMMIT=${COMMIT} scripts/build.sh /out/onedrive-agent \
     && mkdir -p /out/data && chmod 0700 /out/data
 
 # distroless/static has CA certificates and a "nonroot" user (65532); it has no shell.

@@ -61,7 +61,8 @@ const usageText = `usage: onedrive-agent <command> [flags]
   dead    [-c FILE] list|replay|purge [INSTANCE] [--id ID] [--json] [--yes]
   import  FILE.json                       print an [[instance]] table for an Open Connectors instance JSON
   admin   rotate-token [-c FILE]          replace the admin token (data_dir/admin.token); a running agent takes it at once
-  drives  [-c FILE] INSTANCE|SITE-URL     list a SharePoint site's drives (id, name, webUrl)
+  drives  [-c FILE] INSTANCE|SITE-URL [--instance NAME] [--json]
+                                          list a SharePoint site's drives (id, name, webUrl)
   install [-c FILE] [--dry-run]           install as a system service (--dry-run: print, change nothing)
   uninstall | start | stop | restart      manage the system service
   version                                 print the version and the commit (also --version)

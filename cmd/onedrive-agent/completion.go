@@ -24,6 +24,7 @@ _onedrive_agent() {
 	status) flags="$flags --json" ;;
 	dead) flags="$flags --id --json --yes" ;;
 	demo) flags="--for --keep --callback -h" ;;
+	uninstall | start | stop | restart | version) flags="-h" ;;
 	install) flags="$flags --dry-run" ;;
 	import) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	completion) COMPREPLY=($(compgen -W "bash" -- "$cur")); return ;;

@@ -22,7 +22,7 @@ import (
 const dbFile = "onedrive-agent.db"
 
 // lockWait is how long a command waits for a database another process
-// holds; the contract allows 5 s in all.
+// holds; a locked database is reported within 5 s in all (README.md).
 const lockWait = 2 * time.Second
 
 // configFlag adds -c and its long form --config to fs.
@@ -70,10 +70,11 @@ func needSecrets(ic config.Instance, sections ...string) error {
 	return nil
 }
 
-// newLogger builds the process logger from the configuration.
-func newLogger(cfg *config.Config, env *cmdEnv) *slog.Logger {
+// newLogger builds the process logger in the configured format, logging at
+// level and above (cfg.Log.Level, or a slog.LevelVar that a reload sets).
+func newLogger(cfg *config.Config, level slog.Leveler, env *cmdEnv) *slog.Logger {
 	return slog.New(service.NewSlogHandler("onedrive-agent", env.stderr,
-		service.LogOptions{Level: cfg.Log.Level, JSON: cfg.Log.Format == "json"}))
+		service.LogOptions{Level: level, JSON: cfg.Log.Format == "json"}))
 }
 
 // openStore opens the database in data_dir. An error that is not about
@@ -115,7 +116,7 @@ func controller(ctx context.Context, env *cmdEnv, cfg *config.Config) (c agent.C
 		wait := min(lockRetry, max(time.Until(deadline), 10*time.Millisecond))
 		db, err := openStore(cfg, log, wait)
 		if err == nil {
-			a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: newLogger(cfg, env), Version: agentVersion(), Commit: agentCommit()})
+			a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: newLogger(cfg, cfg.Log.Level, env), Version: agentVersion(), Commit: agentCommit()})
 			if err != nil {
 				db.Close()
 				return nil, nil, err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,13 +92,13 @@ func pollCommand(env *cmdEnv, name string, args []string, do func(agent.Controll
 		return err
 	}
 	defer done()
-	if _, remote := c.(*agent.AdminClient); !remote {
+	_, remote := c.(*agent.AdminClient)
+	if !remote {
 		// No agent runs: this process signs in to Microsoft itself.
 		if err := needSecrets(ic, "auth"); err != nil {
 			return err
 		}
 	}
-	_, remote := c.(*agent.AdminClient)
 	res, err := waitRound(env, c, inst, func(ctx context.Context) (agent.PollResult, error) { return do(c, ctx, inst) })
 	if err != nil {
 		if env.ctx.Err() != nil {
@@ -277,15 +278,18 @@ func deadList(env *cmdEnv, c agent.Controller, names []string, ids stringList, a
 }
 
 // confirmPurge asks before purging every dead letter: on a terminal it
-// asks for "yes"; otherwise it refuses and names --yes.
+// asks for "yes"; otherwise it refuses and names --yes. It counts them from
+// the status, without reading the dead letters themselves.
 func confirmPurge(env *cmdEnv, c agent.Controller, names []string) error {
-	msgs := 0
-	for _, name := range names {
-		dls, err := c.Dead(env.ctx, name)
-		if err != nil {
-			return err
+	s, err := c.Status(env.ctx)
+	if err != nil {
+		return err
+	}
+	var msgs int64
+	for _, is := range s.Instances {
+		if slices.Contains(names, is.Name) {
+			msgs += is.DeadMessages
 		}
-		msgs += len(dls)
 	}
 	if msgs == 0 {
 		return nil

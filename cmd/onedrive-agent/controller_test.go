@@ -26,12 +26,7 @@ func lockedSetup(t *testing.T, listen bool) (cfgPath, dataDir, addr string, db *
 	dir := t.TempDir()
 	dataDir = filepath.Join(dir, "data")
 	if listen {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = ln.Addr().String()
-		ln.Close()
+		addr = freeAddr(t)
 	}
 	content, _ := replaceLine(t, "listen", fmt.Sprintf("listen = %q", addr))
 	content, _ = replaceLineIn(t, content, "data_dir", fmt.Sprintf("data_dir = %q", dataDir))

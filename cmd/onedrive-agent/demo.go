@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/onedrive-agent/onedrive-agent/agent"
@@ -128,20 +127,12 @@ retry_max = "1s"
 	if err := os.WriteFile(cfgFile, []byte(toml), 0o600); err != nil {
 		return err
 	}
-	cfg, err := config.Parse(cfgFile, []byte(toml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		return fmt.Errorf("demo config: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(d.errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile), store.Options{Logger: log})
+	a, db, err := d.newAgent(cfgFile, toml, slog.LevelWarn)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	d.agent, err = agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion(), Commit: agentCommit()})
-	if err != nil {
-		return err
-	}
+	d.agent = a
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -225,6 +216,27 @@ retry_max = "1s"
 	return d.summary()
 }
 
+// newAgent builds an agent from toml, read as the configuration file name, with its database
+// in the configured data_dir; its log lines at level and above go to d.errOut. The caller
+// closes db once the agent has stopped.
+func (d *demo) newAgent(name, toml string, level slog.Level) (*agent.Agent, *store.DB, error) {
+	cfg, err := config.Parse(name, []byte(toml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo config: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(d.errOut, &slog.HandlerOptions{Level: level}))
+	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile), store.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion(), Commit: agentCommit()})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return a, db, nil
+}
+
 // archiveAndDeleteInbox creates a folder of 25 invoices and deletes the
 // Inbox with what is left in it.
 func (d *demo) archiveAndDeleteInbox(root string) {
@@ -267,7 +279,7 @@ func oneLineErr(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return strings.Join(strings.Fields(s), " ")
+	return oneLine(s)
 }
 
 func (d *demo) create(parent, name string, content []byte) string {

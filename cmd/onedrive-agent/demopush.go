@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/onedrive-agent/onedrive-agent/agent"
-	"github.com/onedrive-agent/onedrive-agent/agent/config"
 	"github.com/onedrive-agent/onedrive-agent/connector/graphtest"
 	"github.com/onedrive-agent/onedrive-agent/store"
 )
@@ -48,26 +46,15 @@ url = %q
 retry_initial = "200ms"
 retry_max = "1s"
 `, filepath.Join(dir, "live"), clientID, drive.LoginURL(), drive.GraphURL(), recv.URL())
-	cfg, err := config.Parse("demo-live.toml", []byte(toml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		return fmt.Errorf("demo config: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(d.errOut, &slog.HandlerOptions{Level: slog.LevelError}))
-	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile), store.Options{Logger: log})
+	a, db, err := d.newAgent("demo-live.toml", toml, slog.LevelError)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	// The user signed in earlier (`onedrive-agent login live`).
-	if _, err := db.EnsureInstance("live"); err != nil {
-		return err
-	}
+	// The user signed in earlier (`onedrive-agent login live`); the agent reads the token
+	// when it first calls Graph.
 	if err := db.SaveToken("live", store.Token{AccessToken: drive.IssueToken(), RefreshToken: drive.IssueRefreshToken(clientID),
 		TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}); err != nil {
-		return err
-	}
-	a, err := agent.New(agent.Options{Config: cfg, DB: db, Logger: log, Version: agentVersion()})
-	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)

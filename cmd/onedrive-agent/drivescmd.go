@@ -93,14 +93,6 @@ func namesSite(s string) bool {
 
 // drivesTarget picks the instance whose sign-in is used and the site to list.
 func drivesTarget(cfg *config.Config, arg, instName string) (config.Instance, string, error) {
-	find := func(name string) (config.Instance, bool) {
-		for _, ic := range cfg.Instances {
-			if ic.Name == name {
-				return ic, true
-			}
-		}
-		return config.Instance{}, false
-	}
 	var (
 		ic   config.Instance
 		site = arg
@@ -108,7 +100,7 @@ func drivesTarget(cfg *config.Config, arg, instName string) (config.Instance, st
 	switch {
 	case !namesSite(arg):
 		var ok bool
-		if ic, ok = find(arg); !ok {
+		if ic, ok = cfg.Instance(arg); !ok {
 			return ic, "", usagef("drives: %s has no instance %q (give an instance name or a SharePoint site URL)", cfg.File, arg)
 		}
 		site = ic.Drive.Spec
@@ -117,7 +109,7 @@ func drivesTarget(cfg *config.Config, arg, instName string) (config.Instance, st
 		}
 	case instName != "":
 		var ok bool
-		if ic, ok = find(instName); !ok {
+		if ic, ok = cfg.Instance(instName); !ok {
 			return ic, "", usagef("drives: %s has no instance %q", cfg.File, instName)
 		}
 	default:

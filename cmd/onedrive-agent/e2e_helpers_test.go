@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -192,18 +191,6 @@ func (f *fixture) write(name, content string) {
 	if err := os.WriteFile(filepath.Join(f.dir, name), []byte(content), 0o600); err != nil {
 		f.t.Fatal(err)
 	}
-}
-
-// freeAddr returns a loopback address with a port nothing listens on.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // childEnv is the environment of the child processes: ours without the

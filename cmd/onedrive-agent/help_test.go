@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,4 +169,88 @@ func TestInstallDryRun(t *testing.T) {
 			t.Errorf("install --dry-run output lacks %q:\n%s", want, stdout)
 		}
 	}
+}
+
+// TestCompletionFlags: the bash completion offers each command exactly the
+// flags it takes (those `COMMAND -h` lists).
+func TestCompletionFlags(t *testing.T) {
+	offered := func(cmd string) []string {
+		flags := "-c --config -h" // what the script offers a command it has no case for
+		for _, l := range strings.Split(bashCompletion, "\n") {
+			pattern, rest, ok := strings.Cut(strings.TrimSpace(l), `) flags="`)
+			if !ok {
+				continue
+			}
+			for _, p := range strings.Split(pattern, "|") {
+				if strings.TrimSpace(p) == cmd {
+					v, _, _ := strings.Cut(rest, `"`)
+					flags = strings.ReplaceAll(v, "$flags", flags)
+				}
+			}
+		}
+		var names []string
+		for _, f := range strings.Fields(flags) {
+			if f != "-h" {
+				names = append(names, strings.TrimLeft(f, "-"))
+			}
+		}
+		slices.Sort(names)
+		return names
+	}
+	for _, cmd := range []string{"run", "demo", "check", "login", "status", "poll", "resync", "dead", "drives", "install", "uninstall", "start", "stop", "restart", "version"} {
+		takes := commandFlags(t, cmd)
+		slices.Sort(takes)
+		if got := offered(cmd); !slices.Equal(got, takes) {
+			t.Errorf("the completion offers %s the flags %v; it takes %v", cmd, got, takes)
+		}
+	}
+}
+
+// TestUsageNamesFlags: the command list of `onedrive-agent help` names every
+// flag of each command (-c as [-c FILE]).
+func TestUsageNamesFlags(t *testing.T) {
+	entry := map[string]string{} // command → its lines in the list
+	cmd := ""
+	for _, l := range strings.Split(usageText, "\n") {
+		switch {
+		case strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   "):
+			cmd = strings.Fields(l)[0]
+		case !strings.HasPrefix(l, "  "):
+			cmd = ""
+		}
+		if cmd != "" {
+			entry[cmd] += l + "\n"
+		}
+	}
+	for _, c := range []string{"run", "demo", "check", "login", "status", "poll", "resync", "dead", "drives", "install"} {
+		if entry[c] == "" {
+			t.Errorf("the command list has no %s", c)
+			continue
+		}
+		for _, f := range commandFlags(t, c) {
+			want := "--" + f
+			if want == "--c" || want == "--config" {
+				want = "[-c FILE]"
+			}
+			if !strings.Contains(entry[c], want) {
+				t.Errorf("the command list lacks %s for %s:\n%s", want, c, entry[c])
+			}
+		}
+	}
+}
+
+// commandFlags is the names of the flags `onedrive-agent CMD -h` lists.
+func commandFlags(t *testing.T, cmd string) []string {
+	t.Helper()
+	code, stdout, stderr := runMain(t, cmd, "-h")
+	if code != 0 {
+		t.Errorf("%s -h: exit %d, %s", cmd, code, stderr)
+	}
+	var names []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if rest, ok := strings.CutPrefix(l, "  -"); ok {
+			names = append(names, strings.Fields(rest)[0])
+		}
+	}
+	return names
 }

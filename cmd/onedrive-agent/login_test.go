@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -80,13 +79,7 @@ func TestLogin_RunningAgent(t *testing.T) {
 	drive := graphtest.NewServer(graphtest.Options{AutoApproveDevice: true, DeviceCodeInterval: -1})
 	defer drive.Close()
 	drive.AddClient("login-test", "", true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := loginTOML(t, drive, addr)
+	cfg := loginTOML(t, drive, freeAddr(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// An authorization code obtained elsewhere (Open Connectors'
@@ -146,13 +139,7 @@ func TestCheckOnline_DelegatedRefreshKeepsToken(t *testing.T) {
 	drive.AddClient("login-test", "", true)
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	defer recv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := loginTOML(t, drive, addr)
+	cfg := loginTOML(t, drive, freeAddr(t))
 	b, _ := os.ReadFile(cfg)
 	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), "http://127.0.0.1:1/unused", recv.URL, 1)), 0o600); err != nil {
 		t.Fatal(err)

@@ -29,8 +29,7 @@ func cmdRun(env *cmdEnv, args []string) error {
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.Log.Level)
-	log := slog.New(service.NewSlogHandler("onedrive-agent", env.stderr,
-		service.LogOptions{Level: level, JSON: cfg.Log.Format == "json"}))
+	log := newLogger(cfg, level, env)
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
