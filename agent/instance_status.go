@@ -6,17 +6,35 @@ import (
 
 	"github.com/onedrive-agent/onedrive-agent/agent/deliver"
 	"github.com/onedrive-agent/onedrive-agent/agent/delta"
+	"github.com/onedrive-agent/onedrive-agent/agent/instore"
+	"github.com/onedrive-agent/onedrive-agent/store"
 )
 
 // status reads the instance's figures from the store and adds what only the
 // running agent knows (its state and next poll).
 func (in *instance) status(running bool) (InstanceStatus, error) {
 	name := in.cfg.Name
-	st, err := in.a.db.State(name)
-	if err != nil {
-		return InstanceStatus{}, fmt.Errorf("instance %s: %w", name, err)
-	}
-	q, err := in.a.db.Stats(name)
+	// One read transaction for the state, the queue and the round.
+	var (
+		st    store.State
+		q     store.Stats
+		round *Round
+	)
+	err := in.store.View(func(tx delta.Tx) error {
+		stx := tx.(*instore.Tx)
+		var err error
+		if st, err = stx.State(); err != nil {
+			return err
+		}
+		if q, err = stx.Stats(); err != nil {
+			return err
+		}
+		p, ok, err := delta.InProgress(tx)
+		if ok {
+			round = &Round{Mode: p.Mode, Phase: p.Phase, Pages: p.Pages, Items: p.Items, Events: p.Events, Started: timePtr(p.Started)}
+		}
+		return err
+	})
 	if err != nil {
 		return InstanceStatus{}, fmt.Errorf("instance %s: %w", name, err)
 	}
@@ -25,17 +43,7 @@ func (in *instance) status(running bool) (InstanceStatus, error) {
 		LastPoll: timePtr(st.LastPoll), LastSuccess: timePtr(st.LastSuccess), LastPollError: st.LastPollError,
 		QueuedEvents: q.QueuedEvents, QueuedMessages: q.QueuedMessages, OldestQueued: timePtr(q.Oldest),
 		DeadMessages: q.DeadMessages, DeadEvents: q.DeadEvents, LastDeliveryError: st.LastDeliveryError,
-		Resyncs: st.Resyncs,
-	}
-	err = in.store.View(func(tx delta.Tx) error {
-		p, ok, err := delta.InProgress(tx)
-		if ok {
-			is.Round = &Round{Mode: p.Mode, Phase: p.Phase, Pages: p.Pages, Items: p.Items, Events: p.Events, Started: timePtr(p.Started)}
-		}
-		return err
-	})
-	if err != nil {
-		return InstanceStatus{}, fmt.Errorf("instance %s: %w", name, err)
+		Resyncs: st.Resyncs, Round: round,
 	}
 	is.Sink = in.sink
 	is.Delivery = in.deliveryStatus(running, q.QueuedMessages)

@@ -149,27 +149,34 @@ func (db *DB) Purge(name string, ids ...string) (int, error) {
 // Stats returns the instance's queue figures; zero for an unknown instance.
 func (db *DB) Stats(name string) (Stats, error) {
 	var s Stats
-	_, err := db.readRecord(name, func(tx *Tx) error {
-		c, err := tx.counters()
-		if err != nil {
-			return err
-		}
-		s = Stats{QueuedMessages: c.QueuedMsgs, QueuedEvents: c.QueuedEvents,
-			DeadMessages: c.DeadMsgs, DeadEvents: c.DeadEvents}
-		if b := tx.inst.Bucket(bktQueue); b != nil {
-			if k, v := b.Cursor().First(); k != nil {
-				key, _ := keyU64(k)
-				m, err := decodeMessage(key, v)
-				if err != nil {
-					return recordError(name+"/queue", key, err)
-				}
-				s.Oldest = m.Created
-			}
-		}
-		return nil
+	_, err := db.readRecord(name, func(tx *Tx) (err error) {
+		s, err = tx.Stats()
+		return err
 	})
 	if err != nil {
 		return Stats{}, fmt.Errorf("queue stats of %q: %w", name, err)
+	}
+	return s, nil
+}
+
+// Stats returns the instance's queue figures, as DB.Stats, inside this
+// transaction.
+func (tx *Tx) Stats() (Stats, error) {
+	c, err := tx.counters()
+	if err != nil {
+		return Stats{}, err
+	}
+	s := Stats{QueuedMessages: c.QueuedMsgs, QueuedEvents: c.QueuedEvents,
+		DeadMessages: c.DeadMsgs, DeadEvents: c.DeadEvents}
+	if b := tx.inst.Bucket(bktQueue); b != nil {
+		if k, v := b.Cursor().First(); k != nil {
+			key, _ := keyU64(k)
+			m, err := decodeMessage(key, v)
+			if err != nil {
+				return Stats{}, recordError(tx.name+"/queue", key, err)
+			}
+			s.Oldest = m.Created
+		}
 	}
 	return s, nil
 }

@@ -190,6 +190,10 @@ func (db *DB) State(name string) (State, error) {
 	return s, err
 }
 
+// State returns the instance's state, as DB.State, inside this
+// transaction.
+func (tx *Tx) State() (State, error) { return tx.state() }
+
 func (tx *Tx) state() (State, error) {
 	v := tx.inst.Get(keyState)
 	if v == nil {
